@@ -1,0 +1,101 @@
+// CSV input for `retl-build import` (RFC 4180): reading possibly compressed
+// files, splitting records, converting fields to typed columns and inferring a
+// schema. Every error names the file, the line (1-based, physical line where
+// the record starts) and the column.
+//
+// Conventions (as PostgreSQL's CSV COPY):
+//   - an unquoted field equal to `null_marker` (default: the empty field) is
+//     NULL; a quoted field is never NULL, so "" is the empty string;
+//   - fields may be quoted with `quote`; a doubled quote inside is one quote;
+//     quoted fields may contain delimiters and newlines;
+//   - records end with LF or CRLF; a final record without a newline counts;
+//     a UTF-8 byte-order mark at the start of a file is skipped;
+//   - with `header`, the first record names the columns and they are matched
+//     to the target fields by exact name, in any order.
+//
+// Thread-safety: functions are reentrant; objects are not shared.
+#ifndef RETL_FORMAT_CSV_H_
+#define RETL_FORMAT_CSV_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "retl/status.h"
+#include "retl/types.h"
+
+namespace retl {
+
+enum class InputCompression { kAuto, kNone, kGzip, kZstd };
+
+// Parses "auto", "none", "gzip"/"gz", "zstd"/"zst".
+absl::StatusOr<InputCompression> ParseInputCompression(std::string_view name);
+
+// Reads the whole file at `path` into memory, decompressing it. kAuto decides
+// by the content's magic bytes (gzip 1f 8b, zstd 28 b5 2f fd), so a misnamed
+// file still reads. Damaged compressed input is kInvalidArgument naming the
+// file. Concatenated gzip members and zstd frames are all read.
+absl::StatusOr<std::string> ReadInputFile(const std::string& path, InputCompression compression);
+
+struct CsvOptions {
+  char delimiter = ',';
+  char quote = '"';
+  bool header = true;
+  std::string null_marker;  // unquoted field equal to this is NULL
+  InputCompression compression = InputCompression::kAuto;
+};
+
+// Where an imported row came from, for error messages.
+struct RowSource {
+  int file = 0;      // index into the input paths
+  int64_t line = 0;  // 1-based physical line where the record starts
+};
+
+// Rows read from one or more CSV files, converted to `fields`.
+struct CsvData {
+  std::vector<std::string> paths;
+  std::vector<Column> columns;     // one per target field, in field order
+  std::vector<RowSource> sources;  // one per row
+  RowIndex num_rows() const { return static_cast<RowIndex>(sources.size()); }
+  // "path:line" of row `row`.
+  std::string Describe(RowIndex row) const;
+};
+
+// Called now and then while reading with (bytes consumed so far, total bytes
+// of all decompressed inputs, rows so far). May be empty.
+using CsvProgress = std::function<void(int64_t, int64_t, RowIndex)>;
+
+// Reads `paths` into columns of `fields`. With a header, every header name must
+// be one of `fields` (else an error naming the file and the unknown column, and
+// suggesting a case-insensitive match if there is one); a field missing from
+// the header is filled from `constants` (canonical text, one value for every
+// row) if it has an entry there, else it is an error. Without a header, each
+// record must have exactly fields.size() fields, in order. A record with the
+// wrong number of fields, or a field that does not parse as its type, or a
+// NULL in a NOT NULL field, fails the whole read with
+// "FILE:LINE: column 'NAME': cannot parse 'abc' as DOUBLE" or
+// "FILE:LINE: expected 12 fields, found 11". A STRING field that is not valid
+// UTF-8 is an error too.
+absl::StatusOr<CsvData> ReadCsvFiles(const std::vector<std::string>& paths,
+                                     const std::vector<Field>& fields, const CsvOptions& options,
+                                     const std::map<std::string, std::string>& constants = {},
+                                     const CsvProgress& progress = {});
+
+// Infers fields from the data of `paths` (all records are looked at). Column
+// names come from the header (or are column1, column2, ... without one); every
+// file must have the same header. A column's type is the first of BOOLEAN
+// (true/false only), BIGINT, DOUBLE, DATE, TIMESTAMP, STRING that parses every
+// non-NULL value; a column with no non-NULL value is STRING. `overrides` maps
+// column names to the type to use instead (an unknown name is an error).
+// Inferred fields are nullable.
+absl::StatusOr<std::vector<Field>> InferCsvSchema(const std::vector<std::string>& paths,
+                                                  const CsvOptions& options,
+                                                  const std::map<std::string, DataType>& overrides);
+
+}  // namespace retl
+
+#endif  // RETL_FORMAT_CSV_H_

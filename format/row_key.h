@@ -1,0 +1,33 @@
+// Primary-key operations over in-memory columns: ordering, hashing bytes and
+// the text shown in error messages. Rows are sorted by key within a segment
+// (FORMAT.md §3.3), keys compare column by column in key order, each by
+// Column::CompareValues.
+#ifndef RETL_FORMAT_ROW_KEY_H_
+#define RETL_FORMAT_ROW_KEY_H_
+
+#include <string>
+#include <vector>
+
+#include "retl/types.h"
+
+namespace retl {
+
+// Three-way comparison of the key of row i of `a` and row j of `b`; `key`
+// lists column indices into both. Key columns are never NULL.
+int CompareKeys(const std::vector<Column>& a, RowIndex i, const std::vector<Column>& b, RowIndex j,
+                const std::vector<int>& key);
+
+// Row indices of `columns` in ascending key order (stable).
+std::vector<RowIndex> SortByKey(const std::vector<Column>& columns, const std::vector<int>& key);
+
+// Appends an unambiguous byte encoding of the key of `row`, for hashing.
+void AppendKeyBytes(const std::vector<Column>& columns, const std::vector<int>& key, RowIndex row,
+                    std::string* out);
+
+// "(customer_id)=(42)" or "(a, b)=(1, x)", as PostgreSQL words it.
+std::string KeyText(const Schema& schema, const std::vector<Column>& columns,
+                    const std::vector<int>& key_columns_in_columns, RowIndex row);
+
+}  // namespace retl
+
+#endif  // RETL_FORMAT_ROW_KEY_H_

@@ -1,0 +1,342 @@
+#include "format/segment.h"
+#include "format/strings.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "format/metadata.h"
+
+namespace retl {
+
+namespace {
+
+fmt::StatValue StatToThrift(const StatValue& v) {
+  fmt::StatValue out;
+  switch (v.kind) {
+    case StatValue::Kind::kInt: out.__set_int_value(v.int_value); break;
+    case StatValue::Kind::kDouble: out.__set_double_value(v.double_value); break;
+    case StatValue::Kind::kBytes: out.__set_bytes_value(v.bytes_value); break;
+  }
+  return out;
+}
+
+absl::StatusOr<StatValue> StatFromThrift(const fmt::StatValue& in, PhysicalType p) {
+  StatValue v;
+  switch (p) {
+    case PhysicalType::kFloat:
+    case PhysicalType::kDouble:
+      if (!in.__isset.double_value) break;
+      v.kind = StatValue::Kind::kDouble;
+      v.double_value = in.double_value;
+      return v;
+    case PhysicalType::kBytes:
+    case PhysicalType::kInt128:
+      if (!in.__isset.bytes_value) break;
+      if (p == PhysicalType::kInt128 && in.bytes_value.size() != 16) break;
+      v.kind = StatValue::Kind::kBytes;
+      v.bytes_value = in.bytes_value;
+      return v;
+    default:
+      if (!in.__isset.int_value) break;
+      v.int_value = in.int_value;
+      return v;
+  }
+  return absl::DataLossError("statistics value of the wrong kind for the column type");
+}
+
+// Rows per block: at most options.block_rows, and fewer where the longest
+// string column would pass kMaxBlockBytes.
+std::vector<std::pair<RowIndex, RowIndex>> PlanBlocks(const std::vector<Column>& columns,
+                                                      RowIndex begin, RowIndex end,
+                                                      RowIndex block_rows) {
+  std::vector<std::pair<RowIndex, RowIndex>> blocks;
+  std::vector<const Column*> strings;
+  for (const Column& c : columns) {
+    if (c.type().physical() == PhysicalType::kBytes) strings.push_back(&c);
+  }
+  RowIndex start = begin;
+  while (start < end) {
+    RowIndex stop = std::min(end, start + block_rows);
+    for (const Column* c : strings) {
+      // Shrink until this column's bytes fit; binary search on offsets.
+      const auto& off = c->offsets();
+      if (off[stop] - off[start] <= kMaxBlockBytes) continue;
+      RowIndex lo = start + 1, hi = stop;
+      while (lo < hi) {
+        RowIndex mid = lo + (hi - lo + 1) / 2;
+        if (off[mid] - off[start] <= kMaxBlockBytes) lo = mid; else hi = mid - 1;
+      }
+      stop = lo;  // at least one row, even if that row alone is larger
+    }
+    blocks.emplace_back(start, stop);
+    start = stop;
+  }
+  return blocks;
+}
+
+}  // namespace
+
+absl::StatusOr<SegmentWriteResult> WriteSegment(const std::string& path, const Schema& schema,
+                                                const std::vector<Column>& columns, RowIndex begin,
+                                                RowIndex end, const SegmentWriteOptions& options) {
+  if (columns.size() != schema.fields.size()) {
+    return absl::InvalidArgumentError(StrCat("segment needs ", schema.fields.size(),
+                                                   " columns, got ", columns.size()));
+  }
+  if (options.block_rows < 1 || options.block_rows > INT32_MAX) {
+    return absl::InvalidArgumentError(
+        StrCat("block rows must be 1..2147483647, got ", options.block_rows));
+  }
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (!(columns[i].type() == schema.fields[i].type) || columns[i].size() < end) {
+      return absl::InvalidArgumentError(StrCat("column ", i, " does not match the schema"));
+    }
+  }
+  RETL_ASSIGN_OR_RETURN(auto file, WritableFile::Create(path));
+  Checksum64Stream file_checksum;
+  auto append = [&](std::string_view data) {
+    file_checksum.Update(data.data(), data.size());
+    return file->Append(data);
+  };
+  auto pad = [&](uint64_t alignment) {
+    uint64_t rem = file->size() % alignment;
+    return rem == 0 ? absl::OkStatus() : append(std::string(alignment - rem, '\0'));
+  };
+
+  RETL_RETURN_IF_ERROR(append(EncodeHeader(kSegmentMagic)));
+  fmt::SegmentFooter footer;
+  footer.format_version = kFormatVersion;
+  footer.schema = SchemaToThrift(schema);
+  footer.row_count = end - begin;
+  footer.__set_created_by(kCreatedBy);
+  std::string compressed;
+  for (auto [b, e] : PlanBlocks(columns, begin, end, options.block_rows)) {
+    fmt::Block block;
+    block.first_row = b - begin;
+    block.row_count = static_cast<int32_t>(e - b);
+    for (const Column& column : columns) {
+      EncodedChunk chunk = EncodeChunk(column, b, e);
+      std::string_view stored = chunk.bytes;
+      fmt::ColumnChunk tc;
+      tc.compression = fmt::Compression::NONE;
+      if (options.compression == Compression::kZstd && !chunk.bytes.empty()) {
+        compressed.resize(ZSTD_compressBound(chunk.bytes.size()));
+        size_t n = ZSTD_compress(compressed.data(), compressed.size(), chunk.bytes.data(),
+                                 chunk.bytes.size(), options.zstd_level);
+        if (ZSTD_isError(n)) {
+          return absl::InternalError(StrCat("zstd: ", ZSTD_getErrorName(n)));
+        }
+        if (n * 10 <= chunk.bytes.size() * 9) {
+          stored = std::string_view(compressed.data(), n);
+          tc.compression = fmt::Compression::ZSTD;
+        }
+      }
+      RETL_RETURN_IF_ERROR(pad(kChunkAlignment));
+      tc.encoding = static_cast<fmt::Encoding::type>(chunk.layout.encoding);
+      tc.offset = static_cast<int64_t>(file->size());
+      tc.stored_length = static_cast<int64_t>(stored.size());
+      tc.uncompressed_length = static_cast<int64_t>(chunk.bytes.size());
+      tc.checksum = static_cast<int64_t>(Checksum64(stored));
+      for (const BufferRange& r : chunk.layout.buffers) {
+        fmt::BufferRef ref;
+        ref.offset = static_cast<int64_t>(r.offset);
+        ref.length = static_cast<int64_t>(r.length);
+        tc.buffers.push_back(ref);
+      }
+      tc.stats.null_count = chunk.stats.null_count;
+      if (chunk.stats.min) tc.stats.__set_min(StatToThrift(*chunk.stats.min));
+      if (chunk.stats.max) tc.stats.__set_max(StatToThrift(*chunk.stats.max));
+      switch (chunk.layout.encoding) {
+        case Encoding::kForBitpack:
+          tc.__set_bit_width(chunk.layout.bit_width);
+          tc.__set_reference(chunk.layout.reference);
+          break;
+        case Encoding::kDictionary:
+          tc.__set_bit_width(chunk.layout.bit_width);
+          tc.__set_dictionary_size(chunk.layout.dictionary_size);
+          break;
+        case Encoding::kRle: tc.__set_run_count(chunk.layout.run_count); break;
+        case Encoding::kPlain: break;
+      }
+      RETL_RETURN_IF_ERROR(append(stored));
+      block.columns.push_back(std::move(tc));
+    }
+    footer.blocks.push_back(std::move(block));
+  }
+  std::string body = SerializeThrift(footer);
+  RETL_RETURN_IF_ERROR(append(body));
+  RETL_RETURN_IF_ERROR(append(EncodeTail(kSegmentMagic, body)));
+  RETL_RETURN_IF_ERROR(file->Sync());
+  RETL_RETURN_IF_ERROR(file->Close());
+  SegmentWriteResult result;
+  result.size = file->size();
+  result.checksum = file_checksum.Digest();
+  result.row_count = end - begin;
+  return result;
+}
+
+absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(const std::string& path) {
+  RETL_ASSIGN_OR_RETURN(auto file, MappedFile::Open(path));
+  return Open(std::move(file));
+}
+
+absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(
+    std::shared_ptr<const MappedFile> file) {
+  const std::string& path = file->path();
+  uint64_t body_offset = 0;
+  RETL_ASSIGN_OR_RETURN(std::string_view body,
+                        LocateBody(file->view(), kSegmentMagic, "segment", path, &body_offset));
+  auto loss = [&](const auto& what) {
+    return absl::DataLossError(StrCat("segment '", path, "' is damaged: ", what));
+  };
+  fmt::SegmentFooter footer;
+  RETL_RETURN_IF_ERROR(DeserializeThrift(
+      body, &footer, StrCat("segment '", path, "' footer at offset ", body_offset)));
+  if (footer.format_version != kFormatVersion) {
+    return absl::UnimplementedError(StrCat("segment '", path, "' footer has format version ",
+                                                 footer.format_version));
+  }
+  RETL_RETURN_IF_ERROR(CheckRequiredFeatures(footer.required_features, "segment", path));
+  std::shared_ptr<Segment> seg(new Segment());
+  seg->file_ = std::move(file);
+  auto schema = SchemaFromThrift(footer.schema);
+  if (!schema.ok()) return loss(schema.status().message());
+  seg->schema_ = std::move(schema).value();
+  seg->row_count_ = footer.row_count;
+  if (footer.row_count < 0) return loss("negative row count");
+
+  const size_t ncols = seg->schema_.fields.size();
+  RowIndex next_row = 0;
+  uint64_t min_offset = kHeaderSize;  // chunks are in file order, non-overlapping
+  for (size_t b = 0; b < footer.blocks.size(); ++b) {
+    const fmt::Block& tb = footer.blocks[b];
+    if (tb.first_row != next_row || tb.row_count <= 0) {
+      return loss(StrCat("block ", b, " covers rows [", tb.first_row, ", +", tb.row_count,
+                               "), expected to start at row ", next_row));
+    }
+    if (tb.columns.size() != ncols) {
+      return loss(StrCat("block ", b, " has ", tb.columns.size(), " column chunks for ",
+                               ncols, " columns"));
+    }
+    BlockInfo block;
+    block.first_row = tb.first_row;
+    block.row_count = tb.row_count;
+    next_row += tb.row_count;
+    for (size_t c = 0; c < ncols; ++c) {
+      const fmt::ColumnChunk& tc = tb.columns[c];
+      ChunkInfo chunk;
+      auto where = [&] { return StrCat("block ", b, " column '", seg->schema_.fields[c].name, "': "); };
+      int enc = static_cast<int>(tc.encoding);
+      if (enc < 0 || enc >= kNumEncodings) {
+        return absl::UnimplementedError(StrCat("segment '", path, "' ", where(),
+                                                     "unknown encoding ", enc));
+      }
+      int comp = static_cast<int>(tc.compression);
+      if (comp != 0 && comp != 1) {
+        return absl::UnimplementedError(StrCat("segment '", path, "' ", where(),
+                                                     "unknown compression ", comp));
+      }
+      if (tc.offset < 0 || static_cast<uint64_t>(tc.offset) < min_offset ||
+          tc.offset % kChunkAlignment != 0 || tc.stored_length < 0 ||
+          static_cast<uint64_t>(tc.stored_length) > body_offset - tc.offset ||
+          tc.uncompressed_length < 0 || tc.uncompressed_length > (int64_t{1} << 40) ||
+          (comp == 0 && tc.uncompressed_length != tc.stored_length)) {
+        return loss(StrCat(where(), "chunk [", tc.offset, ", +", tc.stored_length,
+                                 ") is outside the data region or misaligned"));
+      }
+      min_offset = tc.offset + tc.stored_length;
+      chunk.layout.encoding = static_cast<Encoding>(enc);
+      chunk.compression = static_cast<Compression>(comp);
+      chunk.offset = tc.offset;
+      chunk.stored_length = tc.stored_length;
+      chunk.uncompressed_length = tc.uncompressed_length;
+      chunk.checksum = static_cast<uint64_t>(tc.checksum);
+      for (const fmt::BufferRef& r : tc.buffers) {
+        if (r.offset < 0 || r.length < 0) return loss(StrCat(where(), "negative buffer range"));
+        chunk.layout.buffers.push_back({static_cast<uint64_t>(r.offset), static_cast<uint64_t>(r.length)});
+      }
+      chunk.layout.bit_width = tc.__isset.bit_width ? tc.bit_width : 0;
+      chunk.layout.reference = tc.__isset.reference ? tc.reference : 0;
+      chunk.layout.dictionary_size = tc.__isset.dictionary_size ? tc.dictionary_size : 0;
+      chunk.layout.run_count = tc.__isset.run_count ? tc.run_count : 0;
+      chunk.stats.null_count = tc.stats.null_count;
+      if (tc.stats.null_count < 0 || tc.stats.null_count > tb.row_count) {
+        return loss(StrCat(where(), "null count ", tc.stats.null_count, " out of range"));
+      }
+      PhysicalType p = seg->schema_.fields[c].type.physical();
+      if (tc.stats.__isset.min) {
+        auto v = StatFromThrift(tc.stats.min, p);
+        if (!v.ok()) return loss(StrCat(where(), v.status().message()));
+        chunk.stats.min = std::move(v).value();
+      }
+      if (tc.stats.__isset.max) {
+        auto v = StatFromThrift(tc.stats.max, p);
+        if (!v.ok()) return loss(StrCat(where(), v.status().message()));
+        chunk.stats.max = std::move(v).value();
+      }
+      block.columns.push_back(std::move(chunk));
+    }
+    seg->blocks_.push_back(std::move(block));
+  }
+  if (next_row != seg->row_count_) {
+    return loss(StrCat("blocks hold ", next_row, " rows, footer says ", seg->row_count_));
+  }
+  return std::shared_ptr<const Segment>(std::move(seg));
+}
+
+absl::Status Segment::ReadChunk(size_t block, size_t column, Column* out) const {
+  if (block >= blocks_.size() || column >= schema_.fields.size()) {
+    return absl::OutOfRangeError(StrCat("no block ", block, " column ", column, " in '",
+                                              path(), "'"));
+  }
+  const BlockInfo& b = blocks_[block];
+  const ChunkInfo& c = b.columns[column];
+  auto context = [&] {
+    return StrCat("segment '", path(), "' block ", block, " column '",
+                        schema_.fields[column].name, "' chunk at offset ", c.offset);
+  };
+  std::string_view stored(reinterpret_cast<const char*>(file_->data()) + c.offset, c.stored_length);
+  if (Checksum64(stored) != c.checksum) {
+    return absl::DataLossError(StrCat(context(), ": checksum mismatch"));
+  }
+  std::string decompressed;
+  std::string_view bytes = stored;
+  if (c.compression == Compression::kZstd) {
+    decompressed.resize(c.uncompressed_length);
+    size_t n = ZSTD_decompress(decompressed.data(), decompressed.size(), stored.data(), stored.size());
+    if (ZSTD_isError(n) || n != c.uncompressed_length) {
+      return absl::DataLossError(StrCat(context(), ": zstd data does not decompress to ",
+                                              c.uncompressed_length, " bytes"));
+    }
+    bytes = decompressed;
+  }
+  // On error `out` holds a partial block; callers discard it with the error.
+  absl::Status s = DecodeChunk(c.layout, bytes, b.row_count, c.stats.null_count, out);
+  if (!s.ok()) return absl::DataLossError(StrCat(context(), ": ", s.message()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Column> Segment::ReadColumn(size_t column) const {
+  if (column >= schema_.fields.size()) {
+    return absl::OutOfRangeError(StrCat("no column ", column, " in '", path(), "'"));
+  }
+  Column out(schema_.fields[column].type);
+  out.Reserve(row_count_);
+  for (size_t b = 0; b < blocks_.size(); ++b) RETL_RETURN_IF_ERROR(ReadChunk(b, column, &out));
+  return out;
+}
+
+absl::StatusOr<std::vector<Column>> Segment::ReadAll() const {
+  std::vector<Column> columns;
+  for (size_t c = 0; c < schema_.fields.size(); ++c) {
+    RETL_ASSIGN_OR_RETURN(Column col, ReadColumn(c));
+    columns.push_back(std::move(col));
+  }
+  return columns;
+}
+
+uint64_t Segment::ComputeFileChecksum() const { return Checksum64(file_->data(), file_->size()); }
+
+}  // namespace retl

@@ -1,0 +1,106 @@
+// Segment files (FORMAT.md §6): immutable columnar files holding rows of one
+// partition sorted by primary key, split into blocks; each block has one
+// column chunk per column with its own encoding, statistics and checksum.
+//
+//   +--------+---------+---------+-----+---------+---------------+------+
+//   | header | chunk 0 | chunk 1 | ... | chunk k | footer        | tail |
+//   | 16 B   | 64-aligned chunks, block by block | Thrift compact| 24 B |
+//   +--------+-----------------------------------+---------------+------+
+//
+// Thread-safety: a Segment is immutable after Open and may be read from any
+// number of threads.
+#ifndef RETL_FORMAT_SEGMENT_H_
+#define RETL_FORMAT_SEGMENT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format/encoding.h"
+#include "format/file_util.h"
+#include "retl/status.h"
+#include "retl/types.h"
+
+namespace retl {
+
+// Rows per block by default: large enough for fast scans, small enough that
+// per-block statistics prune well.
+inline constexpr RowIndex kDefaultBlockRows = 65536;
+// A block also ends before its largest string column passes this many bytes,
+// so every chunk's u32 offsets fit.
+inline constexpr uint64_t kMaxBlockBytes = 256ull << 20;
+
+struct SegmentWriteOptions {
+  // Rows per block. Default: kDefaultBlockRows. Must be 1..2^31-1.
+  RowIndex block_rows = kDefaultBlockRows;
+  // kZstd compresses each chunk whose compressed form is at least 10% smaller;
+  // reads of such chunks must decompress them. Default: kNone, which keeps every
+  // value addressable in place through mmap.
+  Compression compression = Compression::kNone;
+  int zstd_level = 3;
+};
+
+struct SegmentWriteResult {
+  uint64_t size = 0;
+  uint64_t checksum = 0;  // XXH64 of the whole file
+  RowIndex row_count = 0;
+};
+
+// Writes rows [begin, end) of `columns` (one per schema field, already in
+// primary-key order) to a new file at `path`, and fsyncs it.
+absl::StatusOr<SegmentWriteResult> WriteSegment(const std::string& path, const Schema& schema,
+                                                const std::vector<Column>& columns, RowIndex begin,
+                                                RowIndex end, const SegmentWriteOptions& options);
+
+struct ChunkInfo {
+  ChunkLayout layout;
+  Compression compression = Compression::kNone;
+  uint64_t offset = 0;
+  uint64_t stored_length = 0;
+  uint64_t uncompressed_length = 0;
+  uint64_t checksum = 0;
+  ChunkStats stats;
+};
+
+struct BlockInfo {
+  RowIndex first_row = 0;
+  RowIndex row_count = 0;
+  std::vector<ChunkInfo> columns;
+};
+
+class Segment {
+ public:
+  // Checks the header, tail, footer checksum and every structural rule of the
+  // footer (chunk ranges inside the file, block row ranges contiguous, one
+  // chunk per column). Chunk checksums are checked when chunks are read.
+  static absl::StatusOr<std::shared_ptr<const Segment>> Open(std::shared_ptr<const MappedFile> file);
+  static absl::StatusOr<std::shared_ptr<const Segment>> Open(const std::string& path);
+
+  const std::string& path() const { return file_->path(); }
+  const Schema& schema() const { return schema_; }
+  RowIndex row_count() const { return row_count_; }
+  const std::vector<BlockInfo>& blocks() const { return blocks_; }
+  uint64_t file_size() const { return file_->size(); }
+
+  // Decodes column `column` of block `block` and appends its rows to `out`,
+  // after checking the chunk's checksum. kDataLoss names file and offset.
+  absl::Status ReadChunk(size_t block, size_t column, Column* out) const;
+  // Every row of one column.
+  absl::StatusOr<Column> ReadColumn(size_t column) const;
+  // Every row of every column.
+  absl::StatusOr<std::vector<Column>> ReadAll() const;
+  // XXH64 of the whole file (reads every byte).
+  uint64_t ComputeFileChecksum() const;
+
+ private:
+  Segment() = default;
+
+  std::shared_ptr<const MappedFile> file_;
+  Schema schema_;
+  RowIndex row_count_ = 0;
+  std::vector<BlockInfo> blocks_;
+};
+
+}  // namespace retl
+
+#endif  // RETL_FORMAT_SEGMENT_H_

@@ -1,0 +1,458 @@
+#include "retl/writer.h"
+#include "format/strings.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "format/file_util.h"
+#include "format/manifest.h"
+#include "format/row_key.h"
+#include "format/segment.h"
+#include "format/text.h"
+
+namespace retl {
+
+namespace {
+
+absl::Status WriteCurrent(const std::string& dir, int64_t version) {
+  std::string tmp = JoinPath(dir, StrCat(kCurrentFile, kTempSuffix));
+  RETL_RETURN_IF_ERROR(WriteFileDurably(tmp, absl::StrFormat("%020d\n", version)));
+  return RenameDurably(tmp, JoinPath(dir, kCurrentFile));
+}
+
+// Removes what a writer that died before committing left behind (FORMAT.md
+// §8.3): files named for versions above `current`, and temporary files.
+absl::Status RecoverAfterCrash(const std::string& dir, int64_t current) {
+  RETL_RETURN_IF_ERROR(RemoveFile(JoinPath(dir, StrCat(kCurrentFile, kTempSuffix))));
+  for (std::string_view sub : {kManifestDir, kDataDir}) {
+    std::string subdir = JoinPath(dir, sub);
+    RETL_ASSIGN_OR_RETURN(auto names, ListDirectory(subdir));
+    bool removed = false;
+    for (const std::string& name : names) {
+      int64_t v = VersionOfFileName(name);
+      if (v < 0) continue;  // not ours: leave it alone
+      if (v > current || std::string_view(name).ends_with(kTempSuffix)) {
+        RETL_RETURN_IF_ERROR(RemoveFile(JoinPath(subdir, name)));
+        removed = true;
+      }
+    }
+    if (removed) RETL_RETURN_IF_ERROR(SyncDirectory(subdir));
+  }
+  return absl::OkStatus();
+}
+
+std::string Plural(int64_t n, std::string_view word) {
+  return StrCat(n, " ", word, n == 1 ? "" : "s");
+}
+
+bool PartitionLess(const PartitionInfo& a, const PartitionInfo& b) { return a.value < b.value; }
+
+}  // namespace
+
+// ---- DatasetWriter -------------------------------------------------------------
+
+absl::Status DatasetWriter::Init(const std::string& dir) {
+  if (PathExists(JoinPath(dir, kCurrentFile))) {
+    return absl::AlreadyExistsError(StrCat("'", dir, "' is already a rETL dataset"));
+  }
+  if (PathExists(dir)) {
+    RETL_ASSIGN_OR_RETURN(auto names, ListDirectory(dir));
+    if (!names.empty()) {
+      return absl::FailedPreconditionError(StrCat(
+          "'", dir, "' exists and is not empty; give a new or empty directory for the dataset"));
+    }
+  }
+  RETL_RETURN_IF_ERROR(CreateDirectory(dir));
+  RETL_RETURN_IF_ERROR(CreateDirectory(JoinPath(dir, kManifestDir)));
+  RETL_RETURN_IF_ERROR(CreateDirectory(JoinPath(dir, kDataDir)));
+  RETL_RETURN_IF_ERROR(SyncDirectory(dir));
+  Manifest m;
+  m.info.version = 1;
+  m.info.parent_version = 0;
+  m.info.commit_time_micros = absl::ToUnixMicros(absl::Now());
+  m.info.operation = "init";
+  m.info.summary = "empty dataset";
+  RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(dir, ManifestPath(1)), EncodeManifest(m)));
+  RETL_RETURN_IF_ERROR(SyncDirectory(JoinPath(dir, kManifestDir)));
+  return WriteCurrent(dir, 1);
+}
+
+DatasetWriter::DatasetWriter(std::string dir, WriterOptions options, std::unique_ptr<FileLock> lock)
+    : dir_(std::move(dir)), options_(std::move(options)), lock_(std::move(lock)) {}
+
+DatasetWriter::~DatasetWriter() = default;
+
+absl::StatusOr<std::unique_ptr<DatasetWriter>> DatasetWriter::Open(const std::string& dir,
+                                                                   const WriterOptions& options) {
+  RETL_RETURN_IF_ERROR(ReadCurrent(dir).status());
+  RETL_ASSIGN_OR_RETURN(auto lock, FileLock::Acquire(JoinPath(dir, kLockFile),
+                                                     options.wait_for_lock));
+  // Read CURRENT again under the lock: another writer may have committed.
+  RETL_ASSIGN_OR_RETURN(int64_t current, ReadCurrent(dir));
+  RETL_RETURN_IF_ERROR(RecoverAfterCrash(dir, current));
+  return std::unique_ptr<DatasetWriter>(new DatasetWriter(dir, options, std::move(lock)));
+}
+
+absl::StatusOr<std::unique_ptr<Transaction>> DatasetWriter::Begin(std::string operation) {
+  RETL_ASSIGN_OR_RETURN(int64_t current, ReadCurrent(dir_));
+  RETL_ASSIGN_OR_RETURN(Manifest base, ReadManifest(dir_, current));
+  return std::unique_ptr<Transaction>(new Transaction(this, std::move(operation), std::move(base)));
+}
+
+// ---- Transaction ----------------------------------------------------------------
+
+Transaction::Transaction(DatasetWriter* writer, std::string operation, Manifest base)
+    : writer_(writer), operation_(std::move(operation)), base_(std::move(base)), next_(base_) {}
+
+Transaction::~Transaction() {
+  if (!done_) Abort();
+}
+
+void Transaction::Abort() {
+  for (const std::string& path : written_) {
+    (void)RemoveFile(JoinPath(writer_->dir(), path));
+  }
+  written_.clear();
+  done_ = true;
+}
+
+std::string Transaction::Summary() const {
+  return summary_.empty() ? "no changes" : absl::StrJoin(summary_, "; ");
+}
+
+absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInfo& table,
+                                                                  const TableData& data) {
+  const Schema& schema = table.schema;
+  auto where = [&](RowIndex row) {
+    return data.describe_row ? data.describe_row(row) : StrCat("row ", row + 1);
+  };
+  if (data.columns.size() != schema.fields.size()) {
+    return absl::InvalidArgumentError(StrCat("table '", table.name, "' has ",
+                                                   schema.fields.size(), " columns, the data ",
+                                                   data.columns.size()));
+  }
+  const RowIndex n = data.num_rows();
+  for (size_t c = 0; c < schema.fields.size(); ++c) {
+    const Column& col = data.columns[c];
+    const Field& f = schema.fields[c];
+    if (!(col.type() == f.type) || col.size() != n) {
+      return absl::InvalidArgumentError(StrCat("column '", f.name, "' of the data is ",
+                                                     col.type().ToString(), " with ", col.size(),
+                                                     " rows; the table needs ", f.type.ToString(),
+                                                     " with ", n));
+    }
+    if (!f.nullable && col.null_count() > 0) {
+      for (RowIndex r = 0; r < n; ++r) {
+        if (!col.IsValid(r)) {
+          bool key = std::find(schema.primary_key.begin(), schema.primary_key.end(),
+                               static_cast<int>(c)) != schema.primary_key.end();
+          return absl::InvalidArgumentError(StrCat(
+              where(r), ": column '", f.name, "' is NULL, but ",
+              key ? "primary key columns" : "the column", " must not be NULL"));
+        }
+      }
+    }
+  }
+
+  // Primary-key order, and uniqueness within the new rows.
+  std::vector<RowIndex> order = SortByKey(data.columns, schema.primary_key);
+  for (RowIndex k = 1; k < n; ++k) {
+    if (CompareKeys(data.columns, order[k - 1], data.columns, order[k], schema.primary_key) == 0) {
+      RowIndex a = std::min(order[k - 1], order[k]), b = std::max(order[k - 1], order[k]);
+      return absl::InvalidArgumentError(StrCat(
+          "duplicate primary key ", KeyText(schema, data.columns, schema.primary_key, a), " at ",
+          where(a), " and ", where(b)));
+    }
+  }
+
+  // Group by partition value, keeping key order inside each group.
+  std::map<std::optional<std::string>, std::vector<RowIndex>> groups;
+  if (schema.partition_column.has_value()) {
+    const Column& pc = data.columns[*schema.partition_column];
+    absl::flat_hash_map<std::string, std::vector<RowIndex>*> by_text;
+    std::vector<RowIndex>* null_group = nullptr;
+    std::string text;
+    for (RowIndex r : order) {
+      if (!pc.IsValid(r)) {
+        if (null_group == nullptr) null_group = &groups[std::nullopt];
+        null_group->push_back(r);
+        continue;
+      }
+      text.clear();
+      AppendValueText(pc, r, &text);
+      auto it = by_text.find(text);
+      if (it == by_text.end()) it = by_text.emplace(text, &groups[text]).first;
+      it->second->push_back(r);
+    }
+  } else if (n > 0) {
+    groups[std::nullopt] = std::move(order);
+  }
+
+  SegmentWriteOptions options;
+  options.block_rows = writer_->options().block_rows;
+  options.compression = writer_->options().zstd ? Compression::kZstd : Compression::kNone;
+  const int64_t version = base_.info.version + 1;
+  std::vector<PartitionInfo> out;
+  for (auto& [value, rows] : groups) {
+    std::vector<Column> sorted;
+    sorted.reserve(data.columns.size());
+    for (const Column& c : data.columns) sorted.push_back(c.Take(rows));
+    SegmentInfo info;
+    info.path = SegmentPath(version, next_seq_++);
+    info.created_version = version;
+    written_.push_back(info.path);  // before writing: Abort removes partial files too
+    RETL_ASSIGN_OR_RETURN(SegmentWriteResult r,
+                          WriteSegment(JoinPath(writer_->dir(), info.path), schema, sorted, 0,
+                                       static_cast<RowIndex>(rows.size()), options));
+    info.size = r.size;
+    info.checksum = r.checksum;
+    info.row_count = r.row_count;
+    PartitionInfo p;
+    p.value = value;
+    p.segments.push_back(std::move(info));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+absl::Status Transaction::CheckKeysAgainst(const TableInfo& table, const TableData& data,
+                                           const std::vector<const PartitionInfo*>& existing) {
+  const Schema& schema = table.schema;
+  RowIndex existing_rows = 0;
+  for (const PartitionInfo* p : existing) existing_rows += p->row_count();
+  if (existing_rows == 0 || data.num_rows() == 0) return absl::OkStatus();
+  absl::flat_hash_map<std::string, RowIndex> new_keys;
+  new_keys.reserve(data.num_rows());
+  std::string key;
+  for (RowIndex r = 0; r < data.num_rows(); ++r) {
+    key.clear();
+    AppendKeyBytes(data.columns, schema.primary_key, r, &key);
+    new_keys.emplace(key, r);
+  }
+  std::vector<int> key_positions;
+  for (size_t k = 0; k < schema.primary_key.size(); ++k) key_positions.push_back(static_cast<int>(k));
+  for (const PartitionInfo* p : existing) {
+    for (const SegmentInfo& s : p->segments) {
+      RETL_ASSIGN_OR_RETURN(auto seg, Segment::Open(JoinPath(writer_->dir(), s.path)));
+      std::vector<Column> keys;
+      for (int c : schema.primary_key) {
+        RETL_ASSIGN_OR_RETURN(Column col, seg->ReadColumn(c));
+        keys.push_back(std::move(col));
+      }
+      for (RowIndex r = 0; r < seg->row_count(); ++r) {
+        key.clear();
+        AppendKeyBytes(keys, key_positions, r, &key);
+        auto it = new_keys.find(key);
+        if (it != new_keys.end()) {
+          return absl::InvalidArgumentError(StrCat(
+              "duplicate primary key ", KeyText(schema, data.columns, schema.primary_key, it->second),
+              ": the row at ",
+              data.describe_row ? data.describe_row(it->second) : StrCat("row ", it->second + 1),
+              " already exists in partition '", p->DisplayName(table.partitioned()),
+              "' of table '", table.name, "'"));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Transaction::CreateTable(const std::string& name, const Schema& schema,
+                                      const TableData& data) {
+  RETL_RETURN_IF_ERROR(ValidateTableName(name));
+  RETL_RETURN_IF_ERROR(schema.Validate());
+  if (next_.FindTable(name) != nullptr) {
+    return absl::AlreadyExistsError(StrCat(
+        "table '", name, "' already exists; use --mode replace-table, replace-partition or append"));
+  }
+  TableInfo table;
+  table.name = name;
+  table.schema = schema;
+  table.created_version = table.modified_version = base_.info.version + 1;
+  RETL_ASSIGN_OR_RETURN(table.partitions, WriteRows(table, data));
+  summary_.push_back(StrCat(name, ": created with ", Plural(data.num_rows(), "row"), " in ",
+                                  Plural(table.partitions.size(), "partition")));
+  next_.tables.push_back(std::move(table));
+  std::sort(next_.tables.begin(), next_.tables.end(),
+            [](const TableInfo& a, const TableInfo& b) { return a.name < b.name; });
+  return absl::OkStatus();
+}
+
+absl::Status Transaction::ReplaceTable(const std::string& name, const Schema& schema,
+                                       const TableData& data) {
+  RETL_RETURN_IF_ERROR(schema.Validate());
+  TableInfo* table = next_.FindTable(name);
+  if (table == nullptr) {
+    return absl::NotFoundError(StrCat("table '", name, "' does not exist; use --mode create"));
+  }
+  TableInfo replacement;
+  replacement.name = name;
+  replacement.schema = schema;
+  replacement.created_version = table->created_version;
+  replacement.modified_version = base_.info.version + 1;
+  RETL_ASSIGN_OR_RETURN(replacement.partitions, WriteRows(replacement, data));
+  summary_.push_back(StrCat(name, ": replaced with ", Plural(data.num_rows(), "row"), " in ",
+                                  Plural(replacement.partitions.size(), "partition")));
+  *table = std::move(replacement);
+  return absl::OkStatus();
+}
+
+absl::Status Transaction::ReplacePartitions(
+    const std::string& name, const TableData& data,
+    const std::optional<std::optional<std::string>>& only_partition) {
+  TableInfo* table = next_.FindTable(name);
+  if (table == nullptr) {
+    return absl::NotFoundError(StrCat("table '", name, "' does not exist; use --mode create"));
+  }
+  if (only_partition.has_value() && only_partition->has_value() && !table->partitioned()) {
+    return absl::InvalidArgumentError(StrCat(
+        "table '", name, "' is not partitioned, so it has no partition '", **only_partition, "'"));
+  }
+  // The partitions to replace, then the uniqueness check against the rest.
+  std::vector<std::optional<std::string>> targets;
+  if (only_partition.has_value()) {
+    targets.push_back(*only_partition);
+  }
+  if (table->partitioned() && data.num_rows() > 0) {
+    const Column& pc = data.columns.at(*table->schema.partition_column);
+    std::set<std::optional<std::string>> seen;
+    for (RowIndex r = 0; r < data.num_rows(); ++r) {
+      std::optional<std::string> v;
+      if (pc.IsValid(r)) v = ValueText(pc, r);
+      if (only_partition.has_value() && v != *only_partition) {
+        return absl::InvalidArgumentError(StrCat(
+            data.describe_row ? data.describe_row(r) : StrCat("row ", r + 1),
+            ": partition column '", table->schema.fields[*table->schema.partition_column].name,
+            "' is '", v.value_or("NULL"), "' but the import replaces only partition '",
+            only_partition->value_or("NULL"), "'"));
+      }
+      if (seen.insert(v).second && !only_partition.has_value()) targets.push_back(v);
+    }
+  } else if (!table->partitioned()) {
+    targets.assign(1, std::nullopt);
+  }
+  std::vector<const PartitionInfo*> kept;
+  for (const PartitionInfo& p : table->partitions) {
+    if (std::find(targets.begin(), targets.end(), p.value) == targets.end()) kept.push_back(&p);
+  }
+  RETL_RETURN_IF_ERROR(CheckKeysAgainst(*table, data, kept));
+  RETL_ASSIGN_OR_RETURN(std::vector<PartitionInfo> fresh, WriteRows(*table, data));
+  std::vector<PartitionInfo> partitions;
+  for (const PartitionInfo* p : kept) partitions.push_back(*p);
+  for (PartitionInfo& p : fresh) partitions.push_back(std::move(p));
+  std::sort(partitions.begin(), partitions.end(), PartitionLess);
+  table->partitions = std::move(partitions);
+  table->modified_version = base_.info.version + 1;
+  std::vector<std::string> names;
+  for (const auto& t : targets) names.push_back(t.value_or(table->partitioned() ? "NULL" : "(default)"));
+  summary_.push_back(StrCat(name, ": replaced ", Plural(targets.size(), "partition"), " (",
+                                  absl::StrJoin(names, ", "), ") with ",
+                                  Plural(data.num_rows(), "row")));
+  return absl::OkStatus();
+}
+
+absl::Status Transaction::Append(const std::string& name, const TableData& data) {
+  TableInfo* table = next_.FindTable(name);
+  if (table == nullptr) {
+    return absl::NotFoundError(StrCat("table '", name, "' does not exist; use --mode create"));
+  }
+  std::vector<const PartitionInfo*> all;
+  for (const PartitionInfo& p : table->partitions) all.push_back(&p);
+  RETL_RETURN_IF_ERROR(CheckKeysAgainst(*table, data, all));
+  RETL_ASSIGN_OR_RETURN(std::vector<PartitionInfo> fresh, WriteRows(*table, data));
+  for (PartitionInfo& p : fresh) {
+    auto it = std::find_if(table->partitions.begin(), table->partitions.end(),
+                           [&](const PartitionInfo& q) { return q.value == p.value; });
+    if (it == table->partitions.end()) {
+      table->partitions.push_back(std::move(p));
+    } else {
+      for (SegmentInfo& s : p.segments) it->segments.push_back(std::move(s));
+    }
+  }
+  std::sort(table->partitions.begin(), table->partitions.end(), PartitionLess);
+  table->modified_version = base_.info.version + 1;
+  summary_.push_back(StrCat(name, ": appended ", Plural(data.num_rows(), "row")));
+  return absl::OkStatus();
+}
+
+absl::Status Transaction::DropPartition(const std::string& name,
+                                        const std::optional<std::string>& value) {
+  TableInfo* table = next_.FindTable(name);
+  if (table == nullptr) return absl::NotFoundError(StrCat("table '", name, "' does not exist"));
+  auto it = std::find_if(table->partitions.begin(), table->partitions.end(),
+                         [&](const PartitionInfo& p) { return p.value == value; });
+  if (it == table->partitions.end()) {
+    std::vector<std::string> names;
+    for (const PartitionInfo& p : table->partitions) names.push_back(p.DisplayName(table->partitioned()));
+    return absl::NotFoundError(StrCat("table '", name, "' has no partition '",
+                                            value.value_or("NULL"), "' (partitions: ",
+                                            names.empty() ? "none" : absl::StrJoin(names, ", "), ")"));
+  }
+  summary_.push_back(StrCat(name, ": dropped partition '", it->DisplayName(table->partitioned()),
+                                  "' (", Plural(it->row_count(), "row"), ")"));
+  table->partitions.erase(it);
+  table->modified_version = base_.info.version + 1;
+  return absl::OkStatus();
+}
+
+absl::Status Transaction::DropTable(const std::string& name) {
+  auto it = std::find_if(next_.tables.begin(), next_.tables.end(),
+                         [&](const TableInfo& t) { return t.name == name; });
+  if (it == next_.tables.end()) return absl::NotFoundError(StrCat("table '", name, "' does not exist"));
+  summary_.push_back(StrCat(name, ": dropped (", Plural(it->row_count(), "row"), ")"));
+  next_.tables.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Transaction::Commit(const std::string& message) {
+  if (done_) return absl::FailedPreconditionError("transaction already finished");
+  const std::string& dir = writer_->dir();
+  auto fail = [&](absl::Status s) {
+    Abort();
+    return s;
+  };
+  auto current = ReadCurrent(dir);
+  if (!current.ok()) return fail(current.status());
+  if (*current != base_.info.version) {
+    return fail(absl::AbortedError(StrCat("version ", *current, " was committed while this "
+                                                "transaction built on ", base_.info.version)));
+  }
+  const int64_t version = base_.info.version + 1;
+  next_.info.version = version;
+  next_.info.parent_version = base_.info.version;
+  next_.info.commit_time_micros =
+      std::max(absl::ToUnixMicros(absl::Now()), base_.info.commit_time_micros);
+  next_.info.operation = operation_;
+  next_.info.message = message;
+  next_.info.summary = Summary();
+  next_.info.created_by = writer_->options().created_by;
+
+  // FORMAT.md §8.2: data durable, then the manifest, then CURRENT.
+  std::string manifest_path = JoinPath(dir, ManifestPath(version));
+  written_.push_back(ManifestPath(version));
+  absl::Status s = SyncDirectory(JoinPath(dir, kDataDir));
+  if (s.ok()) s = WriteFileDurably(manifest_path, EncodeManifest(next_));
+  if (s.ok()) s = SyncDirectory(JoinPath(dir, kManifestDir));
+  if (s.ok()) s = WriteCurrent(dir, version);
+  if (!s.ok()) {
+    // If CURRENT was not switched, nothing is committed; clean up.
+    auto now = ReadCurrent(dir);
+    if (now.ok() && *now == version) {
+      done_ = true;
+      return s;  // committed, but its final directory fsync failed
+    }
+    return fail(s);
+  }
+  written_.clear();
+  done_ = true;
+  return version;
+}
+
+}  // namespace retl

@@ -1,0 +1,134 @@
+// Writing a rETL dataset: every change is a Transaction that writes new
+// immutable segment files and commits one new manifest (FORMAT.md §8). A
+// transaction touches any number of tables and partitions and becomes visible
+// atomically at Commit(); until then, and after any failure, the previous
+// version stays live and the files the transaction wrote are removed.
+//
+// One writer at a time: DatasetWriter holds an exclusive lock on DIR/LOCK
+// (released when it is destroyed or the process dies). Readers never wait for
+// it.
+//
+// Thread-safety: a DatasetWriter and its Transaction are used from one thread.
+#ifndef RETL_WRITER_H_
+#define RETL_WRITER_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "retl/catalog.h"
+#include "retl/export.h"
+#include "retl/status.h"
+#include "retl/types.h"
+
+namespace retl {
+
+class FileLock;
+
+struct RETL_EXPORT WriterOptions {
+  // Wait for another writer to finish instead of failing at once.
+  // Default: false.
+  bool wait_for_lock = false;
+  // Rows per block in new segment files. Smaller blocks prune better and cost
+  // more footer space. Default: 65536.
+  RowIndex block_rows = 65536;
+  // Compress column chunks with zstd where it saves at least 10%. Reads of a
+  // compressed chunk must decompress it first. Default: false.
+  bool zstd = false;
+  // Written into manifests as created_by.
+  std::string created_by = "retl 0.1.0";
+};
+
+// New rows for a table: one Column per schema field, in schema order, in any
+// row order. `describe_row` (optional) names a row's origin for error
+// messages, e.g. "customers.csv:1234".
+struct RETL_EXPORT TableData {
+  std::vector<Column> columns;
+  std::function<std::string(RowIndex)> describe_row;
+  RowIndex num_rows() const { return columns.empty() ? 0 : columns[0].size(); }
+};
+
+class Transaction;
+
+class RETL_EXPORT DatasetWriter {
+ public:
+  // Creates a new, empty dataset at `dir` (version 1). `dir` must not exist or
+  // be empty; kAlreadyExists if it is a dataset already.
+  static absl::Status Init(const std::string& dir);
+
+  // Takes the writer lock, then removes what a crashed writer may have left
+  // (files of versions above the live one, temporary files).
+  static absl::StatusOr<std::unique_ptr<DatasetWriter>> Open(const std::string& dir,
+                                                             const WriterOptions& options);
+  ~DatasetWriter();
+
+  // Starts a change on top of the live version. `operation` names it in the
+  // history ("import", "drop-table", ...). One transaction at a time.
+  absl::StatusOr<std::unique_ptr<Transaction>> Begin(std::string operation);
+
+  const std::string& dir() const { return dir_; }
+  const WriterOptions& options() const { return options_; }
+
+ private:
+  DatasetWriter(std::string dir, WriterOptions options, std::unique_ptr<FileLock> lock);
+  std::string dir_;
+  WriterOptions options_;
+  std::unique_ptr<FileLock> lock_;
+};
+
+class RETL_EXPORT Transaction {
+ public:
+  ~Transaction();  // aborts if not committed
+
+  // The version this transaction builds on, and the state it will commit.
+  const Manifest& base() const { return base_; }
+  const Manifest& pending() const { return next_; }
+
+  // Creates table `name`; kAlreadyExists if it exists.
+  absl::Status CreateTable(const std::string& name, const Schema& schema, const TableData& data);
+  // Replaces every row (and the schema) of an existing table.
+  absl::Status ReplaceTable(const std::string& name, const Schema& schema, const TableData& data);
+  // Replaces the partitions the data touches; other partitions stay. With
+  // `only_partition`, every row must belong to that partition (the canonical
+  // text of the partition value; nullopt = NULL or the default partition), and
+  // that partition is replaced even by zero rows.
+  absl::Status ReplacePartitions(const std::string& name, const TableData& data,
+                                 const std::optional<std::optional<std::string>>& only_partition);
+  // Adds rows as new segments; their keys must not exist in the table yet.
+  absl::Status Append(const std::string& name, const TableData& data);
+  // kNotFound if the table or partition does not exist.
+  absl::Status DropPartition(const std::string& name, const std::optional<std::string>& value);
+  absl::Status DropTable(const std::string& name);
+
+  // Makes everything durable and switches CURRENT to the new version, which
+  // it returns. After an error the transaction is aborted.
+  absl::StatusOr<int64_t> Commit(const std::string& message);
+  // Removes the files written so far. The dataset stays as it was.
+  void Abort();
+  // Summary of the changes so far ("customers: replaced 2 partitions, 1000 rows").
+  std::string Summary() const;
+
+ private:
+  friend class DatasetWriter;
+  Transaction(DatasetWriter* writer, std::string operation, Manifest base);
+  struct Written;
+  absl::StatusOr<std::vector<PartitionInfo>> WriteRows(const TableInfo& table,
+                                                       const TableData& data);
+  absl::Status CheckKeysAgainst(const TableInfo& table, const TableData& data,
+                                const std::vector<const PartitionInfo*>& existing);
+
+  DatasetWriter* writer_;
+  std::string operation_;
+  Manifest base_;
+  Manifest next_;
+  std::vector<std::string> written_;  // paths relative to the dataset
+  std::vector<std::string> summary_;
+  int next_seq_ = 1;
+  bool done_ = false;
+};
+
+}  // namespace retl
+
+#endif  // RETL_WRITER_H_

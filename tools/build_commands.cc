@@ -1,0 +1,522 @@
+#include "tools/build_commands.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "format/encoding.h"
+#include "format/file_util.h"
+#include "format/segment.h"
+#include "format/strings.h"
+#include "format/text.h"
+#include "query/create_table.h"
+#include "retl/dataset.h"
+#include "retl/verify.h"
+
+namespace retl {
+
+namespace {
+
+std::string FormatTime(int64_t micros) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S UTC", absl::FromUnixMicros(micros),
+                          absl::UTCTimeZone());
+}
+
+std::string HumanBytes(uint64_t n) {
+  if (n < 1024) return StrCat(n, " B");
+  if (n < (1 << 20)) return absl::StrFormat("%.1f KiB", n / 1024.0);
+  if (n < (1ull << 30)) return absl::StrFormat("%.1f MiB", n / 1048576.0);
+  return absl::StrFormat("%.2f GiB", n / 1073741824.0);
+}
+
+std::string WithCommas(int64_t n) {
+  std::string digits = StrCat(n < 0 ? -n : n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> Select(const Dataset& ds,
+                                                       const VersionSelector& which) {
+  if (which.version.has_value() && which.as_of.has_value()) {
+    return absl::InvalidArgumentError("give --version or --as-of, not both");
+  }
+  if (which.version.has_value()) return ds.AtVersion(*which.version);
+  if (which.as_of.has_value()) {
+    auto micros = ParseTimestamp(*which.as_of);
+    if (!micros.ok()) {
+      return absl::InvalidArgumentError(StrCat("--as-of: ", micros.status().message(),
+                                               " (expected YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM])"));
+    }
+    return ds.AsOf(*micros);
+  }
+  return ds.Latest();
+}
+
+// Where the import's partition value comes from: canonical text of --partition.
+absl::StatusOr<std::optional<std::string>> CanonicalPartition(const Schema& schema,
+                                                              const std::string& text) {
+  if (!schema.partition_column.has_value()) {
+    return absl::InvalidArgumentError(
+        "--partition needs a partitioned table: create it with --partition-by COLUMN or "
+        "PARTITION BY in the schema");
+  }
+  if (text == "NULL") return std::optional<std::string>();
+  const Field& f = schema.fields[*schema.partition_column];
+  Column c(f.type);
+  absl::Status s = AppendParsedValue(text, &c);
+  if (!s.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("--partition '", text, "' for column '", f.name, "': ", s.message()));
+  }
+  return std::optional<std::string>(ValueText(c, 0));
+}
+
+absl::StatusOr<Schema> SchemaForNewTable(const ImportOptions& o) {
+  Schema schema;
+  if (!o.schema_file.empty()) {
+    if (!o.types.empty()) return absl::InvalidArgumentError("--type applies only without --schema");
+    RETL_ASSIGN_OR_RETURN(std::string sql, ReadFile(o.schema_file));
+    auto stmt = ParseCreateTable(sql);
+    if (!stmt.ok()) {
+      return absl::InvalidArgumentError(StrCat(o.schema_file, ": ", stmt.status().message()));
+    }
+    if (stmt->table_name != o.table) {
+      return absl::InvalidArgumentError(StrCat(o.schema_file, " declares table '",
+                                               stmt->table_name, "' but --table is '", o.table,
+                                               "'"));
+    }
+    schema = stmt->schema;
+    if (!o.primary_key.empty()) {
+      std::vector<std::string> declared;
+      for (int k : schema.primary_key) declared.push_back(schema.fields[k].name);
+      if (declared != o.primary_key) {
+        return absl::InvalidArgumentError(StrCat(
+            "--primary-key ", absl::StrJoin(o.primary_key, ","), " differs from the schema's key (",
+            absl::StrJoin(declared, ","), "); drop one of them"));
+      }
+    }
+  } else {
+    std::map<std::string, DataType> overrides;
+    for (const auto& [name, type] : o.types) {
+      auto t = ParseDataType(type);
+      if (!t.ok()) return absl::InvalidArgumentError(StrCat("--type ", name, "=", type, ": ", t.status().message()));
+      overrides[name] = *t;
+    }
+    RETL_ASSIGN_OR_RETURN(schema.fields, InferCsvSchema(o.inputs, o.csv, overrides));
+    if (o.primary_key.empty()) {
+      return absl::InvalidArgumentError(
+          "the table needs a primary key: pass --primary-key COLUMN[,COLUMN...] or --schema FILE "
+          "with a PRIMARY KEY");
+    }
+    for (const std::string& name : o.primary_key) {
+      int i = schema.FindField(name);
+      if (i < 0) {
+        return absl::InvalidArgumentError(
+            StrCat("--primary-key column '", name, "' is not in the input's header"));
+      }
+      schema.fields[i].nullable = false;
+      schema.primary_key.push_back(i);
+    }
+  }
+  if (o.partition_by.has_value()) {
+    int i = schema.FindField(*o.partition_by);
+    if (i < 0) {
+      return absl::InvalidArgumentError(
+          StrCat("--partition-by column '", *o.partition_by, "' is not a column of the table"));
+    }
+    if (schema.partition_column.has_value() && *schema.partition_column != i) {
+      return absl::InvalidArgumentError("--partition-by differs from the schema's PARTITION BY");
+    }
+    schema.partition_column = i;
+  }
+  RETL_RETURN_IF_ERROR(schema.Validate());
+  return schema;
+}
+
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool enabled) : enabled_(enabled && ::isatty(STDERR_FILENO)) {}
+  ~ProgressLine() { Done(); }
+  void Update(int64_t done, int64_t total, RowIndex rows) {
+    if (!enabled_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    double secs = std::chrono::duration<double>(now - start_).count();
+    std::fprintf(stderr, "\rreading input: %s of %s (%.0f%%), %s rows, %.0f rows/s   ",
+                 HumanBytes(done).c_str(), HumanBytes(total).c_str(),
+                 total > 0 ? 100.0 * done / total : 100.0, WithCommas(rows).c_str(),
+                 secs > 0 ? rows / secs : 0.0);
+    shown_ = true;
+  }
+  void Done() {
+    if (shown_) std::fprintf(stderr, "\n");
+    shown_ = false;
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_ = start_;
+};
+
+}  // namespace
+
+absl::StatusOr<ImportMode> ParseImportMode(std::string_view name) {
+  if (name == "create") return ImportMode::kCreate;
+  if (name == "replace-table") return ImportMode::kReplaceTable;
+  if (name == "replace-partition") return ImportMode::kReplacePartition;
+  if (name == "append") return ImportMode::kAppend;
+  return absl::InvalidArgumentError(StrCat(
+      "unknown --mode '", name, "': expected create, replace-table, replace-partition or append"));
+}
+
+absl::StatusOr<ImportResult> RunImport(const ImportOptions& o) {
+  RETL_RETURN_IF_ERROR(ValidateTableName(o.table));
+  if (o.inputs.empty()) return absl::InvalidArgumentError("give at least one --input file");
+  // Lock first: the import then builds on the version it read its schema from.
+  RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(o.dir, o.writer));
+  RETL_ASSIGN_OR_RETURN(auto txn, writer->Begin("import"));
+  const TableInfo* existing = txn->base().FindTable(o.table);
+
+  Schema schema;
+  if (o.mode == ImportMode::kCreate || o.mode == ImportMode::kReplaceTable) {
+    if (o.mode == ImportMode::kCreate && existing != nullptr) {
+      return absl::AlreadyExistsError(StrCat(
+          "table '", o.table, "' already exists in version ", txn->base().info.version,
+          "; choose --mode replace-table, replace-partition or append"));
+    }
+    if (o.mode == ImportMode::kReplaceTable && existing == nullptr) {
+      return absl::NotFoundError(StrCat("table '", o.table, "' does not exist; use --mode create"));
+    }
+    RETL_ASSIGN_OR_RETURN(schema, SchemaForNewTable(o));
+  } else {
+    if (existing == nullptr) {
+      return absl::NotFoundError(StrCat("table '", o.table, "' does not exist; use --mode create"));
+    }
+    schema = existing->schema;
+    if (!o.schema_file.empty()) {
+      ImportOptions copy = o;
+      copy.partition_by.reset();
+      RETL_ASSIGN_OR_RETURN(Schema declared, SchemaForNewTable(copy));
+      if (!(declared == schema)) {
+        return absl::InvalidArgumentError(StrCat(
+            o.schema_file, " does not match the schema of table '", o.table,
+            "'; to change the schema, use --mode replace-table. The table is:\n",
+            schema.ToSql(o.table)));
+      }
+    }
+    if (o.partition_by.has_value() &&
+        (!schema.partition_column.has_value() ||
+         schema.fields[*schema.partition_column].name != *o.partition_by)) {
+      return absl::InvalidArgumentError(StrCat("table '", o.table, "' is not partitioned by '",
+                                               *o.partition_by, "'"));
+    }
+  }
+
+  std::optional<std::optional<std::string>> only_partition;
+  std::map<std::string, std::string> constants;
+  if (o.partition.has_value()) {
+    RETL_ASSIGN_OR_RETURN(auto value, CanonicalPartition(schema, *o.partition));
+    only_partition = value;
+    if (value.has_value()) constants[schema.fields[*schema.partition_column].name] = *value;
+  }
+
+  ProgressLine progress(o.progress);
+  RETL_ASSIGN_OR_RETURN(
+      CsvData csv, ReadCsvFiles(o.inputs, schema.fields, o.csv, constants,
+                                [&](int64_t done, int64_t total, RowIndex rows) {
+                                  progress.Update(done, total, rows);
+                                }));
+  progress.Done();
+  if (only_partition.has_value() && !only_partition->has_value()) {
+    // --partition NULL: every row's partition column must be NULL.
+    const Column& pc = csv.columns[*schema.partition_column];
+    for (RowIndex r = 0; r < pc.size(); ++r) {
+      if (pc.IsValid(r)) {
+        return absl::InvalidArgumentError(
+            StrCat(csv.Describe(r), ": partition column is '", ValueText(pc, r),
+                   "' but the import replaces only the NULL partition"));
+      }
+    }
+  }
+  TableData data;
+  data.columns = std::move(csv.columns);
+  const CsvData* source = &csv;
+  data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+  RowIndex rows = data.num_rows();
+
+  if (only_partition.has_value() && o.mode != ImportMode::kReplacePartition &&
+      o.mode != ImportMode::kAppend) {
+    if (o.mode == ImportMode::kCreate) {
+      // A new table holding just this partition.
+      RETL_RETURN_IF_ERROR(txn->CreateTable(o.table, schema, data));
+    } else {
+      return absl::InvalidArgumentError("--partition goes with --mode replace-partition, append or create");
+    }
+  } else {
+    switch (o.mode) {
+      case ImportMode::kCreate: RETL_RETURN_IF_ERROR(txn->CreateTable(o.table, schema, data)); break;
+      case ImportMode::kReplaceTable:
+        RETL_RETURN_IF_ERROR(txn->ReplaceTable(o.table, schema, data));
+        break;
+      case ImportMode::kReplacePartition:
+        RETL_RETURN_IF_ERROR(txn->ReplacePartitions(o.table, data, only_partition));
+        break;
+      case ImportMode::kAppend: RETL_RETURN_IF_ERROR(txn->Append(o.table, data)); break;
+    }
+  }
+  ImportResult result;
+  result.summary = txn->Summary();
+  RETL_ASSIGN_OR_RETURN(result.version, txn->Commit(o.message));
+  result.rows = rows;
+  return result;
+}
+
+absl::Status RunInit(const std::string& dir, std::ostream& out) {
+  RETL_RETURN_IF_ERROR(DatasetWriter::Init(dir));
+  out << "created dataset '" << dir << "' at version 1\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunDropPartition(const std::string& dir, const std::string& table,
+                              const std::optional<std::string>& partition,
+                              const std::string& message, const WriterOptions& writer_options,
+                              std::ostream& out) {
+  RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(dir, writer_options));
+  RETL_ASSIGN_OR_RETURN(auto txn, writer->Begin("drop-partition"));
+  const TableInfo* t = txn->base().FindTable(table);
+  if (t == nullptr) return absl::NotFoundError(StrCat("table '", table, "' does not exist"));
+  std::optional<std::string> value;
+  if (partition.has_value()) {
+    RETL_ASSIGN_OR_RETURN(value, CanonicalPartition(t->schema, *partition));
+  } else if (t->partitioned()) {
+    return absl::InvalidArgumentError("give --partition VALUE (or NULL)");
+  }
+  RETL_RETURN_IF_ERROR(txn->DropPartition(table, value));
+  std::string summary = txn->Summary();
+  RETL_ASSIGN_OR_RETURN(int64_t version, txn->Commit(message));
+  out << "committed version " << version << ": " << summary << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunDropTable(const std::string& dir, const std::string& table,
+                          const std::string& message, const WriterOptions& writer_options,
+                          std::ostream& out) {
+  RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(dir, writer_options));
+  RETL_ASSIGN_OR_RETURN(auto txn, writer->Begin("drop-table"));
+  RETL_RETURN_IF_ERROR(txn->DropTable(table));
+  std::string summary = txn->Summary();
+  RETL_ASSIGN_OR_RETURN(int64_t version, txn->Commit(message));
+  out << "committed version " << version << ": " << summary << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunInfo(const std::string& dir, const VersionSelector& which, std::ostream& out) {
+  RETL_ASSIGN_OR_RETURN(auto ds, Dataset::Open(dir));
+  RETL_ASSIGN_OR_RETURN(auto snap, Select(*ds, which));
+  RETL_ASSIGN_OR_RETURN(int64_t current, ds->CurrentVersion());
+  const VersionInfo& v = snap->info();
+  out << "dataset:  " << dir << "\n";
+  out << "version:  " << v.version << (v.version == current ? " (live)" : " (not live; live is " + std::to_string(current) + ")")
+      << ", committed " << FormatTime(v.commit_time_micros) << " by " << v.operation << "\n";
+  if (!v.message.empty()) out << "message:  " << v.message << "\n";
+  out << "tables:   " << snap->tables().size() << "\n";
+  for (const TableInfo& t : snap->tables()) {
+    const Schema& s = t.schema;
+    int64_t segments = 0;
+    for (const PartitionInfo& p : t.partitions) segments += static_cast<int64_t>(p.segments.size());
+    out << "\ntable " << t.name << ": " << WithCommas(t.row_count()) << " rows, "
+        << t.partitions.size() << " partition" << (t.partitions.size() == 1 ? "" : "s") << ", "
+        << segments << " segment" << (segments == 1 ? "" : "s") << ", " << HumanBytes(t.bytes())
+        << "\n";
+    std::vector<std::string> key;
+    for (int k : s.primary_key) key.push_back(s.fields[k].name);
+    out << "  primary key:    " << absl::StrJoin(key, ", ") << "\n";
+    if (s.partition_column.has_value()) {
+      out << "  partitioned by: " << s.fields[*s.partition_column].name << "\n";
+    }
+    out << "  created in version " << t.created_version << ", last changed in version "
+        << t.modified_version << "\n";
+    // Per column: encodings used (chunks per encoding) and bytes stored.
+    std::vector<std::map<std::string, int64_t>> encodings(s.fields.size());
+    std::vector<uint64_t> stored(s.fields.size(), 0);
+    for (const PartitionInfo& p : t.partitions) {
+      for (const SegmentInfo& info : p.segments) {
+        auto seg = snap->segment(info);
+        if (seg == nullptr) continue;
+        for (const BlockInfo& b : seg->blocks()) {
+          for (size_t c = 0; c < b.columns.size(); ++c) {
+            const ChunkInfo& ch = b.columns[c];
+            std::string name = EncodingName(ch.layout.encoding);
+            if (ch.compression != Compression::kNone) name += "+zstd";
+            ++encodings[c][name];
+            stored[c] += ch.stored_length;
+          }
+        }
+      }
+    }
+    size_t width = 6;
+    for (const Field& f : s.fields) width = std::max(width, f.name.size());
+    out << "  columns:\n";
+    for (size_t c = 0; c < s.fields.size(); ++c) {
+      const Field& f = s.fields[c];
+      std::vector<std::string> encs;
+      for (const auto& [name, count] : encodings[c]) encs.push_back(StrCat(name, " x", count));
+      out << absl::StrFormat("    %-*s  %-15s %-9s %10s  %s\n", static_cast<int>(width), f.name,
+                             f.type.ToString(), f.nullable ? "" : "NOT NULL",
+                             HumanBytes(stored[c]), absl::StrJoin(encs, ", "));
+    }
+    if (s.partition_column.has_value() || t.partitions.size() > 1) {
+      out << "  partitions:\n";
+      for (const PartitionInfo& p : t.partitions) {
+        out << absl::StrFormat("    %-24s %14s rows  %3d segment%s  %10s\n",
+                               p.DisplayName(t.partitioned()), WithCommas(p.row_count()),
+                               static_cast<int>(p.segments.size()),
+                               p.segments.size() == 1 ? " " : "s", HumanBytes(p.bytes()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunVersions(const std::string& dir, std::ostream& out) {
+  RETL_ASSIGN_OR_RETURN(auto ds, Dataset::Open(dir));
+  RETL_ASSIGN_OR_RETURN(auto versions, ds->Versions());
+  RETL_ASSIGN_OR_RETURN(int64_t current, ds->CurrentVersion());
+  out << absl::StrFormat("%-8s %-27s %-15s %s\n", "version", "committed (UTC)", "operation",
+                         "changes / message");
+  for (const VersionInfo& v : versions) {
+    std::string when = absl::FormatTime("%Y-%m-%d %H:%M:%E6S", absl::FromUnixMicros(v.commit_time_micros),
+                                        absl::UTCTimeZone());
+    out << absl::StrFormat("%-8s %-27s %-15s %s\n",
+                           StrCat(v.version, v.version == current ? "*" : ""), when, v.operation,
+                           v.summary);
+    if (!v.message.empty()) out << absl::StrFormat("%-8s %-27s %-15s message: %s\n", "", "", "", v.message);
+  }
+  out << "(* = live version)\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunVerify(const std::string& dir, const VersionSelector& which, bool all_versions,
+                       std::ostream& out) {
+  RETL_ASSIGN_OR_RETURN(auto ds, Dataset::Open(dir));
+  std::vector<int64_t> versions;
+  if (all_versions) {
+    RETL_ASSIGN_OR_RETURN(auto infos, ds->Versions());
+    for (const VersionInfo& v : infos) versions.push_back(v.version);
+  } else if (which.version.has_value() || which.as_of.has_value()) {
+    RETL_ASSIGN_OR_RETURN(auto snap, Select(*ds, which));
+    versions.push_back(snap->version());
+  } else {
+    RETL_ASSIGN_OR_RETURN(int64_t current, ds->CurrentVersion());
+    versions.push_back(current);
+  }
+  int64_t bad = 0;
+  for (int64_t version : versions) {
+    RETL_ASSIGN_OR_RETURN(VerifyReport r, VerifyVersion(dir, version));
+    if (r.ok()) {
+      out << "version " << version << ": OK (" << r.tables << " tables, " << r.partitions
+          << " partitions, " << r.segments << " segments, " << r.blocks << " blocks, "
+          << WithCommas(r.rows) << " rows, " << HumanBytes(r.bytes) << " checked)\n";
+    } else {
+      ++bad;
+      out << "version " << version << ": " << r.problems.size() << " problem"
+          << (r.problems.size() == 1 ? "" : "s") << "\n";
+      for (const std::string& p : r.problems) out << "  " << p << "\n";
+    }
+  }
+  if (bad > 0) {
+    return absl::DataLossError(StrCat(bad, " of ", versions.size(), " version",
+                                      versions.size() == 1 ? "" : "s",
+                                      " failed verification; restore the damaged files from a copy"));
+  }
+  return absl::OkStatus();
+}
+
+void AppendCsvField(std::string_view field, char delimiter, std::string* out) {
+  bool quote = field.empty();
+  for (char c : field) {
+    if (c == delimiter || c == '"' || c == '\n' || c == '\r') {
+      quote = true;
+      break;
+    }
+  }
+  if (!quote) {
+    out->append(field);
+    return;
+  }
+  out->push_back('"');
+  for (char c : field) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+absl::Status RunDump(const std::string& dir, const VersionSelector& which,
+                     const DumpOptions& options, std::ostream& out) {
+  RETL_ASSIGN_OR_RETURN(auto ds, Dataset::Open(dir));
+  RETL_ASSIGN_OR_RETURN(auto snap, Select(*ds, which));
+  RETL_ASSIGN_OR_RETURN(const TableInfo* table, snap->GetTable(options.table));
+  ScanOptions scan;
+  scan.columns = options.columns;
+  if (options.partition.has_value()) {
+    if (!table->partitioned()) {
+      return absl::InvalidArgumentError(StrCat("table '", table->name, "' is not partitioned"));
+    }
+    RETL_ASSIGN_OR_RETURN(auto value, CanonicalPartition(table->schema, *options.partition));
+    scan.partition = value;
+  }
+  std::string buf;
+  if (options.header) {
+    std::vector<std::string> names = options.columns;
+    if (names.empty()) {
+      for (const Field& f : table->schema.fields) names.push_back(f.name);
+    }
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (i > 0) buf.push_back(options.delimiter);
+      AppendCsvField(names[i], options.delimiter, &buf);
+    }
+    buf.push_back('\n');
+  }
+  RowIndex remaining = options.limit.value_or(INT64_MAX);
+  std::string text;
+  absl::Status s = snap->Scan(table->name, scan, [&](const RowBatch& batch) -> absl::Status {
+    for (RowIndex r = 0; r < batch.num_rows && remaining > 0; ++r, --remaining) {
+      for (size_t c = 0; c < batch.columns.size(); ++c) {
+        if (c > 0) buf.push_back(options.delimiter);
+        const Column& col = batch.columns[c];
+        if (!col.IsValid(r)) continue;  // NULL: empty unquoted field
+        text.clear();
+        AppendValueText(col, r, &text);
+        AppendCsvField(text, options.delimiter, &buf);
+      }
+      buf.push_back('\n');
+      if (buf.size() > (1 << 20)) {
+        out << buf;
+        buf.clear();
+      }
+    }
+    return remaining > 0 ? absl::OkStatus() : absl::CancelledError("limit reached");
+  });
+  out << buf;
+  if (!s.ok() && !absl::IsCancelled(s)) return s;
+  out.flush();
+  if (!out) return absl::InternalError("cannot write the output");
+  return absl::OkStatus();
+}
+
+}  // namespace retl

@@ -1,0 +1,86 @@
+// The commands of `retl-build`, as functions: the CLI in retl_build_main.cc
+// only parses flags and calls these, so tests and bindings reach the same
+// behaviour. Output goes to the given stream; errors come back as statuses.
+#ifndef RETL_TOOLS_BUILD_COMMANDS_H_
+#define RETL_TOOLS_BUILD_COMMANDS_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "format/csv.h"
+#include "retl/status.h"
+#include "retl/writer.h"
+
+namespace retl {
+
+enum class ImportMode { kCreate, kReplaceTable, kReplacePartition, kAppend };
+absl::StatusOr<ImportMode> ParseImportMode(std::string_view name);
+
+struct ImportOptions {
+  std::string dir;
+  std::string table;
+  std::vector<std::string> inputs;
+  std::string schema_file;                // CREATE TABLE statement; empty: infer
+  std::vector<std::string> primary_key;   // column names
+  std::optional<std::string> partition_by;
+  std::optional<std::string> partition;   // the single partition to write
+  ImportMode mode = ImportMode::kCreate;
+  std::string message;
+  std::map<std::string, std::string> types;  // --type col=TYPE for inference
+  CsvOptions csv;
+  WriterOptions writer;
+  bool progress = false;  // progress line on stderr
+};
+
+struct ImportResult {
+  int64_t version = 0;
+  RowIndex rows = 0;
+  std::string summary;
+};
+
+// Imports CSV files as one new version. On any error nothing is committed and
+// no file written by the import remains.
+absl::StatusOr<ImportResult> RunImport(const ImportOptions& options);
+
+// Which version a read-only command looks at: the live one by default.
+struct VersionSelector {
+  std::optional<int64_t> version;
+  std::optional<std::string> as_of;  // timestamp text, UTC unless it has an offset
+};
+
+absl::Status RunInit(const std::string& dir, std::ostream& out);
+absl::Status RunDropPartition(const std::string& dir, const std::string& table,
+                              const std::optional<std::string>& partition,
+                              const std::string& message, const WriterOptions& writer,
+                              std::ostream& out);
+absl::Status RunDropTable(const std::string& dir, const std::string& table,
+                          const std::string& message, const WriterOptions& writer,
+                          std::ostream& out);
+absl::Status RunInfo(const std::string& dir, const VersionSelector& which, std::ostream& out);
+absl::Status RunVersions(const std::string& dir, std::ostream& out);
+// kDataLoss if any problem is found (after printing all of them).
+absl::Status RunVerify(const std::string& dir, const VersionSelector& which, bool all_versions,
+                       std::ostream& out);
+
+struct DumpOptions {
+  std::string table;
+  std::optional<std::string> partition;  // canonical value text; "NULL" for the NULL partition
+  std::vector<std::string> columns;      // empty: all
+  char delimiter = ',';
+  bool header = true;
+  std::optional<RowIndex> limit;
+};
+absl::Status RunDump(const std::string& dir, const VersionSelector& which,
+                     const DumpOptions& options, std::ostream& out);
+
+// Appends `field` to `out` as one CSV field, quoted when it contains the
+// delimiter, a quote, CR or LF, or is empty (an unquoted empty field is NULL).
+void AppendCsvField(std::string_view field, char delimiter, std::string* out);
+
+}  // namespace retl
+
+#endif  // RETL_TOOLS_BUILD_COMMANDS_H_

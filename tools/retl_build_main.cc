@@ -1,0 +1,209 @@
+// retl-build: builds and maintains rETL datasets offline. Parses flags and
+// calls tools/build_commands.h; prints errors as "retl-build: error: ..." and
+// exits 1 (2 for bad usage).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "format/strings.h"
+#include "tools/build_commands.h"
+
+namespace {
+
+int Fail(const absl::Status& status) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "retl-build: error: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+struct WriterFlags {
+  bool wait = false;
+  void Add(CLI::App* cmd) {
+    cmd->add_flag("--wait", wait, "Wait for another writer to finish instead of failing");
+  }
+};
+
+void AddVersionFlags(CLI::App* cmd, retl::VersionSelector* which) {
+  cmd->add_option("--version", which->version, "Use this version instead of the live one");
+  cmd->add_option("--as-of", which->as_of,
+                  "Use the newest version committed at or before this time "
+                  "(YYYY-MM-DD HH:MM:SS[.ffffff], UTC unless an offset is given)");
+}
+
+absl::Status ParseSingleChar(const std::string& flag, const std::string& text, char* out) {
+  std::string t = text == "\\t" || text == "tab" ? "\t" : text;
+  if (t.size() != 1) {
+    return absl::InvalidArgumentError(retl::StrCat(flag, " must be a single character, got '", text, "'"));
+  }
+  *out = t[0];
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"retl-build: build rETL DB datasets from warehouse exports (CSV), offline."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version-info", "retl-build 0.1.0 (format version 1)");
+
+  // init
+  std::string init_dir;
+  auto* init = app.add_subcommand("init", "Create an empty dataset (version 1)");
+  init->add_option("DIR", init_dir, "Dataset directory (must not exist or be empty)")->required();
+
+  // import
+  retl::ImportOptions imp;
+  std::string mode = "create", input_compression = "auto", delimiter = ",", compression = "none";
+  std::vector<std::string> primary_key, types;
+  WriterFlags imp_writer;
+  bool no_header = false, no_progress = false;
+  auto* import = app.add_subcommand("import", "Import CSV files into a table as one new version");
+  import->add_option("DIR", imp.dir, "Dataset directory")->required();
+  import->add_option("--table", imp.table, "Table name")->required();
+  import->add_option("--input", imp.inputs, "Input CSV files (.csv, .csv.gz, .csv.zst)")
+      ->required()
+      ->expected(1, -1);
+  import->add_option("--schema", imp.schema_file,
+                     "File with a CREATE TABLE statement (default: infer from the data)");
+  import->add_option("--primary-key", primary_key, "Primary key column(s), comma-separated")
+      ->delimiter(',');
+  auto* pby = import->add_option("--partition-by", imp.partition_by,
+                                 "Partition the table by this column");
+  import->add_option("--partition", imp.partition,
+                     "Write only this partition value (NULL for the NULL partition)")
+      ->excludes(pby);
+  import->add_option("--mode", mode, "create | replace-table | replace-partition | append")
+      ->capture_default_str();
+  import->add_option("--message", imp.message, "A note recorded in the version history");
+  import->add_option("--type", types, "Override an inferred type: COLUMN=TYPE (repeatable)");
+  import->add_option("--delimiter", delimiter, "Field delimiter (one character; \\t for tab)")
+      ->capture_default_str();
+  import->add_option("--null-marker", imp.csv.null_marker,
+                     "Unquoted text that means NULL (default: the empty field)");
+  import->add_flag("--no-header", no_header, "Inputs have no header row; columns in schema order");
+  import->add_option("--input-compression", input_compression, "auto | none | gzip | zstd")
+      ->capture_default_str();
+  import->add_option("--compression", compression,
+                     "Compress column chunks: none (every value addressable in place) | zstd")
+      ->capture_default_str();
+  import->add_option("--block-rows", imp.writer.block_rows, "Rows per block")
+      ->capture_default_str();
+  import->add_flag("--no-progress", no_progress, "No progress line on a terminal");
+  imp_writer.Add(import);
+
+  // drop-partition / drop-table
+  std::string drop_dir, drop_table, drop_message;
+  std::optional<std::string> drop_partition;
+  WriterFlags drop_writer;
+  auto* drop_part = app.add_subcommand("drop-partition", "Drop one partition of a table");
+  drop_part->add_option("DIR", drop_dir, "Dataset directory")->required();
+  drop_part->add_option("--table", drop_table, "Table name")->required();
+  drop_part->add_option("--partition", drop_partition, "Partition value (NULL for the NULL partition)")
+      ->required();
+  drop_part->add_option("--message", drop_message, "A note recorded in the version history");
+  drop_writer.Add(drop_part);
+  auto* drop_tab = app.add_subcommand("drop-table", "Drop a table");
+  drop_tab->add_option("DIR", drop_dir, "Dataset directory")->required();
+  drop_tab->add_option("--table", drop_table, "Table name")->required();
+  drop_tab->add_option("--message", drop_message, "A note recorded in the version history");
+  drop_writer.Add(drop_tab);
+
+  // info / versions / verify / dump
+  std::string read_dir;
+  retl::VersionSelector which;
+  auto* info = app.add_subcommand("info", "Tables, partitions, rows, bytes and encodings");
+  info->add_option("DIR", read_dir, "Dataset directory")->required();
+  AddVersionFlags(info, &which);
+  auto* versions = app.add_subcommand("versions", "The history of versions");
+  versions->add_option("DIR", read_dir, "Dataset directory")->required();
+  bool verify_all = false;
+  auto* verify = app.add_subcommand("verify", "Re-check every checksum and structure of a version");
+  verify->add_option("DIR", read_dir, "Dataset directory")->required();
+  AddVersionFlags(verify, &which);
+  verify->add_flag("--all", verify_all, "Verify every retained version");
+  retl::DumpOptions dump_opts;
+  std::string dump_delimiter = ",", output;
+  bool dump_no_header = false;
+  auto* dump = app.add_subcommand("dump", "Print rows of a table or partition as CSV");
+  dump->add_option("DIR", read_dir, "Dataset directory")->required();
+  dump->add_option("--table", dump_opts.table, "Table name")->required();
+  dump->add_option("--partition", dump_opts.partition, "Only this partition (NULL for the NULL one)");
+  dump->add_option("--columns", dump_opts.columns, "Only these columns, comma-separated")
+      ->delimiter(',');
+  dump->add_option("--limit", dump_opts.limit, "At most this many rows");
+  dump->add_option("--delimiter", dump_delimiter, "Field delimiter")->capture_default_str();
+  dump->add_flag("--no-header", dump_no_header, "Omit the header row");
+  dump->add_option("--output", output, "Write to this file instead of standard output");
+  AddVersionFlags(dump, &which);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  absl::Status status;
+  if (*init) {
+    status = retl::RunInit(init_dir, std::cout);
+  } else if (*import) {
+    auto m = retl::ParseImportMode(mode);
+    if (!m.ok()) return Fail(m.status());
+    imp.mode = *m;
+    imp.primary_key = primary_key;
+    for (const std::string& t : types) {
+      size_t eq = t.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return Fail(absl::InvalidArgumentError("--type takes COLUMN=TYPE, got '" + t + "'"));
+      }
+      imp.types[t.substr(0, eq)] = t.substr(eq + 1);
+    }
+    if (absl::Status s = ParseSingleChar("--delimiter", delimiter, &imp.csv.delimiter); !s.ok()) {
+      return Fail(s);
+    }
+    imp.csv.header = !no_header;
+    auto ic = retl::ParseInputCompression(input_compression);
+    if (!ic.ok()) return Fail(ic.status());
+    imp.csv.compression = *ic;
+    if (compression != "none" && compression != "zstd") {
+      return Fail(absl::InvalidArgumentError("--compression must be none or zstd, got '" +
+                                             compression + "'"));
+    }
+    imp.writer.zstd = compression == "zstd";
+    imp.writer.wait_for_lock = imp_writer.wait;
+    imp.progress = !no_progress;
+    auto result = retl::RunImport(imp);
+    if (!result.ok()) return Fail(result.status());
+    std::cout << "committed version " << result->version << ": " << result->summary << "\n";
+  } else if (*drop_part) {
+    retl::WriterOptions w;
+    w.wait_for_lock = drop_writer.wait;
+    status = retl::RunDropPartition(drop_dir, drop_table, drop_partition, drop_message, w, std::cout);
+  } else if (*drop_tab) {
+    retl::WriterOptions w;
+    w.wait_for_lock = drop_writer.wait;
+    status = retl::RunDropTable(drop_dir, drop_table, drop_message, w, std::cout);
+  } else if (*info) {
+    status = retl::RunInfo(read_dir, which, std::cout);
+  } else if (*versions) {
+    status = retl::RunVersions(read_dir, std::cout);
+  } else if (*verify) {
+    status = retl::RunVerify(read_dir, which, verify_all, std::cout);
+  } else if (*dump) {
+    if (absl::Status s = ParseSingleChar("--delimiter", dump_delimiter, &dump_opts.delimiter); !s.ok()) {
+      return Fail(s);
+    }
+    dump_opts.header = !dump_no_header;
+    if (output.empty()) {
+      std::ios::sync_with_stdio(false);
+      status = retl::RunDump(read_dir, which, dump_opts, std::cout);
+    } else {
+      std::ofstream file(output, std::ios::binary | std::ios::trunc);
+      if (!file) return Fail(absl::InternalError("cannot create '" + output + "'"));
+      status = retl::RunDump(read_dir, which, dump_opts, file);
+    }
+  }
+  if (!status.ok()) return Fail(status);
+  return 0;
+}
