@@ -8,8 +8,15 @@
 //     NULL; a quoted field is never NULL, so "" is the empty string;
 //   - fields may be quoted with `quote`; a doubled quote inside is one quote;
 //     quoted fields may contain delimiters and newlines;
-//   - records end with LF or CRLF; a final record without a newline counts;
-//     a UTF-8 byte-order mark at the start of a file is skipped;
+//   - a quote that does not start a field is an ordinary character (5'11");
+//     text between a closing quote and the next delimiter or line end is an
+//     error;
+//   - records end with LF or CRLF (a lone CR is data); a final record without
+//     a newline counts; a UTF-8 byte-order mark at the start of a file is
+//     skipped;
+//   - an empty line is a record of one empty field: it is skipped when
+//     records have more than one field, and is a NULL (with the default
+//     null_marker) when they have one;
 //   - with `header`, the first record names the columns and they are matched
 //     to the target fields by exact name, in any order.
 //
@@ -65,16 +72,25 @@ struct CsvData {
   std::string Describe(RowIndex row) const;
 };
 
-// Called now and then while reading with (bytes consumed so far, total bytes
-// of all decompressed inputs, rows so far). May be empty.
+// Called now and then while reading (about every megabyte, and once at the
+// end with consumed == total) with (bytes consumed so far, total bytes of all
+// decompressed inputs, rows so far). May be empty. Inputs are decompressed one
+// at a time, so the total is exact for the files read so far and estimated for
+// the rest (gzip trailer or zstd frame header size, else 4x the compressed
+// size).
 using CsvProgress = std::function<void(int64_t, int64_t, RowIndex)>;
 
 // Reads `paths` into columns of `fields`. With a header, every header name must
 // be one of `fields` (else an error naming the file and the unknown column, and
 // suggesting a case-insensitive match if there is one); a field missing from
 // the header is filled from `constants` (canonical text, one value for every
-// row) if it has an entry there, else it is an error. Without a header, each
-// record must have exactly fields.size() fields, in order. A record with the
+// row, never NULL) if it has an entry there, else it is an error; a field both
+// in a header and in `constants` is read from the file (the caller checks its
+// values); duplicate header names are an error. Without a header, each record must have exactly the fields that have
+// no constant (all fields.size() of them when `constants` is empty), in field
+// order. Every file is opened before any is read, so a missing one fails fast
+// (kNotFound "cannot open 'FILE': No such file or directory"); with a header,
+// an empty file is an error. A record with the
 // wrong number of fields, or a field that does not parse as its type, or a
 // NULL in a NOT NULL field, fails the whole read with
 // "FILE:LINE: column 'NAME': cannot parse 'abc' as DOUBLE" or
@@ -88,9 +104,10 @@ absl::StatusOr<CsvData> ReadCsvFiles(const std::vector<std::string>& paths,
 // Infers fields from the data of `paths` (all records are looked at). Column
 // names come from the header (or are column1, column2, ... without one); every
 // file must have the same header. A column's type is the first of BOOLEAN
-// (true/false only), BIGINT, DOUBLE, DATE, TIMESTAMP, STRING that parses every
-// non-NULL value; a column with no non-NULL value is STRING. `overrides` maps
-// column names to the type to use instead (an unknown name is an error).
+// (true/false only, any case), BIGINT, DOUBLE, DATE, TIMESTAMP, STRING that
+// parses every non-NULL value; a column with no non-NULL value is STRING.
+// `overrides` maps column names to the type to use instead (an unknown name is
+// an error).
 // Inferred fields are nullable.
 absl::StatusOr<std::vector<Field>> InferCsvSchema(const std::vector<std::string>& paths,
                                                   const CsvOptions& options,

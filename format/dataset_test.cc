@@ -234,21 +234,26 @@ TEST(DatasetTest, ChangesMakeVersionsAndOldVersionsStayReadable) {
   // Every version is still readable, exactly as it was.
   ExpectSameRows(ReadTable(*ds->AtVersion(2).value(), "t"), Expected(schema, v2));
   auto versions = ds->Versions().value();
-  ASSERT_EQ(versions.size(), 7u);
+  ASSERT_EQ(versions.size(), 6u);
   for (size_t i = 0; i < versions.size(); ++i) {
     EXPECT_EQ(versions[i].version, static_cast<int64_t>(i + 1));
     EXPECT_EQ(versions[i].parent_version, static_cast<int64_t>(i));
-    if (i > 0) EXPECT_GE(versions[i].commit_time_micros, versions[i - 1].commit_time_micros);
+    if (i > 0) {
+      EXPECT_GE(versions[i].commit_time_micros, versions[i - 1].commit_time_micros);
+    }
     EXPECT_TRUE(VerifyVersion(dir, versions[i].version).value().ok());
   }
   EXPECT_EQ(versions[1].message, "msg");
   EXPECT_NE(versions[2].summary.find("replaced 1 partition (eu)"), std::string::npos)
       << versions[2].summary;
-  // AsOf picks the newest version at or before a time.
-  EXPECT_EQ(ds->AsOf(versions[3].commit_time_micros).value()->version(),
-            versions[3].version == 4 && versions[4].commit_time_micros == versions[3].commit_time_micros
-                ? ds->AsOf(versions[3].commit_time_micros).value()->version()
-                : 4);
+  // AsOf picks the newest version committed at or before a time.
+  for (const VersionInfo& v : versions) {
+    int64_t newest = 0;
+    for (const VersionInfo& w : versions) {
+      if (w.commit_time_micros <= v.commit_time_micros) newest = w.version;
+    }
+    EXPECT_EQ(ds->AsOf(v.commit_time_micros).value()->version(), newest);
+  }
   EXPECT_EQ(ds->AsOf(versions[0].commit_time_micros - 1).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(ds->AtVersion(99).status().code(), absl::StatusCode::kNotFound);
@@ -272,8 +277,8 @@ TEST(DatasetTest, BadRowsFailWithoutCommittingOrLeavingFiles) {
     auto txn = w->Begin("import").value();
     absl::Status s = txn->Append("t", dup);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_NE(s.message().find("duplicate primary key (id)=(9000009) at in.csv:5 and in.csv:12"),
-              std::string::npos)
+    EXPECT_NE(s.message().find("duplicate primary key (id)=("), std::string::npos) << s;
+    EXPECT_NE(s.message().find(") at in.csv:5 and in.csv:12"), std::string::npos)
         << s;
   }
   // A key that exists already.

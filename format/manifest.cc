@@ -83,20 +83,26 @@ std::string SegmentPath(int64_t version, int seq) {
   return absl::StrFormat("%s/%020d-%06d%s", kDataDir, version, seq, kSegmentSuffix);
 }
 
+namespace {
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), absl::ascii_isdigit);
+}
+}  // namespace
+
 int64_t VersionOfFileName(std::string_view name) {
-  if (name.size() < 20) return -1;
-  std::string_view digits = name.substr(0, 20);
+  if (name.ends_with(kTempSuffix)) name.remove_suffix(kTempSuffix.size());
+  if (name.size() < 20 || !AllDigits(name.substr(0, 20))) return -1;
   std::string_view rest = name.substr(20);
-  bool ok_rest = rest == kManifestSuffix ||
-                 (rest.size() == 7 + kSegmentSuffix.size() && rest[0] == '-' &&
-                  std::string_view(rest).ends_with(kSegmentSuffix));
-  if (std::string_view(rest).ends_with(kTempSuffix)) ok_rest = true;  // crashed writer's temp file
+  bool manifest = rest == kManifestSuffix;
+  bool segment = rest.size() == 7 + kSegmentSuffix.size() && rest[0] == '-' &&
+                 AllDigits(rest.substr(1, 6)) && rest.substr(7) == kSegmentSuffix;
   int64_t v = 0;
-  if (!ok_rest || !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
-      !absl::SimpleAtoi(ToAbsl(digits), &v)) {
-    return -1;
-  }
+  if (!(manifest || segment) || !absl::SimpleAtoi(ToAbsl(name.substr(0, 20)), &v)) return -1;
   return v;
+}
+
+bool IsSegmentFileName(std::string_view name) {
+  return VersionOfFileName(name) >= 0 && name.ends_with(kSegmentSuffix);
 }
 
 absl::Status ValidateTableName(std::string_view name) {
@@ -160,7 +166,7 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
   }
   fmt::Manifest tm;
   RETL_RETURN_IF_ERROR(DeserializeThrift(body, &tm, StrCat("manifest '", path, "'")));
-  if (tm.format_version != kFormatVersion) {
+  if (tm.format_version < 1 || tm.format_version > kFormatVersion) {
     return absl::UnimplementedError(StrCat("manifest '", path, "' has format version ",
                                                  tm.format_version, "; upgrade rETL DB"));
   }
@@ -184,7 +190,13 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
       return loss(StrCat("bad or duplicate table name '", absl::CHexEscape(ToAbsl(t.name)), "'"));
     }
     auto schema = SchemaFromThrift(te.schema);
-    if (!schema.ok()) return loss(StrCat("table '", t.name, "': ", schema.status().message()));
+    if (!schema.ok()) {
+      if (absl::IsUnimplemented(schema.status())) {
+        return absl::UnimplementedError(StrCat("manifest '", path, "' table '", t.name, "': ",
+                                               schema.status().message()));
+      }
+      return loss(StrCat("table '", t.name, "': ", schema.status().message()));
+    }
     t.schema = std::move(schema).value();
     t.created_version = te.created_version;
     t.modified_version = te.modified_version;
@@ -214,7 +226,7 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
         std::string_view name = std::string_view(s.path).substr(
             std::min(s.path.size(), kDataDir.size() + 1));
         if (!std::string_view(s.path).starts_with(StrCat(kDataDir, "/")) ||
-            VersionOfFileName(name) != s.created_version || std::string_view(s.path).ends_with(kTempSuffix) ||
+            !IsSegmentFileName(name) || VersionOfFileName(name) != s.created_version ||
             se.size < static_cast<int64_t>(kHeaderSize + kTailSize) || se.row_count < 0 ||
             s.created_version < 1 || s.created_version > m.info.version ||
             !paths.insert(s.path).second) {
@@ -223,7 +235,13 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
         }
         p.segments.push_back(std::move(s));
       }
+      if (!t.partitions.empty() && !(t.partitions.back().value < p.value)) {
+        return loss(StrCat("table '", t.name, "' partitions are not in ascending order"));
+      }
       t.partitions.push_back(std::move(p));
+    }
+    if (!m.tables.empty() && !(m.tables.back().name < t.name)) {
+      return loss(StrCat("tables are not in ascending order of name at '", t.name, "'"));
     }
     m.tables.push_back(std::move(t));
   }

@@ -58,7 +58,8 @@ absl::StatusOr<std::string_view> LocateBody(std::string_view file, std::string_v
   if (file.substr(0, 8) != magic) return loss(0, StrCat("bad magic number, not a ", kind, " file"));
   uint32_t version = GetLE<uint32_t>(file.data() + 8);
   uint32_t flags = GetLE<uint32_t>(file.data() + 12);
-  if (version > static_cast<uint32_t>(kFormatVersion) || version == 0) {
+  if (version == 0) return loss(8, "format version 0");
+  if (version > static_cast<uint32_t>(kFormatVersion)) {
     return absl::UnimplementedError(StrCat(
         kind, " '", path, "' has format version ", version, "; this reader supports versions 1..",
         kFormatVersion, ": upgrade rETL DB to read it"));

@@ -70,6 +70,9 @@ std::vector<std::pair<RowIndex, RowIndex>> PlanBlocks(const std::vector<Column>&
       }
       stop = lo;  // at least one row, even if that row alone is larger
     }
+    for (const Column* c : strings) {
+      if (c->offsets()[stop] - c->offsets()[start] > UINT32_MAX) return {};
+    }
     blocks.emplace_back(start, stop);
     start = stop;
   }
@@ -85,9 +88,9 @@ absl::StatusOr<SegmentWriteResult> WriteSegment(const std::string& path, const S
     return absl::InvalidArgumentError(StrCat("segment needs ", schema.fields.size(),
                                                    " columns, got ", columns.size()));
   }
-  if (options.block_rows < 1 || options.block_rows > INT32_MAX) {
+  if (options.block_rows < 1 || options.block_rows > kMaxBlockRows) {
     return absl::InvalidArgumentError(
-        StrCat("block rows must be 1..2147483647, got ", options.block_rows));
+        StrCat("block rows must be 1..", kMaxBlockRows, ", got ", options.block_rows));
   }
   for (size_t i = 0; i < columns.size(); ++i) {
     if (!(columns[i].type() == schema.fields[i].type) || columns[i].size() < end) {
@@ -112,7 +115,11 @@ absl::StatusOr<SegmentWriteResult> WriteSegment(const std::string& path, const S
   footer.row_count = end - begin;
   footer.__set_created_by(kCreatedBy);
   std::string compressed;
-  for (auto [b, e] : PlanBlocks(columns, begin, end, options.block_rows)) {
+  auto blocks = PlanBlocks(columns, begin, end, options.block_rows);
+  if (blocks.empty() && end > begin) {
+    return absl::InvalidArgumentError("a single STRING or BINARY value is 4 GiB or larger");
+  }
+  for (auto [b, e] : blocks) {
     fmt::Block block;
     block.first_row = b - begin;
     block.row_count = static_cast<int32_t>(e - b);
@@ -194,7 +201,7 @@ absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(
   fmt::SegmentFooter footer;
   RETL_RETURN_IF_ERROR(DeserializeThrift(
       body, &footer, StrCat("segment '", path, "' footer at offset ", body_offset)));
-  if (footer.format_version != kFormatVersion) {
+  if (footer.format_version < 1 || footer.format_version > kFormatVersion) {
     return absl::UnimplementedError(StrCat("segment '", path, "' footer has format version ",
                                                  footer.format_version));
   }
@@ -202,7 +209,12 @@ absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(
   std::shared_ptr<Segment> seg(new Segment());
   seg->file_ = std::move(file);
   auto schema = SchemaFromThrift(footer.schema);
-  if (!schema.ok()) return loss(schema.status().message());
+  if (!schema.ok()) {
+    if (absl::IsUnimplemented(schema.status())) {
+      return absl::UnimplementedError(StrCat("segment '", path, "': ", schema.status().message()));
+    }
+    return loss(schema.status().message());
+  }
   seg->schema_ = std::move(schema).value();
   seg->row_count_ = footer.row_count;
   if (footer.row_count < 0) return loss("negative row count");
@@ -212,7 +224,7 @@ absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(
   uint64_t min_offset = kHeaderSize;  // chunks are in file order, non-overlapping
   for (size_t b = 0; b < footer.blocks.size(); ++b) {
     const fmt::Block& tb = footer.blocks[b];
-    if (tb.first_row != next_row || tb.row_count <= 0) {
+    if (tb.first_row != next_row || tb.row_count <= 0 || tb.row_count > kMaxBlockRows) {
       return loss(StrCat("block ", b, " covers rows [", tb.first_row, ", +", tb.row_count,
                                "), expected to start at row ", next_row));
     }
@@ -239,6 +251,7 @@ absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(
                                                      "unknown compression ", comp));
       }
       if (tc.offset < 0 || static_cast<uint64_t>(tc.offset) < min_offset ||
+          static_cast<uint64_t>(tc.offset) > body_offset ||
           tc.offset % kChunkAlignment != 0 || tc.stored_length < 0 ||
           static_cast<uint64_t>(tc.stored_length) > body_offset - tc.offset ||
           tc.uncompressed_length < 0 || tc.uncompressed_length > (int64_t{1} << 40) ||
@@ -304,6 +317,11 @@ absl::Status Segment::ReadChunk(size_t block, size_t column, Column* out) const 
   std::string decompressed;
   std::string_view bytes = stored;
   if (c.compression == Compression::kZstd) {
+    unsigned long long frame_size = ZSTD_getFrameContentSize(stored.data(), stored.size());
+    if (frame_size != c.uncompressed_length) {
+      return absl::DataLossError(StrCat(context(), ": zstd frame does not declare ",
+                                        c.uncompressed_length, " bytes"));
+    }
     decompressed.resize(c.uncompressed_length);
     size_t n = ZSTD_decompress(decompressed.data(), decompressed.size(), stored.data(), stored.size());
     if (ZSTD_isError(n) || n != c.uncompressed_length) {

@@ -26,12 +26,15 @@ namespace retl {
 // Rows per block by default: large enough for fast scans, small enough that
 // per-block statistics prune well.
 inline constexpr RowIndex kDefaultBlockRows = 65536;
+// The most rows a block may hold; readers reject larger blocks as damaged, which
+// bounds what decoding one chunk can allocate.
+inline constexpr RowIndex kMaxBlockRows = RowIndex{1} << 24;
 // A block also ends before its largest string column passes this many bytes,
 // so every chunk's u32 offsets fit.
 inline constexpr uint64_t kMaxBlockBytes = 256ull << 20;
 
 struct SegmentWriteOptions {
-  // Rows per block. Default: kDefaultBlockRows. Must be 1..2^31-1.
+  // Rows per block. Default: kDefaultBlockRows. Must be 1..kMaxBlockRows.
   RowIndex block_rows = kDefaultBlockRows;
   // kZstd compresses each chunk whose compressed form is at least 10% smaller;
   // reads of such chunks must decompress them. Default: kNone, which keeps every

@@ -71,7 +71,7 @@ inline void AppendRandom(Column* c, std::mt19937_64& rng, int shape, double null
         for (int i = 0; i < t.precision; ++i) bound *= 10;
         c->AppendInt(static_cast<int64_t>(r % (2 * bound - 1)) - (bound - 1));
       } else if (t.id == TypeId::kTimestamp) {
-        c->AppendInt(static_cast<int64_t>(r % 400000000000000000ull) - 62135596800000000ll);
+        c->AppendInt(static_cast<int64_t>(r % 315537897600000000ull) - 62135596800000000ll);
       } else {
         c->AppendInt(shape == 3 ? (r & 1 ? INT64_MIN : INT64_MAX) : static_cast<int64_t>(r));
       }

@@ -17,8 +17,10 @@
 //   TIMESTAMP  YYYY-MM-DD HH:MM:SS[.ffffff] in UTC; the fraction is written
 //              only when non-zero, with trailing zeros removed. Parse also
 //              accepts a 'T' separator, 1..9 fraction digits (beyond 6
-//              truncated), a trailing 'Z', a "+HH:MM"/"-HH:MM"/"+HHMM" offset
-//              (converted to UTC), and a bare date (midnight).
+//              truncated), a trailing 'Z', a "+HH:MM"/"-HH:MM"/"+HHMM"/"+HH"
+//              offset (converted to UTC; "+HH" is what PostgreSQL prints), and
+//              a bare date (midnight). The result must lie in years 0001..9999
+//              in UTC.
 //
 // Thread-safety: all functions are pure.
 #ifndef RETL_FORMAT_TEXT_H_

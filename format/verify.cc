@@ -1,6 +1,8 @@
 #include "retl/verify.h"
 #include "format/strings.h"
 
+#include <cstring>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "format/encoding.h"
@@ -14,12 +16,18 @@ namespace retl {
 
 namespace {
 
+bool SameStat(const std::optional<StatValue>& a, const std::optional<StatValue>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  if (!a) return true;
+  if (a->kind != b->kind) return false;
+  if (a->kind == StatValue::Kind::kDouble) {  // bitwise: NaN payloads and -0.0 count
+    return std::memcmp(&a->double_value, &b->double_value, sizeof(double)) == 0;
+  }
+  return a->int_value == b->int_value && a->bytes_value == b->bytes_value;
+}
+
 bool SameStats(const ChunkStats& a, const ChunkStats& b) {
-  return a.null_count == b.null_count && a.min.has_value() == b.min.has_value() &&
-         a.max.has_value() == b.max.has_value() && (!a.min || *a.min == *b.min || 
-         (a.min->kind == StatValue::Kind::kDouble && a.min->double_value != a.min->double_value)) &&
-         (!a.max || *a.max == *b.max ||
-          (a.max->kind == StatValue::Kind::kDouble && a.max->double_value != a.max->double_value));
+  return a.null_count == b.null_count && SameStat(a.min, b.min) && SameStat(a.max, b.max);
 }
 
 }  // namespace

@@ -1,7 +1,12 @@
 #include "retl/writer.h"
 #include "format/strings.h"
 
+#include <errno.h>
+#include <stdio.h>
+
 #include <algorithm>
+#include <cstring>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -50,6 +55,65 @@ absl::Status RecoverAfterCrash(const std::string& dir, int64_t current) {
 
 std::string Plural(int64_t n, std::string_view word) {
   return StrCat(n, " ", word, n == 1 ? "" : "s");
+}
+
+// Values every reader can rely on (FORMAT.md §4.1): valid UTF-8 strings,
+// DECIMALs within their precision, dates and timestamps in years 0001..9999.
+constexpr int64_t kMinDate = -719162, kMaxDate = 2932896;
+constexpr int64_t kMinTimestamp = -62135596800000000, kMaxTimestamp = 253402300799999999;
+
+absl::Status CheckValues(const Field& f, const Column& col,
+                         const std::function<std::string(RowIndex)>& where) {
+  auto bad = [&](RowIndex r, std::string_view what) {
+    return absl::InvalidArgumentError(StrCat(where(r), ": column '", f.name, "': ", what));
+  };
+  switch (f.type.id) {
+    case TypeId::kString:
+      for (RowIndex r = 0; r < col.size(); ++r) {
+        if (col.IsValid(r) && !IsValidUtf8(col.GetBytes(r))) return bad(r, "not valid UTF-8");
+      }
+      break;
+    case TypeId::kDecimal: {
+      int128 bound = 1;
+      for (int i = 0; i < f.type.precision; ++i) bound *= 10;
+      for (RowIndex r = 0; r < col.size(); ++r) {
+        if (!col.IsValid(r)) continue;
+        int128 v = col.GetInt128(r);
+        if (v >= bound || v <= -bound) {
+          return bad(r, StrCat("value has more than ", f.type.precision, " digits"));
+        }
+      }
+      break;
+    }
+    case TypeId::kDate:
+    case TypeId::kTimestamp: {
+      bool date = f.type.id == TypeId::kDate;
+      int64_t lo = date ? kMinDate : kMinTimestamp, hi = date ? kMaxDate : kMaxTimestamp;
+      for (RowIndex r = 0; r < col.size(); ++r) {
+        if (col.IsValid(r) && (col.GetInt(r) < lo || col.GetInt(r) > hi)) {
+          return bad(r, "value outside years 0001..9999");
+        }
+      }
+      break;
+    }
+    default: break;
+  }
+  return absl::OkStatus();
+}
+
+// One bit pattern for NaN, so equal-looking values store, sort and partition alike.
+void CanonicalizeNaNs(Column* col) {
+  if (col->type().physical() == PhysicalType::kDouble) {
+    double* v = reinterpret_cast<double*>(col->mutable_fixed_data());
+    for (RowIndex r = 0; r < col->size(); ++r) {
+      if (v[r] != v[r]) v[r] = std::numeric_limits<double>::quiet_NaN();
+    }
+  } else if (col->type().physical() == PhysicalType::kFloat) {
+    float* v = reinterpret_cast<float*>(col->mutable_fixed_data());
+    for (RowIndex r = 0; r < col->size(); ++r) {
+      if (v[r] != v[r]) v[r] = std::numeric_limits<float>::quiet_NaN();
+    }
+  }
 }
 
 bool PartitionLess(const PartitionInfo& a, const PartitionInfo& b) { return a.value < b.value; }
@@ -127,8 +191,7 @@ std::string Transaction::Summary() const {
   return summary_.empty() ? "no changes" : absl::StrJoin(summary_, "; ");
 }
 
-absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInfo& table,
-                                                                  const TableData& data) {
+absl::Status Transaction::ValidateRows(const TableInfo& table, const TableData& data) {
   const Schema& schema = table.schema;
   auto where = [&](RowIndex row) {
     return data.describe_row ? data.describe_row(row) : StrCat("row ", row + 1);
@@ -161,6 +224,19 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
     }
   }
 
+  for (size_t c = 0; c < schema.fields.size(); ++c) {
+    RETL_RETURN_IF_ERROR(CheckValues(schema.fields[c], data.columns[c], where));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInfo& table,
+                                                                  const TableData& data) {
+  const Schema& schema = table.schema;
+  const RowIndex n = data.num_rows();
+  auto where = [&](RowIndex row) {
+    return data.describe_row ? data.describe_row(row) : StrCat("row ", row + 1);
+  };
   // Primary-key order, and uniqueness within the new rows.
   std::vector<RowIndex> order = SortByKey(data.columns, schema.primary_key);
   for (RowIndex k = 1; k < n; ++k) {
@@ -203,7 +279,15 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
   for (auto& [value, rows] : groups) {
     std::vector<Column> sorted;
     sorted.reserve(data.columns.size());
-    for (const Column& c : data.columns) sorted.push_back(c.Take(rows));
+    for (const Column& c : data.columns) {
+      sorted.push_back(c.Take(rows));
+      CanonicalizeNaNs(&sorted.back());
+    }
+    if (next_seq_ > kMaxSegmentsPerVersion) {
+      return absl::ResourceExhaustedError(StrCat("one version can add at most ",
+                                                 kMaxSegmentsPerVersion,
+                                                 " segment files; split the import"));
+    }
     SegmentInfo info;
     info.path = SegmentPath(version, next_seq_++);
     info.created_version = version;
@@ -276,6 +360,7 @@ absl::Status Transaction::CreateTable(const std::string& name, const Schema& sch
   table.name = name;
   table.schema = schema;
   table.created_version = table.modified_version = base_.info.version + 1;
+  RETL_RETURN_IF_ERROR(ValidateRows(table, data));
   RETL_ASSIGN_OR_RETURN(table.partitions, WriteRows(table, data));
   summary_.push_back(StrCat(name, ": created with ", Plural(data.num_rows(), "row"), " in ",
                                   Plural(table.partitions.size(), "partition")));
@@ -297,6 +382,7 @@ absl::Status Transaction::ReplaceTable(const std::string& name, const Schema& sc
   replacement.schema = schema;
   replacement.created_version = table->created_version;
   replacement.modified_version = base_.info.version + 1;
+  RETL_RETURN_IF_ERROR(ValidateRows(replacement, data));
   RETL_ASSIGN_OR_RETURN(replacement.partitions, WriteRows(replacement, data));
   summary_.push_back(StrCat(name, ": replaced with ", Plural(data.num_rows(), "row"), " in ",
                                   Plural(replacement.partitions.size(), "partition")));
@@ -342,6 +428,7 @@ absl::Status Transaction::ReplacePartitions(
   for (const PartitionInfo& p : table->partitions) {
     if (std::find(targets.begin(), targets.end(), p.value) == targets.end()) kept.push_back(&p);
   }
+  RETL_RETURN_IF_ERROR(ValidateRows(*table, data));
   RETL_RETURN_IF_ERROR(CheckKeysAgainst(*table, data, kept));
   RETL_ASSIGN_OR_RETURN(std::vector<PartitionInfo> fresh, WriteRows(*table, data));
   std::vector<PartitionInfo> partitions;
@@ -365,6 +452,7 @@ absl::Status Transaction::Append(const std::string& name, const TableData& data)
   }
   std::vector<const PartitionInfo*> all;
   for (const PartitionInfo& p : table->partitions) all.push_back(&p);
+  RETL_RETURN_IF_ERROR(ValidateRows(*table, data));
   RETL_RETURN_IF_ERROR(CheckKeysAgainst(*table, data, all));
   RETL_ASSIGN_OR_RETURN(std::vector<PartitionInfo> fresh, WriteRows(*table, data));
   for (PartitionInfo& p : fresh) {
@@ -440,18 +528,22 @@ absl::StatusOr<int64_t> Transaction::Commit(const std::string& message) {
   absl::Status s = SyncDirectory(JoinPath(dir, kDataDir));
   if (s.ok()) s = WriteFileDurably(manifest_path, EncodeManifest(next_));
   if (s.ok()) s = SyncDirectory(JoinPath(dir, kManifestDir));
-  if (s.ok()) s = WriteCurrent(dir, version);
-  if (!s.ok()) {
-    // If CURRENT was not switched, nothing is committed; clean up.
-    auto now = ReadCurrent(dir);
-    if (now.ok() && *now == version) {
-      done_ = true;
-      return s;  // committed, but its final directory fsync failed
-    }
-    return fail(s);
+  std::string tmp = JoinPath(dir, StrCat(kCurrentFile, kTempSuffix));
+  if (s.ok()) s = WriteFileDurably(tmp, absl::StrFormat("%020d\n", version));
+  if (s.ok() && ::rename(tmp.c_str(), JoinPath(dir, kCurrentFile).c_str()) != 0) {
+    s = ErrnoStatus("cannot rename to", JoinPath(dir, kCurrentFile), errno);
   }
+  if (!s.ok()) return fail(s);  // CURRENT still names the base version
+  // The rename is the commit point: from here on the files belong to the
+  // live version and must never be removed.
   written_.clear();
   done_ = true;
+  s = SyncDirectory(dir);
+  if (!s.ok()) {
+    return absl::InternalError(StrCat("version ", version, " is live, but making its CURRENT "
+                                      "durable failed (", s.message(), "): after a power loss "
+                                      "the dataset may be back at version ", version - 1));
+  }
   return version;
 }
 

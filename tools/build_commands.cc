@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "format/encoding.h"
 #include "format/file_util.h"
+#include "format/manifest.h"
 #include "format/segment.h"
 #include "format/strings.h"
 #include "format/text.h"

@@ -61,7 +61,7 @@ struct RETL_EXPORT VersionInfo {
   std::string operation;           // "init", "import", "drop-table", ...
   std::string message;             // the user's --message, may be empty
   std::string summary;             // what changed, written by the tool
-  std::string created_by;          // "retl-build 0.1.0"
+  std::string created_by;          // e.g. "retl 0.1.0"
 
   friend bool operator==(const VersionInfo&, const VersionInfo&) = default;
 };

@@ -103,7 +103,9 @@ class RETL_EXPORT Transaction {
   absl::Status DropTable(const std::string& name);
 
   // Makes everything durable and switches CURRENT to the new version, which
-  // it returns. After an error the transaction is aborted.
+  // it returns. After an error before the switch the transaction is aborted
+  // and the base version stays live. kInternal naming the version means the
+  // switch happened but its directory fsync failed.
   absl::StatusOr<int64_t> Commit(const std::string& message);
   // Removes the files written so far. The dataset stays as it was.
   void Abort();
@@ -114,6 +116,9 @@ class RETL_EXPORT Transaction {
   friend class DatasetWriter;
   Transaction(DatasetWriter* writer, std::string operation, Manifest base);
   struct Written;
+  // Column count and types, NOT NULL columns, value ranges (FORMAT.md §4.1).
+  absl::Status ValidateRows(const TableInfo& table, const TableData& data);
+  // Writes validated rows as one segment per partition value.
   absl::StatusOr<std::vector<PartitionInfo>> WriteRows(const TableInfo& table,
                                                        const TableData& data);
   absl::Status CheckKeysAgainst(const TableInfo& table, const TableData& data,

@@ -1,0 +1,781 @@
+// CSV input (RFC 4180 with PostgreSQL's NULL conventions); see csv.h.
+//
+// A file is read whole into memory (decompressed), then split in place:
+// fields are views into that buffer, and a quoted field with doubled quotes is
+// unescaped by moving its bytes down inside the buffer, so splitting allocates
+// nothing per record or field. (Mapping plain files copy-on-write instead of
+// reading them was measured slower: page faults cost more than the copy.) Typed values go straight into the Columns via
+// AppendParsedValue().
+#include "format/csv.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <optional>
+
+#include "absl/strings/match.h"
+#include "format/file_util.h"
+#include "format/strings.h"
+#include "format/text.h"
+
+namespace retl {
+
+namespace {
+
+// How often ReadCsvFiles reports progress, in bytes of decompressed input.
+constexpr int64_t kProgressInterval = 1 << 20;
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+constexpr unsigned char kGzipMagic[] = {0x1f, 0x8b};
+constexpr unsigned char kZstdMagic[] = {0x28, 0xb5, 0x2f, 0xfd};
+// zlib and zstd take buffer sizes as 32-bit; larger buffers go in chunks.
+constexpr size_t kMaxCodecChunk = size_t{1} << 30;
+// Longest zstd frame header (ZSTD_FRAMEHEADERSIZE_MAX, not in the stable API).
+constexpr size_t kMaxFrameHeader = 18;
+// A compressed input's size before it is read is guessed as this many times
+// its size on disk when its header does not say.
+constexpr int64_t kGuessedCompressionRatio = 4;
+// The largest decompressed/compressed ratio for which a size recorded in the
+// compressed data is used to size the output buffer up front (a damaged or
+// hostile header must not make us allocate gigabytes); beyond it the buffer
+// grows as needed.
+constexpr uint64_t kMaxTrustedRatio = 64;
+
+bool HasPrefix(std::string_view data, const unsigned char* magic, size_t n) {
+  return data.size() >= n && std::memcmp(data.data(), magic, n) == 0;
+}
+
+InputCompression Detect(std::string_view head) {
+  if (HasPrefix(head, kGzipMagic, sizeof(kGzipMagic))) return InputCompression::kGzip;
+  if (HasPrefix(head, kZstdMagic, sizeof(kZstdMagic))) return InputCompression::kZstd;
+  return InputCompression::kNone;
+}
+
+// Closes a file descriptor when it goes out of scope.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() { ::close(fd_); }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+
+ private:
+  int fd_;
+};
+
+absl::StatusOr<std::string> ReadRawFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("cannot open", path, errno);
+  FdCloser closer(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoStatus("cannot stat", path, errno);
+  if (S_ISDIR(st.st_mode)) return ErrnoStatus("cannot read", path, EISDIR);
+  // One more byte than the size, so a regular file is read without growing
+  // and the final read(2) sees the end; pipes grow as needed.
+  std::string data(S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) + 1 : 1 << 16, '\0');
+  size_t used = 0;
+  while (true) {
+    if (used == data.size()) data.resize(data.size() * 2);
+    ssize_t n = ::read(fd, data.data() + used, std::min(data.size() - used, kMaxCodecChunk));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("cannot read", path, errno);
+    }
+    if (n == 0) break;
+    used += static_cast<size_t>(n);
+  }
+  data.resize(used);
+  return data;
+}
+
+// Makes room in `out` past `used` bytes for more decompressed output.
+void Grow(std::string* out, size_t used) {
+  if (used < out->size()) return;
+  out->resize(std::max<size_t>(out->size() * 2, used + (1 << 16)));
+}
+
+// Cuts `out` to the `used` bytes, releasing the excess of a generous guess.
+void FitOutput(std::string* out, size_t used) {
+  out->resize(used);
+  if (out->capacity() > used + used / 8 + (1 << 20)) out->shrink_to_fit();
+}
+
+absl::Status Damaged(const std::string& path, std::string_view codec, std::string_view reason) {
+  return absl::InvalidArgumentError(StrCat(path, ": damaged ", codec, " data (", reason, ")"));
+}
+
+absl::StatusOr<std::string> Gunzip(const std::string& path, std::string_view in) {
+  // The last member's trailer holds its size mod 2^32: a good first guess,
+  // unless the file is damaged, so only believed up to a sane ratio.
+  size_t hint = in.size() * kGuessedCompressionRatio;
+  if (in.size() >= 18) {
+    uint32_t isize;
+    std::memcpy(&isize, in.data() + in.size() - 4, 4);  // little-endian, as x86 and ARM
+    if (isize >= in.size() / 2 && isize <= in.size() * kMaxTrustedRatio) {
+      hint = size_t{isize} + 64;  // slack, so a full buffer does not grow at the end
+    }
+  }
+  std::string out(std::max<size_t>(hint, 1 << 16), '\0');
+  size_t used = 0;
+  z_stream zs;
+  std::memset(&zs, 0, sizeof(zs));
+  // 15 + 32: the largest window, and a gzip (or zlib) header detected.
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) {
+    return absl::InternalError(StrCat(path, ": cannot initialise zlib"));
+  }
+  size_t consumed = 0;  // bytes of `in` given to zlib so far
+  absl::Status status;
+  while (true) {
+    if (zs.avail_in == 0 && consumed < in.size()) {
+      size_t n = std::min(in.size() - consumed, kMaxCodecChunk);
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + consumed));
+      zs.avail_in = static_cast<uInt>(n);
+      consumed += n;
+    }
+    Grow(&out, used);
+    size_t room = std::min(out.size() - used, kMaxCodecChunk);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+    zs.avail_out = static_cast<uInt>(room);
+    int ret = inflate(&zs, Z_NO_FLUSH);
+    used += room - zs.avail_out;
+    if (ret == Z_STREAM_END) {
+      if (zs.avail_in == 0 && consumed == in.size()) break;  // the last member
+      // Another member follows (as `cat a.gz b.gz` makes): read it too.
+      if (inflateReset(&zs) != Z_OK) {
+        status = absl::InternalError(StrCat(path, ": cannot reset zlib"));
+        break;
+      }
+    } else if (ret == Z_BUF_ERROR) {
+      // No progress: either the output is full (grow and go on) or the input
+      // ended inside a member.
+      if (zs.avail_out != 0 && zs.avail_in == 0 && consumed == in.size()) {
+        status = Damaged(path, "gzip", "unexpected end of data");
+        break;
+      }
+    } else if (ret != Z_OK) {
+      status = Damaged(path, "gzip", zs.msg != nullptr ? zs.msg : "invalid data");
+      break;
+    }
+  }
+  inflateEnd(&zs);
+  if (!status.ok()) return status;
+  FitOutput(&out, used);
+  return out;
+}
+
+absl::StatusOr<std::string> Unzstd(const std::string& path, std::string_view in) {
+  size_t hint = in.size() * kGuessedCompressionRatio;
+  // The first frame's declared size (the whole content unless the file has
+  // several frames), believed only up to a sane ratio, so a hostile header
+  // cannot make us allocate terabytes up front.
+  unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR &&
+      declared <= in.size() * kMaxTrustedRatio) {
+    hint = static_cast<size_t>(declared) + 64;
+  }
+  std::string out(std::max<size_t>(hint, 1 << 16), '\0');
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (dctx == nullptr) return absl::InternalError(StrCat(path, ": cannot initialise zstd"));
+  size_t used = 0;
+  size_t consumed = 0;
+  ZSTD_inBuffer input = {in.data(), 0, 0};
+  size_t last = 0;  // 0 once a frame is complete, else a hint of the input still needed
+  while (true) {
+    if (input.pos == input.size && consumed < in.size()) {
+      size_t n = std::min(in.size() - consumed, kMaxCodecChunk);
+      input = {in.data() + consumed, n, 0};
+      consumed += n;
+    }
+    Grow(&out, used);
+    ZSTD_outBuffer output = {out.data() + used, std::min(out.size() - used, kMaxCodecChunk), 0};
+    last = ZSTD_decompressStream(dctx.get(), &output, &input);
+    if (ZSTD_isError(last)) return Damaged(path, "zstd", ZSTD_getErrorName(last));
+    used += output.pos;
+    // Done when all input is in and the decoder did not stop for lack of
+    // output room (it then may hold more).
+    if (input.pos == input.size && consumed == in.size() && output.pos < output.size) break;
+  }
+  if (last != 0 || in.empty()) return Damaged(path, "zstd", "unexpected end of data");
+  FitOutput(&out, used);
+  return out;
+}
+
+// A size for `path` after decompression, for progress before it is read:
+// exact for plain files, from the gzip trailer or zstd frame header when they
+// say, else a guess. Also fails early, before any work, for a missing file.
+absl::StatusOr<int64_t> EstimateInputSize(const std::string& path, InputCompression compression) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("cannot open", path, errno);
+  FdCloser closer(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoStatus("cannot stat", path, errno);
+  if (S_ISDIR(st.st_mode)) return ErrnoStatus("cannot read", path, EISDIR);
+  const int64_t size = st.st_size;
+  char head[kMaxFrameHeader];
+  ssize_t n = ::pread(fd, head, sizeof(head), 0);
+  if (n < 0) return ErrnoStatus("cannot read", path, errno);
+  if (compression == InputCompression::kAuto) {
+    compression = Detect(std::string_view(head, static_cast<size_t>(n)));
+  }
+  switch (compression) {
+    case InputCompression::kGzip: {
+      uint32_t isize;
+      if (size >= 18 && size < (int64_t{1} << 31) && ::pread(fd, &isize, 4, size - 4) == 4) {
+        return std::max<int64_t>(isize, 1);
+      }
+      return size * kGuessedCompressionRatio;
+    }
+    case InputCompression::kZstd: {
+      unsigned long long declared = ZSTD_getFrameContentSize(head, static_cast<size_t>(n));
+      if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR &&
+          declared <= static_cast<unsigned long long>(INT64_MAX)) {
+        return static_cast<int64_t>(declared);
+      }
+      return size * kGuessedCompressionRatio;
+    }
+    default:
+      return size;
+  }
+}
+
+absl::Status ValidateOptions(const CsvOptions& options) {
+  auto is_line_end = [](char c) { return c == '\n' || c == '\r'; };
+  if (is_line_end(options.delimiter) || is_line_end(options.quote)) {
+    return absl::InvalidArgumentError("the CSV delimiter and quote cannot be a line break");
+  }
+  if (options.delimiter == options.quote) {
+    return absl::InvalidArgumentError(
+        StrCat("the CSV delimiter and quote must differ (both are '", std::string(1, options.quote),
+               "')"));
+  }
+  return absl::OkStatus();
+}
+
+// One field of a record: a view into the (unescaped) input buffer.
+struct CsvField {
+  std::string_view text;
+  bool quoted = false;
+};
+
+bool IsNull(const CsvField& field, const std::string& null_marker) {
+  return !field.quoted && field.text == null_marker;
+}
+
+// A record of one empty unquoted field: a blank line, skipped in files with
+// more than one column (see csv.h).
+bool IsBlankLine(const std::vector<CsvField>& record) {
+  return record.size() == 1 && !record[0].quoted && record[0].text.empty();
+}
+
+// Splits a CSV buffer into records. Unescapes quoted fields in place, so the
+// buffer is modified.
+class RecordSplitter {
+ public:
+  RecordSplitter(const std::string& path, std::string* text, const CsvOptions& options)
+      : path_(path),
+        begin_(text->data()),
+        p_(text->data()),
+        end_(text->data() + text->size()),
+        delimiter_(options.delimiter),
+        quote_(options.quote),
+        delimiter_pattern_(0x0101010101010101ULL * static_cast<unsigned char>(options.delimiter)) {
+    static_assert(std::endian::native == std::endian::little, "FindDelimiterOrNewline");
+    if (std::string_view(*text).starts_with(kUtf8Bom)) p_ += kUtf8Bom.size();
+  }
+
+  // Splits the next record into `fields`, views into the buffer. Returns false
+  // at the end of the input, or on a malformed record (then status() says why).
+  bool Next(std::vector<CsvField>* fields) {
+    fields->clear();
+    if (p_ == end_) return false;
+    record_line_ = line_;
+    while (true) {
+      CsvField field;
+      if (*p_ == quote_) {
+        if (!ReadQuoted(&field, fields->size())) return false;
+      } else {
+        char* start = p_;
+        p_ = FindDelimiterOrNewline(p_);
+        size_t length = p_ - start;
+        // CRLF line ends: the CR is not part of the field.
+        if (length > 0 && start[length - 1] == '\r' && (p_ == end_ || *p_ == '\n')) --length;
+        field.text = std::string_view(start, length);
+      }
+      fields->push_back(field);
+      if (p_ == end_) return true;  // a last record without a line end
+      if (*p_ == delimiter_) {
+        if (++p_ == end_) {  // "a,b," at the very end: one more, empty field
+          fields->push_back(CsvField{std::string_view(p_, 0), false});
+          return true;
+        }
+        continue;
+      }
+      ++p_;  // '\n'
+      ++line_;
+      return true;
+    }
+  }
+
+  const absl::Status& status() const { return status_; }
+  // Physical line (1-based) where the last record returned by Next() starts.
+  int64_t record_line() const { return record_line_; }
+  // Bytes of the buffer consumed so far.
+  int64_t offset() const { return p_ - begin_; }
+
+ private:
+  // The first delimiter or '\n' at or after `p`, or end_. Looks at eight
+  // bytes at a time (SWAR): a byte of w ^ pattern is zero where w matches, and
+  // (x - 0x01..) & ~x & 0x80.. flags the lowest zero byte of x exactly (only
+  // bytes above a zero byte can be flagged falsely).
+  char* FindDelimiterOrNewline(char* p) const {
+    constexpr uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr uint64_t kHighs = 0x8080808080808080ULL;
+    while (end_ - p >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      uint64_t x = w ^ delimiter_pattern_;
+      uint64_t y = w ^ (kOnes * '\n');
+      uint64_t hits = (((x - kOnes) & ~x) | ((y - kOnes) & ~y)) & kHighs;
+      if (hits != 0) return p + (std::countr_zero(hits) >> 3);  // little-endian
+      p += 8;
+    }
+    while (p != end_ && *p != delimiter_ && *p != '\n') ++p;
+    return p;
+  }
+
+  // Reads a quoted field starting at the quote at p_.
+  bool ReadQuoted(CsvField* field, size_t index) {
+    char* start = ++p_;
+    char* write = nullptr;  // end of the unescaped text, once it is moved
+    while (true) {
+      char* q = static_cast<char*>(std::memchr(p_, quote_, end_ - p_));
+      if (q == nullptr) {
+        status_ = absl::InvalidArgumentError(
+            StrCat(path_, ":", record_line_, ": unterminated quoted field (field ", index + 1,
+                   " opens a quote that is never closed)"));
+        return false;
+      }
+      line_ += std::count(p_, q, '\n');
+      if (write != nullptr) {
+        std::memmove(write, p_, q - p_);
+        write += q - p_;
+      }
+      p_ = q + 1;
+      if (p_ != end_ && *p_ == quote_) {
+        // A doubled quote is one quote character. The first time, the text
+        // before it is already in place, with the quote at q.
+        if (write == nullptr) {
+          write = q + 1;
+        } else {
+          *write++ = quote_;
+        }
+        ++p_;
+        continue;
+      }
+      char* text_end = write != nullptr ? write : q;
+      field->text = std::string_view(start, text_end - start);
+      field->quoted = true;
+      break;
+    }
+    if (p_ == end_ || *p_ == delimiter_ || *p_ == '\n') return true;
+    if (*p_ == '\r' && (p_ + 1 == end_ || p_[1] == '\n')) {
+      ++p_;
+      return true;
+    }
+    status_ = absl::InvalidArgumentError(
+        StrCat(path_, ":", record_line_, ": field ", index + 1,
+               " has text after its closing quote (a quote inside a quoted field must be "
+               "doubled)"));
+    return false;
+  }
+
+  const std::string& path_;
+  const char* begin_;
+  char* p_;
+  char* end_;
+  char delimiter_;
+  char quote_;
+  uint64_t delimiter_pattern_;  // the delimiter in every byte
+  int64_t line_ = 1;
+  int64_t record_line_ = 1;
+  absl::Status status_;
+};
+
+// Index of the field named `name`, or -1.
+int FindField(const std::vector<Field>& fields, std::string_view name) {
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (fields[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// " (did you mean 'Name'?)" when a name differs from `name` only in case.
+std::string Suggestion(const std::vector<std::string_view>& names, std::string_view name) {
+  for (std::string_view candidate : names) {
+    if (absl::EqualsIgnoreCase(ToAbsl(candidate), ToAbsl(name))) {
+      return StrCat(" (did you mean '", candidate, "'?)");
+    }
+  }
+  return "";
+}
+
+std::vector<std::string_view> FieldNames(const std::vector<Field>& fields) {
+  std::vector<std::string_view> names;
+  for (const Field& f : fields) names.push_back(f.name);
+  return names;
+}
+
+// Rows in `text`, estimated from the line ends in its first megabyte.
+RowIndex EstimateRows(std::string_view text, int64_t total_bytes) {
+  size_t sample = std::min<size_t>(text.size(), 1 << 20);
+  int64_t lines = std::count(text.begin(), text.begin() + sample, '\n');
+  if (lines == 0) return 1;
+  return static_cast<RowIndex>(static_cast<double>(total_bytes) * lines / sample * 1.05) + 16;
+}
+
+absl::Status ReadFileHeader(const std::string& path, RecordSplitter* splitter,
+                            std::vector<CsvField>* record) {
+  if (splitter->Next(record)) return absl::OkStatus();
+  RETL_RETURN_IF_ERROR(splitter->status());
+  return absl::InvalidArgumentError(
+      StrCat(path, ": the file is empty, but a header line naming the columns was expected"));
+}
+
+// Reads the records of one decompressed file into `data`.
+class CsvFileReader {
+ public:
+  CsvFileReader(const std::vector<Field>& fields, const CsvOptions& options,
+                const std::vector<std::optional<Column>>& constants, CsvData* data)
+      : fields_(fields), options_(options), constants_(constants), data_(data) {}
+
+  // `bytes_before` and `total_bytes` are for progress.
+  absl::Status Read(int file, std::string* text, int64_t bytes_before, int64_t total_bytes,
+                    const CsvProgress& progress);
+
+ private:
+  // Maps the header's names to fields; sets targets_.
+  absl::Status MapHeader(const std::string& path, const std::vector<CsvField>& header);
+
+  const std::vector<Field>& fields_;
+  const CsvOptions& options_;
+  const std::vector<std::optional<Column>>& constants_;
+  CsvData* data_;
+  std::vector<int> targets_;            // field index of each column of the file
+  std::vector<bool> from_file_;         // per field: does the file have it?
+};
+
+absl::Status CsvFileReader::MapHeader(const std::string& path,
+                                      const std::vector<CsvField>& header) {
+  for (size_t k = 0; k < header.size(); ++k) {
+    std::string_view name = header[k].text;
+    int f = FindField(fields_, name);
+    if (f < 0) {
+      return absl::InvalidArgumentError(StrCat(path, ": header has unknown column '", name, "'",
+                                               Suggestion(FieldNames(fields_), name)));
+    }
+    if (from_file_[f]) {
+      return absl::InvalidArgumentError(
+          StrCat(path, ": header names column '", name, "' twice (columns ",
+                 std::find(targets_.begin(), targets_.end(), f) - targets_.begin() + 1, " and ",
+                 k + 1, ")"));
+    }
+    // A column in the header is read from the file even if it has a constant:
+    // the caller checks the values (e.g. against --partition).
+    from_file_[f] = true;
+    targets_.push_back(f);
+  }
+  for (size_t f = 0; f < fields_.size(); ++f) {
+    if (!from_file_[f] && !constants_[f].has_value()) {
+      return absl::InvalidArgumentError(
+          StrCat(path, ": header has no column '", fields_[f].name, "' of the table"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CsvFileReader::Read(int file, std::string* text, int64_t bytes_before,
+                                 int64_t total_bytes, const CsvProgress& progress) {
+  const std::string& path = data_->paths[file];
+  RecordSplitter splitter(path, text, options_);
+  std::vector<CsvField> record;
+  record.reserve(fields_.size() + 1);
+  targets_.clear();
+  from_file_.assign(fields_.size(), false);
+  if (options_.header) {
+    RETL_RETURN_IF_ERROR(ReadFileHeader(path, &splitter, &record));
+    RETL_RETURN_IF_ERROR(MapHeader(path, record));
+  } else {
+    for (size_t f = 0; f < fields_.size(); ++f) {
+      if (constants_[f].has_value()) continue;
+      from_file_[f] = true;
+      targets_.push_back(static_cast<int>(f));
+    }
+  }
+
+  // Reserve for all the input once, at the first file, from its line lengths.
+  if (file == 0) {
+    RowIndex rows = EstimateRows(*text, total_bytes);
+    data_->sources.reserve(rows);
+    for (Column& c : data_->columns) c.Reserve(rows);
+  }
+
+  const size_t width = targets_.size();
+  const std::string& null_marker = options_.null_marker;
+  std::vector<Column*> columns(width);
+  std::vector<const Field*> fields(width);
+  for (size_t k = 0; k < width; ++k) {
+    columns[k] = &data_->columns[targets_[k]];
+    fields[k] = &fields_[targets_[k]];
+  }
+  RowIndex file_rows = 0;
+  int64_t last_report = 0;
+  while (splitter.Next(&record)) {
+    const int64_t line = splitter.record_line();
+    if (record.size() != width) {
+      if (width > 1 && IsBlankLine(record)) continue;
+      return absl::InvalidArgumentError(
+          StrCat(path, ":", line, ": expected ", width, " fields, found ", record.size()));
+    }
+    for (size_t k = 0; k < width; ++k) {
+      const CsvField& field = record[k];
+      if (IsNull(field, null_marker)) {
+        if (!fields[k]->nullable) {
+          return absl::InvalidArgumentError(StrCat(path, ":", line, ": column '", fields[k]->name,
+                                                   "' is NOT NULL but the field is NULL"));
+        }
+        columns[k]->AppendNull();
+        continue;
+      }
+      absl::Status s = AppendParsedValue(field.text, columns[k]);
+      if (!s.ok()) {
+        return absl::InvalidArgumentError(
+            StrCat(path, ":", line, ": column '", fields[k]->name, "': ", s.message()));
+      }
+    }
+    data_->sources.push_back(RowSource{file, line});
+    ++file_rows;
+    if (progress && splitter.offset() - last_report >= kProgressInterval) {
+      last_report = splitter.offset();
+      progress(bytes_before + last_report, total_bytes, data_->num_rows());
+    }
+  }
+  RETL_RETURN_IF_ERROR(splitter.status());
+
+  for (size_t f = 0; f < fields_.size(); ++f) {
+    if (from_file_[f]) continue;
+    Column& column = data_->columns[f];
+    for (RowIndex r = 0; r < file_rows; ++r) column.AppendFrom(*constants_[f], 0);
+  }
+  return absl::OkStatus();
+}
+
+// What InferCsvSchema has learned of one column: the types that parsed every
+// non-NULL value so far.
+struct ColumnGuess {
+  enum : uint8_t {
+    kBoolean = 1 << 0,
+    kBigInt = 1 << 1,
+    kDouble = 1 << 2,
+    kDate = 1 << 3,
+    kTimestamp = 1 << 4,
+  };
+  uint8_t candidates = kBoolean | kBigInt | kDouble | kDate | kTimestamp;
+  bool has_value = false;
+
+  void Observe(std::string_view v) {
+    has_value = true;
+    if (candidates == 0) return;  // STRING already
+    if ((candidates & kBoolean) && !absl::EqualsIgnoreCase(ToAbsl(v), "true") &&
+        !absl::EqualsIgnoreCase(ToAbsl(v), "false")) {
+      candidates &= ~kBoolean;
+    }
+    if ((candidates & kBigInt) && !ParseInteger(v, TypeId::kBigInt).ok()) candidates &= ~kBigInt;
+    if ((candidates & kDouble) && !ParseDouble(v).ok()) candidates &= ~kDouble;
+    if ((candidates & kDate) && !ParseDate(v).ok()) candidates &= ~kDate;
+    if ((candidates & kTimestamp) && !ParseTimestamp(v).ok()) candidates &= ~kTimestamp;
+  }
+
+  DataType Type() const {
+    if (!has_value) return DataType::Of(TypeId::kString);
+    if (candidates & kBoolean) return DataType::Of(TypeId::kBoolean);
+    if (candidates & kBigInt) return DataType::Of(TypeId::kBigInt);
+    if (candidates & kDouble) return DataType::Of(TypeId::kDouble);
+    if (candidates & kDate) return DataType::Of(TypeId::kDate);
+    if (candidates & kTimestamp) return DataType::Of(TypeId::kTimestamp);
+    return DataType::Of(TypeId::kString);
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<InputCompression> ParseInputCompression(std::string_view name) {
+  absl::string_view n = ToAbsl(name);
+  if (absl::EqualsIgnoreCase(n, "auto")) return InputCompression::kAuto;
+  if (absl::EqualsIgnoreCase(n, "none")) return InputCompression::kNone;
+  if (absl::EqualsIgnoreCase(n, "gzip") || absl::EqualsIgnoreCase(n, "gz")) {
+    return InputCompression::kGzip;
+  }
+  if (absl::EqualsIgnoreCase(n, "zstd") || absl::EqualsIgnoreCase(n, "zst")) {
+    return InputCompression::kZstd;
+  }
+  return absl::InvalidArgumentError(
+      StrCat("unknown compression '", name, "': expected auto, none, gzip or zstd"));
+}
+
+absl::StatusOr<std::string> ReadInputFile(const std::string& path, InputCompression compression) {
+  RETL_ASSIGN_OR_RETURN(std::string raw, ReadRawFile(path));
+  if (compression == InputCompression::kAuto) compression = Detect(raw);
+  switch (compression) {
+    case InputCompression::kGzip: return Gunzip(path, raw);
+    case InputCompression::kZstd: return Unzstd(path, raw);
+    default: return raw;
+  }
+}
+
+std::string CsvData::Describe(RowIndex row) const {
+  const RowSource& source = sources[row];
+  return StrCat(paths[source.file], ":", source.line);
+}
+
+absl::StatusOr<CsvData> ReadCsvFiles(const std::vector<std::string>& paths,
+                                     const std::vector<Field>& fields, const CsvOptions& options,
+                                     const std::map<std::string, std::string>& constants,
+                                     const CsvProgress& progress) {
+  RETL_RETURN_IF_ERROR(ValidateOptions(options));
+  std::vector<std::optional<Column>> constant_columns(fields.size());
+  for (const auto& [name, text] : constants) {
+    int f = FindField(fields, name);
+    if (f < 0) {
+      return absl::InvalidArgumentError(StrCat("constant for unknown column '", name, "'",
+                                               Suggestion(FieldNames(fields), name)));
+    }
+    Column column(fields[f].type);
+    absl::Status s = AppendParsedValue(text, &column);
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat("constant for column '", name, "': ", s.message()));
+    }
+    constant_columns[f] = std::move(column);
+  }
+
+  // Sizes of the decompressed inputs: estimates until each is read. Opening
+  // every file first also reports a missing one before any work is done.
+  std::vector<int64_t> sizes(paths.size());
+  for (size_t i = 0; i < paths.size(); ++i) {
+    RETL_ASSIGN_OR_RETURN(sizes[i], EstimateInputSize(paths[i], options.compression));
+  }
+
+  CsvData data;
+  data.paths = paths;
+  data.columns.reserve(fields.size());
+  for (const Field& f : fields) data.columns.emplace_back(f.type);
+  CsvFileReader reader(fields, options, constant_columns, &data);
+  int64_t bytes_before = 0;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    RETL_ASSIGN_OR_RETURN(std::string text, ReadInputFile(paths[i], options.compression));
+    sizes[i] = static_cast<int64_t>(text.size());
+    int64_t total = 0;
+    for (int64_t s : sizes) total += s;
+    if (progress) progress(bytes_before, total, data.num_rows());
+    RETL_RETURN_IF_ERROR(reader.Read(static_cast<int>(i), &text, bytes_before, total, progress));
+    bytes_before += sizes[i];
+  }
+  if (progress) progress(bytes_before, bytes_before, data.num_rows());
+  return data;
+}
+
+absl::StatusOr<std::vector<Field>> InferCsvSchema(const std::vector<std::string>& paths,
+                                                  const CsvOptions& options,
+                                                  const std::map<std::string, DataType>& overrides) {
+  RETL_RETURN_IF_ERROR(ValidateOptions(options));
+  if (paths.empty()) return absl::InvalidArgumentError("no input files to infer a schema from");
+  std::vector<std::string> names;
+  std::vector<ColumnGuess> guesses;
+  bool have_names = false;
+  std::vector<CsvField> record;
+  for (const std::string& path : paths) {
+    RETL_ASSIGN_OR_RETURN(std::string text, ReadInputFile(path, options.compression));
+    RecordSplitter splitter(path, &text, options);
+    if (options.header) {
+      RETL_RETURN_IF_ERROR(ReadFileHeader(path, &splitter, &record));
+      if (!have_names) {
+        for (size_t k = 0; k < record.size(); ++k) {
+          std::string_view name = record[k].text;
+          if (name.empty()) {
+            return absl::InvalidArgumentError(
+                StrCat(path, ": header column ", k + 1, " has no name"));
+          }
+          if (std::find(names.begin(), names.end(), name) != names.end()) {
+            return absl::InvalidArgumentError(
+                StrCat(path, ": header names column '", name, "' twice"));
+          }
+          names.emplace_back(name);
+        }
+        guesses.resize(names.size());
+        have_names = true;
+      } else {
+        if (record.size() != names.size()) {
+          return absl::InvalidArgumentError(
+              StrCat(path, ": header has ", record.size(), " columns, but the header of '",
+                     paths[0], "' has ", names.size(), "; every file must have the same header"));
+        }
+        for (size_t k = 0; k < names.size(); ++k) {
+          if (record[k].text != names[k]) {
+            return absl::InvalidArgumentError(StrCat(
+                path, ": header column ", k + 1, " is '", record[k].text, "', but in '", paths[0],
+                "' it is '", names[k], "'; every file must have the same header"));
+          }
+        }
+      }
+    }
+    while (splitter.Next(&record)) {
+      if (!have_names) {  // no header: the first record decides the width
+        for (size_t k = 0; k < record.size(); ++k) names.push_back(StrCat("column", k + 1));
+        guesses.resize(names.size());
+        have_names = true;
+      }
+      if (record.size() != names.size()) {
+        if (names.size() > 1 && IsBlankLine(record)) continue;
+        return absl::InvalidArgumentError(StrCat(path, ":", splitter.record_line(),
+                                                 ": expected ", names.size(), " fields, found ",
+                                                 record.size()));
+      }
+      for (size_t k = 0; k < record.size(); ++k) {
+        if (!IsNull(record[k], options.null_marker)) guesses[k].Observe(record[k].text);
+      }
+    }
+    RETL_RETURN_IF_ERROR(splitter.status());
+  }
+  if (!have_names) {
+    return absl::InvalidArgumentError("cannot infer a schema: the input has no records");
+  }
+
+  std::vector<Field> fields(names.size());
+  for (size_t k = 0; k < names.size(); ++k) {
+    fields[k] = Field{names[k], guesses[k].Type(), /*nullable=*/true};
+  }
+  for (const auto& [name, type] : overrides) {
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end()) {
+      std::vector<std::string_view> views(names.begin(), names.end());
+      return absl::InvalidArgumentError(
+          StrCat("type given for unknown column '", name, "'", Suggestion(views, name)));
+    }
+    absl::Status s = type.Validate();
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(StrCat("type given for column '", name, "': ",
+                                               s.message()));
+    }
+    fields[it - names.begin()].type = type;
+  }
+  return fields;
+}
+
+}  // namespace retl
