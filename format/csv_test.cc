@@ -1,6 +1,7 @@
 #include "format/csv.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -11,6 +12,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "format/text.h"
@@ -284,6 +286,25 @@ TEST_F(CsvTest, MissingFileIsNotFound) {
   absl::StatusOr<std::vector<Field>> inferred = InferCsvSchema({path}, {}, {});
   ASSERT_FALSE(inferred.ok());
   EXPECT_EQ(inferred.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(CsvTest, ReadsFromAPipe) {
+  // As `--input <(zcat big.csv.gz)` gives: a FIFO can be opened and read once.
+  std::string fifo = dir_ + "/fifo.csv";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  written_.push_back(fifo);
+  std::string csv = "id,s\n";
+  for (int i = 0; i < 20000; ++i) csv += std::to_string(i) + ",row\n";  // more than a pipe holds
+  std::thread writer([&] {
+    std::ofstream out(fifo, std::ios::binary);  // blocks until the reader opens
+    out << Gzip(csv);
+  });
+  absl::StatusOr<CsvData> data =
+      ReadCsvFiles({fifo}, {F("id", TypeId::kInt), F("s", TypeId::kString)}, {});
+  writer.join();
+  ASSERT_TRUE(data.ok()) << data.status();
+  ASSERT_EQ(data->num_rows(), 20000);
+  EXPECT_EQ(data->columns[0].GetInt(19999), 19999);
 }
 
 // ---- Reading typed columns ---------------------------------------------------------

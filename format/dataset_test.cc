@@ -216,8 +216,8 @@ TEST(DatasetTest, ChangesMakeVersionsAndOldVersionsStayReadable) {
   const TableInfo* t3 = s3->GetTable("t").value();
   RowIndex eu_rows_v2 = 0;
   {
-    const PartitionInfo* p = ds->AtVersion(2).value()->GetTable("t").value()->FindPartition("eu");
-    eu_rows_v2 = p->row_count();
+    auto s2 = ds->AtVersion(2).value();  // keep the snapshot alive while using its catalog
+    eu_rows_v2 = s2->GetTable("t").value()->FindPartition("eu")->row_count();
   }
   EXPECT_EQ(t3->FindPartition("eu")->row_count(), 200);
   EXPECT_EQ(t3->row_count(), 600 - eu_rows_v2 + 200);

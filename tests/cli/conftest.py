@@ -16,7 +16,10 @@ BUILD = pathlib.Path(os.environ.get("RETL_BUILD_DIR", ROOT / "build" / "release"
 if not BUILD.is_absolute():
     BUILD = ROOT / BUILD
 RETL_BUILD = BUILD / "tools" / "retl-build"
-GEN = BUILD / "bench" / "retl-gen-customers"
+# The data generator is not built in the sanitizer flavour; any build's will do.
+GEN = next((p for p in (BUILD / "bench" / "retl-gen-customers",
+                        ROOT / "build" / "release" / "bench" / "retl-gen-customers") if p.exists()),
+           BUILD / "bench" / "retl-gen-customers")
 
 
 class Result:
