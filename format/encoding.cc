@@ -247,19 +247,6 @@ uint64_t PlainSize(const Column& c, RowIndex begin, RowIndex end) {
   return (n + 1) * 4 + (c.offsets()[end] - c.offsets()[begin]);
 }
 
-uint64_t ForSize(const Column& c, RowIndex begin, RowIndex end) {
-  bool any = false;
-  int64_t lo = 0, hi = 0;
-  for (RowIndex i = begin; i < end; ++i) {
-    if (!c.IsValid(i)) continue;
-    int64_t v = IntAt(c, i);
-    lo = any ? std::min(lo, v) : v;
-    hi = any ? std::max(hi, v) : v;
-    any = true;
-  }
-  return BitPackedSize(end - begin, BitWidth(static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo)));
-}
-
 uint64_t RleSize(const Column& c, RowIndex begin, RowIndex end) {
   uint64_t runs = 0, value_bytes = 0;
   for (RowIndex i = begin; i < end; ++i) {
@@ -381,6 +368,30 @@ void BitUnpack(const uint8_t* words, size_t count, int width, uint64_t* out) {
 
 ChunkStats ComputeStats(const Column& c, RowIndex begin, RowIndex end) {
   ChunkStats stats;
+  if (IsSmallInt(c.type().physical()) || c.type().physical() == PhysicalType::kBool) {
+    // Typed fast path: plain integer comparisons.
+    bool any = false;
+    int64_t lo = 0, hi = 0;
+    for (RowIndex i = begin; i < end; ++i) {
+      if (!c.IsValid(i)) {
+        ++stats.null_count;
+        continue;
+      }
+      int64_t v = c.GetInt(i);
+      if (!any) {
+        lo = hi = v;
+        any = true;
+      } else {
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+      }
+    }
+    if (any) {
+      stats.min = StatValue{StatValue::Kind::kInt, lo, 0, {}};
+      stats.max = StatValue{StatValue::Kind::kInt, hi, 0, {}};
+    }
+    return stats;
+  }
   RowIndex lo = -1, hi = -1;
   for (RowIndex i = begin; i < end; ++i) {
     if (!c.IsValid(i)) {
@@ -412,9 +423,27 @@ EncodedChunk EncodeChunk(const Column& c, RowIndex begin, RowIndex end) {
       best_size = size;
     }
   };
-  if (IsSmallInt(p)) consider(Encoding::kForBitpack, ForSize(c, begin, end));
-  if (p == PhysicalType::kBytes) consider(Encoding::kDictionary, DictionarySize(c, begin, end));
-  consider(Encoding::kRle, RleSize(c, begin, end));
+  if (IsSmallInt(p)) {
+    // One pass for both candidates: range (FOR) and runs (RLE).
+    bool any = false;
+    int64_t lo = 0, hi = 0, prev = 0;
+    uint64_t runs = 0;
+    for (RowIndex i = begin; i < end; ++i) {
+      int64_t stored = c.GetInt(i);  // NULL slots hold 0
+      if (i == begin || stored != prev) ++runs;
+      prev = stored;
+      if (!c.IsValid(i)) continue;
+      lo = any ? std::min(lo, stored) : stored;
+      hi = any ? std::max(hi, stored) : stored;
+      any = true;
+    }
+    consider(Encoding::kForBitpack,
+             BitPackedSize(end - begin, BitWidth(static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo))));
+    consider(Encoding::kRle, runs * 4 + runs * c.type().FixedWidth());
+  } else {
+    if (p == PhysicalType::kBytes) consider(Encoding::kDictionary, DictionarySize(c, begin, end));
+    consider(Encoding::kRle, RleSize(c, begin, end));
+  }
   EncodedChunk chunk;
   EncodeWith(c, begin, end, best, &chunk);
   return chunk;

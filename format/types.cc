@@ -16,25 +16,6 @@
 
 namespace retl {
 
-PhysicalType DataType::physical() const {
-  switch (id) {
-    case TypeId::kBoolean: return PhysicalType::kBool;
-    case TypeId::kTinyInt: return PhysicalType::kInt8;
-    case TypeId::kSmallInt: return PhysicalType::kInt16;
-    case TypeId::kInt:
-    case TypeId::kDate: return PhysicalType::kInt32;
-    case TypeId::kBigInt:
-    case TypeId::kTimestamp: return PhysicalType::kInt64;
-    case TypeId::kDecimal:
-      return precision <= kMaxInt64DecimalPrecision ? PhysicalType::kInt64 : PhysicalType::kInt128;
-    case TypeId::kFloat: return PhysicalType::kFloat;
-    case TypeId::kDouble: return PhysicalType::kDouble;
-    case TypeId::kString:
-    case TypeId::kBinary: return PhysicalType::kBytes;
-  }
-  return PhysicalType::kBytes;
-}
-
 int DataType::FixedWidth() const {
   switch (physical()) {
     case PhysicalType::kBool:
@@ -245,7 +226,8 @@ std::string Schema::ToSql(std::string_view table_name) const {
 // ---------------------------------------------------------------------------
 // Column
 
-Column::Column(DataType type) : type_(type), width_(type.FixedWidth()) {
+Column::Column(DataType type)
+    : type_(type), physical_(type.physical()), width_(type.FixedWidth()) {
   if (type_.physical() == PhysicalType::kBytes) offsets_.push_back(0);
 }
 
@@ -357,19 +339,6 @@ void Column::AppendFixedValues(const uint8_t* values, RowIndex n, const uint8_t*
   size_ += n;
 }
 
-int64_t Column::GetInt(RowIndex i) const {
-  const uint8_t* p = fixed_.data() + i * width_;
-  switch (type_.physical()) {
-    case PhysicalType::kBool: return *p;
-    case PhysicalType::kInt8: return static_cast<int8_t>(*p);
-    case PhysicalType::kInt16: { int16_t v; std::memcpy(&v, p, 2); return v; }
-    case PhysicalType::kInt32: { int32_t v; std::memcpy(&v, p, 4); return v; }
-    case PhysicalType::kInt64: { int64_t v; std::memcpy(&v, p, 8); return v; }
-    case PhysicalType::kInt128: { int128 v; std::memcpy(&v, p, 16); return static_cast<int64_t>(v); }
-    default: return 0;
-  }
-}
-
 int128 Column::GetInt128(RowIndex i) const {
   if (type_.physical() == PhysicalType::kInt128) {
     int128 v;
@@ -395,7 +364,28 @@ Column Column::Take(const std::vector<RowIndex>& rows) const {
   Column out(type_);
   out.Reserve(static_cast<RowIndex>(rows.size()));
   if (type_.physical() == PhysicalType::kBytes) {
-    for (RowIndex r : rows) out.AppendFrom(*this, r);
+    // Size the byte buffer once, then copy values and offsets directly.
+    uint64_t total = 0;
+    for (RowIndex r : rows) total += offsets_[r + 1] - offsets_[r];
+    out.bytes_.resize(total);
+    out.offsets_.resize(rows.size() + 1);
+    char* dst = out.bytes_.data();
+    uint64_t at = 0;
+    for (size_t k = 0; k < rows.size(); ++k) {
+      uint64_t len = offsets_[rows[k] + 1] - offsets_[rows[k]];
+      std::memcpy(dst + at, bytes_.data() + offsets_[rows[k]], len);
+      at += len;
+      out.offsets_[k + 1] = at;
+    }
+    out.size_ = static_cast<RowIndex>(rows.size());
+    if (!validity_.empty()) {
+      out.validity_.resize(rows.size());
+      for (size_t k = 0; k < rows.size(); ++k) {
+        out.validity_[k] = validity_[rows[k]];
+        out.null_count_ += validity_[rows[k]] == 0;
+      }
+      if (out.null_count_ == 0) out.validity_.clear();
+    }
     return out;
   }
   // Fixed width: bulk gather without per-row branching on validity.

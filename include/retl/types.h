@@ -64,7 +64,24 @@ struct RETL_EXPORT DataType {
     return DataType{TypeId::kDecimal, precision, scale};
   }
 
-  PhysicalType physical() const;
+  PhysicalType physical() const {  // inline: called per value on hot paths
+    switch (id) {
+      case TypeId::kBoolean: return PhysicalType::kBool;
+      case TypeId::kTinyInt: return PhysicalType::kInt8;
+      case TypeId::kSmallInt: return PhysicalType::kInt16;
+      case TypeId::kInt:
+      case TypeId::kDate: return PhysicalType::kInt32;
+      case TypeId::kBigInt:
+      case TypeId::kTimestamp: return PhysicalType::kInt64;
+      case TypeId::kDecimal:
+        return precision <= kMaxInt64DecimalPrecision ? PhysicalType::kInt64 : PhysicalType::kInt128;
+      case TypeId::kFloat: return PhysicalType::kFloat;
+      case TypeId::kDouble: return PhysicalType::kDouble;
+      case TypeId::kString:
+      case TypeId::kBinary: return PhysicalType::kBytes;
+    }
+    return PhysicalType::kBytes;
+  }
   // Bytes per value in memory and in PLAIN encoding; 0 for kBytes, 1 for kBool.
   int FixedWidth() const;
   // True for types whose physical type is an integer (including DATE,
@@ -145,7 +162,18 @@ class RETL_EXPORT Column {
   bool IsValid(RowIndex i) const { return validity_.empty() || validity_[i] != 0; }
   bool GetBool(RowIndex i) const { return fixed_[i] != 0; }
   // Integer-like types widened to int64 (not DECIMAL(p>18)).
-  int64_t GetInt(RowIndex i) const;
+  int64_t GetInt(RowIndex i) const {
+    const uint8_t* p = fixed_.data() + i * width_;
+    switch (physical_) {
+      case PhysicalType::kBool: return *p;
+      case PhysicalType::kInt8: return static_cast<int8_t>(*p);
+      case PhysicalType::kInt16: return Load<int16_t>(p);
+      case PhysicalType::kInt32: return Load<int32_t>(p);
+      case PhysicalType::kInt64: return Load<int64_t>(p);
+      case PhysicalType::kInt128: return static_cast<int64_t>(Load<int128>(p));
+      default: return 0;
+    }
+  }
   // Any integer-like type widened to int128.
   int128 GetInt128(RowIndex i) const;
   // FLOAT or DOUBLE.
@@ -179,6 +207,14 @@ class RETL_EXPORT Column {
   void AppendValidity(bool valid);
 
   DataType type_;
+  template <typename T>
+  static T Load(const uint8_t* p) {
+    T v;
+    __builtin_memcpy(&v, p, sizeof(T));
+    return v;
+  }
+
+  PhysicalType physical_;
   int width_;
   RowIndex size_ = 0;
   RowIndex null_count_ = 0;
