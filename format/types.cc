@@ -360,6 +360,16 @@ double Column::GetDouble(RowIndex i) const {
   return d;
 }
 
+void Column::TakeValidity(const std::vector<RowIndex>& rows, Column* out) const {
+  if (validity_.empty()) return;
+  out->validity_.resize(rows.size());
+  for (size_t k = 0; k < rows.size(); ++k) {
+    out->validity_[k] = validity_[rows[k]];
+    out->null_count_ += validity_[rows[k]] == 0;
+  }
+  if (out->null_count_ == 0) out->validity_.clear();
+}
+
 Column Column::Take(const std::vector<RowIndex>& rows) const {
   Column out(type_);
   out.Reserve(static_cast<RowIndex>(rows.size()));
@@ -378,14 +388,7 @@ Column Column::Take(const std::vector<RowIndex>& rows) const {
       out.offsets_[k + 1] = at;
     }
     out.size_ = static_cast<RowIndex>(rows.size());
-    if (!validity_.empty()) {
-      out.validity_.resize(rows.size());
-      for (size_t k = 0; k < rows.size(); ++k) {
-        out.validity_[k] = validity_[rows[k]];
-        out.null_count_ += validity_[rows[k]] == 0;
-      }
-      if (out.null_count_ == 0) out.validity_.clear();
-    }
+    TakeValidity(rows, &out);
     return out;
   }
   // Fixed width: bulk gather without per-row branching on validity.
@@ -402,14 +405,7 @@ Column Column::Take(const std::vector<RowIndex>& rows) const {
       }
   }
   out.size_ = static_cast<RowIndex>(rows.size());
-  if (!validity_.empty()) {
-    out.validity_.resize(rows.size());
-    for (size_t k = 0; k < rows.size(); ++k) {
-      out.validity_[k] = validity_[rows[k]];
-      out.null_count_ += validity_[rows[k]] == 0;
-    }
-    if (out.null_count_ == 0) out.validity_.clear();
-  }
+  TakeValidity(rows, &out);
   return out;
 }
 

@@ -205,6 +205,8 @@ class RETL_EXPORT Column {
 
  private:
   void AppendValidity(bool valid);
+  // Sets out's validity and null count to those of `rows` of this column.
+  void TakeValidity(const std::vector<RowIndex>& rows, Column* out) const;
 
   DataType type_;
   template <typename T>
