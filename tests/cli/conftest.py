@@ -24,9 +24,10 @@ GEN = next((p for p in (BUILD / "bench" / "retl-gen-customers",
 
 class Result:
     def __init__(self, proc):
+        # Decoded by hand: text mode would turn "\r\n" inside values into "\n".
         self.code = proc.returncode
-        self.out = proc.stdout
-        self.err = proc.stderr
+        self.out = proc.stdout.decode("utf-8")
+        self.err = proc.stderr.decode("utf-8", errors="replace")
 
     def __repr__(self):
         return f"exit {self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}"
@@ -34,8 +35,8 @@ class Result:
 
 def run(*args, expect=0, input=None, timeout=300):
     """Runs retl-build; asserts the exit status unless expect is None."""
-    proc = subprocess.run([str(RETL_BUILD), *map(str, args)], capture_output=True, text=True,
-                          input=input, timeout=timeout)
+    proc = subprocess.run([str(RETL_BUILD), *map(str, args)], capture_output=True,
+                          input=None if input is None else input.encode(), timeout=timeout)
     r = Result(proc)
     if expect is not None:
         assert r.code == expect, r

@@ -17,7 +17,7 @@ def test_golden_v1_reads_back_exactly(tmp_path):
     run("verify", ds, "--all")
     for table, expected in [("customers", "customers.dump.csv"),
                             ("customers_zstd", "customers_zstd.dump.csv")]:
-        assert run("dump", ds, "--table", table).out == (GOLDEN / expected).read_text(), table
+        assert run("dump", ds, "--table", table).out == (GOLDEN / expected).read_bytes().decode(), table
     info = run("info", ds).out
     assert "table customers: 3,000 rows, 8 partitions" in info
     assert "DECIMAL(12,2)" in info and "+zstd" in info
