@@ -43,7 +43,7 @@ absl::Status Snapshot::Scan(std::string_view table_name, const ScanOptions& opti
   if (options.partition.has_value() && table->FindPartition(*options.partition) == nullptr) {
     return absl::NotFoundError(StrCat(
         "table '", table->name, "' has no partition '",
-        options.partition->value_or(table->partitioned() ? "NULL" : "(default)"), "' in version ",
+        options.partition->value_or(table->partitioned() ? "(NULL)" : "(default)"), "' in version ",
         version()));
   }
   for (const PartitionInfo& p : table->partitions) {
@@ -81,7 +81,16 @@ absl::StatusOr<std::shared_ptr<const Segment>> Dataset::OpenSegment(const Segmen
     std::lock_guard<std::mutex> lock(cache_mu_);
     auto it = cache_.find(info.path);
     if (it != cache_.end()) {
-      if (auto seg = it->second.lock()) return seg;
+      if (auto seg = it->second.lock()) {
+        // Same checks as a fresh open: a damaged manifest must not borrow a segment.
+        if (seg->file_size() != info.size || seg->row_count() != info.row_count) {
+          return absl::DataLossError(StrCat("segment '", JoinPath(dir_, info.path),
+                                            "' does not match its manifest entry (size ",
+                                            seg->file_size(), " vs ", info.size, ", rows ",
+                                            seg->row_count(), " vs ", info.row_count, ")"));
+        }
+        return seg;
+      }
     }
   }
   std::string path = JoinPath(dir_, info.path);

@@ -31,7 +31,7 @@ uint64_t PartitionInfo::bytes() const {
 
 std::string PartitionInfo::DisplayName(bool partitioned) const {
   if (value.has_value()) return *value;
-  return partitioned ? "NULL" : "(default)";
+  return partitioned ? "(NULL)" : "(default)";
 }
 
 RowIndex TableInfo::row_count() const {

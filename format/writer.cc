@@ -401,6 +401,12 @@ absl::Status Transaction::ReplacePartitions(
     return absl::InvalidArgumentError(StrCat(
         "table '", name, "' is not partitioned, so it has no partition '", **only_partition, "'"));
   }
+  RETL_RETURN_IF_ERROR(ValidateRows(*table, data));
+  if (table->partitioned() && !only_partition.has_value() && data.num_rows() == 0) {
+    return absl::InvalidArgumentError(
+        "the input has no rows, so it names no partition to replace; give the partition to "
+        "empty explicitly, or use drop-partition");
+  }
   // The partitions to replace, then the uniqueness check against the rest.
   std::vector<std::optional<std::string>> targets;
   if (only_partition.has_value()) {
@@ -416,8 +422,8 @@ absl::Status Transaction::ReplacePartitions(
         return absl::InvalidArgumentError(StrCat(
             data.describe_row ? data.describe_row(r) : StrCat("row ", r + 1),
             ": partition column '", table->schema.fields[*table->schema.partition_column].name,
-            "' is '", v.value_or("NULL"), "' but the import replaces only partition '",
-            only_partition->value_or("NULL"), "'"));
+            "' is '", v.value_or("(NULL)"), "' but the import replaces only partition '",
+            only_partition->value_or("(NULL)"), "'"));
       }
       if (seen.insert(v).second && !only_partition.has_value()) targets.push_back(v);
     }
@@ -428,7 +434,6 @@ absl::Status Transaction::ReplacePartitions(
   for (const PartitionInfo& p : table->partitions) {
     if (std::find(targets.begin(), targets.end(), p.value) == targets.end()) kept.push_back(&p);
   }
-  RETL_RETURN_IF_ERROR(ValidateRows(*table, data));
   RETL_RETURN_IF_ERROR(CheckKeysAgainst(*table, data, kept));
   RETL_ASSIGN_OR_RETURN(std::vector<PartitionInfo> fresh, WriteRows(*table, data));
   std::vector<PartitionInfo> partitions;
@@ -438,7 +443,7 @@ absl::Status Transaction::ReplacePartitions(
   table->partitions = std::move(partitions);
   table->modified_version = base_.info.version + 1;
   std::vector<std::string> names;
-  for (const auto& t : targets) names.push_back(t.value_or(table->partitioned() ? "NULL" : "(default)"));
+  for (const auto& t : targets) names.push_back(t.value_or(table->partitioned() ? "(NULL)" : "(default)"));
   summary_.push_back(StrCat(name, ": replaced ", Plural(targets.size(), "partition"), " (",
                                   absl::StrJoin(names, ", "), ") with ",
                                   Plural(data.num_rows(), "row")));
@@ -479,8 +484,10 @@ absl::Status Transaction::DropPartition(const std::string& name,
   if (it == table->partitions.end()) {
     std::vector<std::string> names;
     for (const PartitionInfo& p : table->partitions) names.push_back(p.DisplayName(table->partitioned()));
-    return absl::NotFoundError(StrCat("table '", name, "' has no partition '",
-                                            value.value_or("NULL"), "' (partitions: ",
+    return absl::NotFoundError(StrCat("table '", name, "' has no partition ",
+                                            value.has_value() ? StrCat("'", *value, "'")
+                                            : table->partitioned() ? "(NULL)" : "(default)",
+                                            " (partitions: ",
                                             names.empty() ? "none" : absl::StrJoin(names, ", "), ")"));
   }
   summary_.push_back(StrCat(name, ": dropped partition '", it->DisplayName(table->partitioned()),

@@ -64,23 +64,27 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Select(const Dataset& ds,
   return ds.Latest();
 }
 
-// Where the import's partition value comes from: canonical text of --partition.
-absl::StatusOr<std::optional<std::string>> CanonicalPartition(const Schema& schema,
-                                                              const std::string& text) {
+// The partition a selector names, as the canonical text of its value
+// (nullopt inside: the NULL partition); nullopt outside when none is given.
+absl::StatusOr<std::optional<std::optional<std::string>>> ResolvePartition(
+    const Schema& schema, const PartitionSelector& selector) {
+  if (!selector.given()) return std::nullopt;
   if (!schema.partition_column.has_value()) {
     return absl::InvalidArgumentError(
-        "--partition needs a partitioned table: create it with --partition-by COLUMN or "
-        "PARTITION BY in the schema");
+        "--partition and --null-partition need a partitioned table: create it with "
+        "--partition-by COLUMN or PARTITION BY in the schema");
   }
-  if (text == "NULL") return std::optional<std::string>();
+  if (selector.null_partition) {
+    return std::optional<std::optional<std::string>>(std::in_place, std::nullopt);
+  }
   const Field& f = schema.fields[*schema.partition_column];
   Column c(f.type);
-  absl::Status s = AppendParsedValue(text, &c);
+  absl::Status s = AppendParsedValue(*selector.value, &c);
   if (!s.ok()) {
     return absl::InvalidArgumentError(
-        StrCat("--partition '", text, "' for column '", f.name, "': ", s.message()));
+        StrCat("--partition '", *selector.value, "' for column '", f.name, "': ", s.message()));
   }
-  return std::optional<std::string>(ValueText(c, 0));
+  return std::optional<std::optional<std::string>>(ValueText(c, 0));
 }
 
 absl::StatusOr<Schema> SchemaForNewTable(const ImportOptions& o) {
@@ -227,12 +231,10 @@ absl::StatusOr<ImportResult> RunImport(const ImportOptions& o) {
     }
   }
 
-  std::optional<std::optional<std::string>> only_partition;
+  RETL_ASSIGN_OR_RETURN(auto only_partition, ResolvePartition(schema, o.partition));
   std::map<std::string, std::string> constants;
-  if (o.partition.has_value()) {
-    RETL_ASSIGN_OR_RETURN(auto value, CanonicalPartition(schema, *o.partition));
-    only_partition = value;
-    if (value.has_value()) constants[schema.fields[*schema.partition_column].name] = *value;
+  if (only_partition.has_value() && only_partition->has_value()) {
+    constants[schema.fields[*schema.partition_column].name] = **only_partition;
   }
 
   ProgressLine progress(o.progress);
@@ -242,14 +244,18 @@ absl::StatusOr<ImportResult> RunImport(const ImportOptions& o) {
                                   progress.Update(done, total, rows);
                                 }));
   progress.Done();
-  if (only_partition.has_value() && !only_partition->has_value()) {
-    // --partition NULL: every row's partition column must be NULL.
+  if (only_partition.has_value()) {
+    // Every row must belong to the one partition named, whatever the mode.
     const Column& pc = csv.columns[*schema.partition_column];
     for (RowIndex r = 0; r < pc.size(); ++r) {
-      if (pc.IsValid(r)) {
-        return absl::InvalidArgumentError(
-            StrCat(csv.Describe(r), ": partition column is '", ValueText(pc, r),
-                   "' but the import replaces only the NULL partition"));
+      std::optional<std::string> v;
+      if (pc.IsValid(r)) v = ValueText(pc, r);
+      if (v != *only_partition) {
+        return absl::InvalidArgumentError(StrCat(
+            csv.Describe(r), ": partition column '", schema.fields[*schema.partition_column].name,
+            "' is ", v.has_value() ? StrCat("'", *v, "'") : "NULL",
+            " but the import writes only partition ",
+            only_partition->has_value() ? StrCat("'", **only_partition, "'") : "NULL"));
       }
     }
   }
@@ -293,20 +299,18 @@ absl::Status RunInit(const std::string& dir, std::ostream& out) {
 }
 
 absl::Status RunDropPartition(const std::string& dir, const std::string& table,
-                              const std::optional<std::string>& partition,
+                              const PartitionSelector& partition,
                               const std::string& message, const WriterOptions& writer_options,
                               std::ostream& out) {
   RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(dir, writer_options));
   RETL_ASSIGN_OR_RETURN(auto txn, writer->Begin("drop-partition"));
   const TableInfo* t = txn->base().FindTable(table);
   if (t == nullptr) return absl::NotFoundError(StrCat("table '", table, "' does not exist"));
-  std::optional<std::string> value;
-  if (partition.has_value()) {
-    RETL_ASSIGN_OR_RETURN(value, CanonicalPartition(t->schema, *partition));
-  } else if (t->partitioned()) {
-    return absl::InvalidArgumentError("give --partition VALUE (or NULL)");
+  RETL_ASSIGN_OR_RETURN(auto value, ResolvePartition(t->schema, partition));
+  if (!value.has_value() && t->partitioned()) {
+    return absl::InvalidArgumentError("give --partition VALUE or --null-partition");
   }
-  RETL_RETURN_IF_ERROR(txn->DropPartition(table, value));
+  RETL_RETURN_IF_ERROR(txn->DropPartition(table, value.value_or(std::nullopt)));
   std::string summary = txn->Summary();
   RETL_ASSIGN_OR_RETURN(int64_t version, txn->Commit(message));
   out << "committed version " << version << ": " << summary << "\n";
@@ -474,13 +478,7 @@ absl::Status RunDump(const std::string& dir, const VersionSelector& which,
   RETL_ASSIGN_OR_RETURN(const TableInfo* table, snap->GetTable(options.table));
   ScanOptions scan;
   scan.columns = options.columns;
-  if (options.partition.has_value()) {
-    if (!table->partitioned()) {
-      return absl::InvalidArgumentError(StrCat("table '", table->name, "' is not partitioned"));
-    }
-    RETL_ASSIGN_OR_RETURN(auto value, CanonicalPartition(table->schema, *options.partition));
-    scan.partition = value;
-  }
+  RETL_ASSIGN_OR_RETURN(scan.partition, ResolvePartition(table->schema, options.partition));
   std::string buf;
   if (options.header) {
     std::vector<std::string> names = options.columns;
@@ -513,8 +511,8 @@ absl::Status RunDump(const std::string& dir, const VersionSelector& which,
     }
     return remaining > 0 ? absl::OkStatus() : absl::CancelledError("limit reached");
   });
+  if (!s.ok() && !absl::IsCancelled(s)) return s;  // nothing more, not even the header
   out << buf;
-  if (!s.ok() && !absl::IsCancelled(s)) return s;
   out.flush();
   if (!out) return absl::InternalError("cannot write the output");
   return absl::OkStatus();

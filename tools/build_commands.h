@@ -17,6 +17,14 @@
 
 namespace retl {
 
+// Which partition a command addresses: a value (any text, including "NULL",
+// is a value), or the NULL partition (rows whose partition column is NULL).
+struct PartitionSelector {
+  std::optional<std::string> value;
+  bool null_partition = false;
+  bool given() const { return value.has_value() || null_partition; }
+};
+
 enum class ImportMode { kCreate, kReplaceTable, kReplacePartition, kAppend };
 absl::StatusOr<ImportMode> ParseImportMode(std::string_view name);
 
@@ -27,7 +35,7 @@ struct ImportOptions {
   std::string schema_file;                // CREATE TABLE statement; empty: infer
   std::vector<std::string> primary_key;   // column names
   std::optional<std::string> partition_by;
-  std::optional<std::string> partition;   // the single partition to write
+  PartitionSelector partition;            // the single partition to write
   ImportMode mode = ImportMode::kCreate;
   std::string message;
   std::map<std::string, std::string> types;  // --type col=TYPE for inference
@@ -54,7 +62,7 @@ struct VersionSelector {
 
 absl::Status RunInit(const std::string& dir, std::ostream& out);
 absl::Status RunDropPartition(const std::string& dir, const std::string& table,
-                              const std::optional<std::string>& partition,
+                              const PartitionSelector& partition,
                               const std::string& message, const WriterOptions& writer,
                               std::ostream& out);
 absl::Status RunDropTable(const std::string& dir, const std::string& table,
@@ -68,7 +76,7 @@ absl::Status RunVerify(const std::string& dir, const VersionSelector& which, boo
 
 struct DumpOptions {
   std::string table;
-  std::optional<std::string> partition;  // canonical value text; "NULL" for the NULL partition
+  PartitionSelector partition;           // none given: every partition
   std::vector<std::string> columns;      // empty: all
   char delimiter = ',';
   bool header = true;

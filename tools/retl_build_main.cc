@@ -70,9 +70,13 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   auto* pby = import->add_option("--partition-by", imp.partition_by,
                                  "Partition the table by this column");
-  import->add_option("--partition", imp.partition,
-                     "Write only this partition value (NULL for the NULL partition)")
-      ->excludes(pby);
+  auto* ipart = import->add_option("--partition", imp.partition.value,
+                                   "Write only the partition with this value")
+                    ->excludes(pby);
+  import->add_flag("--null-partition", imp.partition.null_partition,
+                   "Write only the NULL partition (rows whose partition column is NULL)")
+      ->excludes(pby)
+      ->excludes(ipart);
   import->add_option("--mode", mode, "create | replace-table | replace-partition | append")
       ->capture_default_str();
   import->add_option("--message", imp.message, "A note recorded in the version history");
@@ -94,13 +98,15 @@ int main(int argc, char** argv) {
 
   // drop-partition / drop-table
   std::string drop_dir, drop_table, drop_message;
-  std::optional<std::string> drop_partition;
+  retl::PartitionSelector drop_partition;
   WriterFlags drop_writer;
   auto* drop_part = app.add_subcommand("drop-partition", "Drop one partition of a table");
   drop_part->add_option("DIR", drop_dir, "Dataset directory")->required();
   drop_part->add_option("--table", drop_table, "Table name")->required();
-  drop_part->add_option("--partition", drop_partition, "Partition value (NULL for the NULL partition)")
-      ->required();
+  auto* dpart = drop_part->add_option("--partition", drop_partition.value, "Partition value");
+  drop_part->add_flag("--null-partition", drop_partition.null_partition,
+                      "Drop the NULL partition")
+      ->excludes(dpart);
   drop_part->add_option("--message", drop_message, "A note recorded in the version history");
   drop_writer.Add(drop_part);
   auto* drop_tab = app.add_subcommand("drop-table", "Drop a table");
@@ -128,7 +134,10 @@ int main(int argc, char** argv) {
   auto* dump = app.add_subcommand("dump", "Print rows of a table or partition as CSV");
   dump->add_option("DIR", read_dir, "Dataset directory")->required();
   dump->add_option("--table", dump_opts.table, "Table name")->required();
-  dump->add_option("--partition", dump_opts.partition, "Only this partition (NULL for the NULL one)");
+  auto* dump_part = dump->add_option("--partition", dump_opts.partition.value,
+                                     "Only the partition with this value");
+  dump->add_flag("--null-partition", dump_opts.partition.null_partition, "Only the NULL partition")
+      ->excludes(dump_part);
   dump->add_option("--columns", dump_opts.columns, "Only these columns, comma-separated")
       ->delimiter(',');
   dump->add_option("--limit", dump_opts.limit, "At most this many rows");

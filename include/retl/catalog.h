@@ -32,7 +32,7 @@ struct RETL_EXPORT PartitionInfo {
 
   RowIndex row_count() const;
   uint64_t bytes() const;
-  // The value, "NULL", or "(default)".
+  // The value, "(NULL)" for the NULL partition, or "(default)".
   std::string DisplayName(bool partitioned) const;
 
   friend bool operator==(const PartitionInfo&, const PartitionInfo&) = default;

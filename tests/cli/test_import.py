@@ -300,3 +300,41 @@ def test_reference_sample_imports_and_verifies(tmp_path):
     orig = sorted(norm([r[i] for i in idx]) for r in original[1:])
     mismatches = [(a, b) for a, b in zip(dumped, orig) if a != b]
     assert not mismatches[:3], mismatches[:3]
+
+
+def test_partition_flag_is_enforced_in_every_mode(ds, tmp_path):
+    base = write_csv(tmp_path / "a.csv", ["id", "region"], [["1", "EU"], ["2", "US"]])
+    run("import", ds, "--table", "t", "--input", base, "--primary-key", "id",
+        "--partition-by", "region")
+    mixed = write_csv(tmp_path / "b.csv", ["id", "region"], [["5", "EU"], ["6", "US"]])
+    for mode in ("append", "replace-partition"):
+        r = run("import", ds, "--table", "t", "--input", mixed, "--mode", mode,
+                "--partition", "EU", expect=1)
+        assert "b.csv:3" in r.err and "'US'" in r.err and "only partition 'EU'" in r.err, r
+    assert live_version(ds) == 2
+
+
+def test_null_partition_and_the_text_null_are_different(ds, tmp_path):
+    src = write_csv(tmp_path / "a.csv", ["id", "region"], [["3", "NULL"], ["4", None], ["5", "x"]])
+    run("import", ds, "--table", "t", "--input", src, "--primary-key", "id",
+        "--partition-by", "region")
+    info = run("info", ds).out
+    assert "(NULL)" in info and " NULL " in info, info
+    assert read_csv(run("dump", ds, "--table", "t", "--partition", "NULL").out)[1:] == [["3", "NULL"]]
+    assert read_csv(run("dump", ds, "--table", "t", "--null-partition").out)[1:] == [["4", None]]
+    run("drop-partition", ds, "--table", "t", "--null-partition")
+    assert read_csv(run("dump", ds, "--table", "t").out)[1:] == [["3", "NULL"], ["5", "x"]]
+    run("drop-partition", ds, "--table", "t", "--partition", "NULL")
+    assert read_csv(run("dump", ds, "--table", "t").out)[1:] == [["5", "x"]]
+    r = run("drop-partition", ds, "--table", "t", "--null-partition", expect=1)
+    assert "no partition (NULL)" in r.err
+
+
+def test_dump_error_writes_nothing(ds, tmp_path):
+    src = write_csv(tmp_path / "a.csv", ["id", "region"], [["1", "EU"]])
+    run("import", ds, "--table", "t", "--input", src, "--primary-key", "id",
+        "--partition-by", "region")
+    r = run("dump", ds, "--table", "t", "--partition", "nope", expect=1)
+    assert r.out == "" and "no partition 'nope'" in r.err, r
+    r = run("dump", ds, "--table", "t", "--columns", "id,zzz", expect=1)
+    assert r.out == "" and "no column 'zzz'" in r.err, r
