@@ -75,30 +75,6 @@ class FdCloser {
   int fd_;
 };
 
-absl::StatusOr<std::string> ReadRawFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("cannot open", path, errno);
-  FdCloser closer(fd);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return ErrnoStatus("cannot stat", path, errno);
-  if (S_ISDIR(st.st_mode)) return ErrnoStatus("cannot read", path, EISDIR);
-  // One more byte than the size, so a regular file is read without growing
-  // and the final read(2) sees the end; pipes grow as needed.
-  std::string data(S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) + 1 : 1 << 16, '\0');
-  size_t used = 0;
-  while (true) {
-    if (used == data.size()) data.resize(data.size() * 2);
-    ssize_t n = ::read(fd, data.data() + used, std::min(data.size() - used, kMaxCodecChunk));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("cannot read", path, errno);
-    }
-    if (n == 0) break;
-    used += static_cast<size_t>(n);
-  }
-  data.resize(used);
-  return data;
-}
 
 // Makes room in `out` past `used` bytes for more decompressed output.
 void Grow(std::string* out, size_t used) {
@@ -638,7 +614,7 @@ absl::StatusOr<InputCompression> ParseInputCompression(std::string_view name) {
 }
 
 absl::StatusOr<std::string> ReadInputFile(const std::string& path, InputCompression compression) {
-  RETL_ASSIGN_OR_RETURN(std::string raw, ReadRawFile(path));
+  RETL_ASSIGN_OR_RETURN(std::string raw, ReadFile(path));
   if (compression == InputCompression::kAuto) compression = Detect(raw);
   switch (compression) {
     case InputCompression::kGzip: return Gunzip(path, raw);

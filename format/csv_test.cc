@@ -15,22 +15,15 @@
 #include <thread>
 #include <vector>
 
+#include "format/test_util.h"
 #include "format/text.h"
 #include "gtest/gtest.h"
 
 namespace retl {
 namespace {
 
-// Substring check with a readable failure message (the project does not link
-// gmock).
-::testing::AssertionResult Contains(std::string_view text, std::string_view part) {
-  if (text.find(part) != std::string_view::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
-}
-::testing::AssertionResult Contains(const absl::Status& status, std::string_view part) {
-  absl::string_view m = status.message();
-  return Contains(std::string_view(m.data(), m.size()), part);
-}
+using testing::Contains;
+
 
 std::string Gzip(std::string_view data, int level = 6) {
   z_stream zs;

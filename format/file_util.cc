@@ -11,6 +11,7 @@
 
 #include <boost/interprocess/file_mapping.hpp>
 #include <boost/interprocess/mapped_region.hpp>
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/numbers.h"
@@ -105,21 +106,30 @@ absl::Status WriteFileDurably(const std::string& path, std::string_view data) {
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("cannot open", path, errno);
-  std::string out;
-  char buf[1 << 16];
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoStatus("cannot stat", path, errno);
+  if (S_ISDIR(st.st_mode)) return ErrnoStatus("cannot read", path, EISDIR);
+  // One more byte than the size, so a regular file is read without growing
+  // and the final read(2) sees the end; pipes grow as needed.
+  constexpr size_t kMaxRead = size_t{1} << 30;
+  std::string data(S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) + 1 : 1 << 16, '\0');
+  size_t used = 0;
   while (true) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (used == data.size()) data.resize(data.size() * 2);
+    ssize_t n = ::read(fd, data.data() + used, std::min(data.size() - used, kMaxRead));
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("cannot read", path, err);
+      return ErrnoStatus("cannot read", path, errno);
     }
     if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    used += static_cast<size_t>(n);
   }
-  ::close(fd);
-  return out;
+  data.resize(used);
+  return data;
 }
 
 absl::Status SyncDirectory(const std::string& dir) {

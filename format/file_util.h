@@ -50,7 +50,7 @@ class WritableFile {
 
 // Writes `data` to `path` (replacing it), fsyncs it and closes it.
 absl::Status WriteFileDurably(const std::string& path, std::string_view data);
-// Reads a whole file.
+// Reads a whole file (regular file, pipe or device; a directory is an error).
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 // fsync of a directory, so that renames and creations in it are durable.
 absl::Status SyncDirectory(const std::string& dir);

@@ -191,11 +191,7 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
     }
     auto schema = SchemaFromThrift(te.schema);
     if (!schema.ok()) {
-      if (absl::IsUnimplemented(schema.status())) {
-        return absl::UnimplementedError(StrCat("manifest '", path, "' table '", t.name, "': ",
-                                               schema.status().message()));
-      }
-      return loss(StrCat("table '", t.name, "': ", schema.status().message()));
+      return Annotate(schema.status(), StrCat("manifest '", path, "' table '", t.name, "': "));
     }
     t.schema = std::move(schema).value();
     t.created_version = te.created_version;

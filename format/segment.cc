@@ -209,12 +209,8 @@ absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(
   std::shared_ptr<Segment> seg(new Segment());
   seg->file_ = std::move(file);
   auto schema = SchemaFromThrift(footer.schema);
-  if (!schema.ok()) {
-    if (absl::IsUnimplemented(schema.status())) {
-      return absl::UnimplementedError(StrCat("segment '", path, "': ", schema.status().message()));
-    }
-    return loss(schema.status().message());
-  }
+  // Invalid schema: kDataLoss; unknown type: kUnimplemented (SchemaFromThrift).
+  if (!schema.ok()) return Annotate(schema.status(), StrCat("segment '", path, "': "));
   seg->schema_ = std::move(schema).value();
   seg->row_count_ = footer.row_count;
   if (footer.row_count < 0) return loss("negative row count");
@@ -346,15 +342,6 @@ absl::StatusOr<Column> Segment::ReadColumn(size_t column) const {
   return out;
 }
 
-absl::StatusOr<std::vector<Column>> Segment::ReadAll() const {
-  std::vector<Column> columns;
-  for (size_t c = 0; c < schema_.fields.size(); ++c) {
-    RETL_ASSIGN_OR_RETURN(Column col, ReadColumn(c));
-    columns.push_back(std::move(col));
-  }
-  return columns;
-}
 
-uint64_t Segment::ComputeFileChecksum() const { return Checksum64(file_->data(), file_->size()); }
 
 }  // namespace retl

@@ -90,10 +90,6 @@ class Segment {
   absl::Status ReadChunk(size_t block, size_t column, Column* out) const;
   // Every row of one column.
   absl::StatusOr<Column> ReadColumn(size_t column) const;
-  // Every row of every column.
-  absl::StatusOr<std::vector<Column>> ReadAll() const;
-  // XXH64 of the whole file (reads every byte).
-  uint64_t ComputeFileChecksum() const;
 
  private:
   Segment() = default;

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
@@ -37,6 +38,12 @@ std::string StrCat(const Args&... args) {
 template <typename... Args>
 void StrAppend(std::string* out, const Args&... args) {
   absl::StrAppend(out, strings_internal::Adapt(args)...);
+}
+
+// `status` with `prefix` put before its message, keeping its code.
+inline absl::Status Annotate(const absl::Status& status, std::string_view prefix) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), StrCat(prefix, status.message()));
 }
 
 // absl::string_view -> std::string_view.

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "gtest/gtest.h"
 #include "retl/types.h"
 
 namespace retl::testing {
@@ -27,6 +29,24 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Substring check with a readable failure message (the project does not link gmock).
+inline ::testing::AssertionResult Contains(std::string_view text, std::string_view part) {
+  if (text.find(part) != std::string_view::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
+}
+inline ::testing::AssertionResult Contains(const std::string& text, std::string_view part) {
+  return Contains(std::string_view(text), part);
+}
+inline ::testing::AssertionResult Contains(absl::string_view text, std::string_view part) {
+  return Contains(std::string_view(text.data(), text.size()), part);
+}
+inline ::testing::AssertionResult Contains(const absl::Status& status, std::string_view part) {
+  return Contains(status.message(), part);
+}
+inline ::testing::AssertionResult Contains(const char* text, std::string_view part) {
+  return Contains(std::string_view(text), part);
+}
 
 inline std::vector<DataType> AllTypes() {
   return {DataType::Of(TypeId::kBoolean), DataType::Of(TypeId::kTinyInt),

@@ -1,3 +1,4 @@
+#include "format/test_util.h"
 #include "format/text.h"
 
 #include <cmath>
@@ -16,18 +17,7 @@
 namespace retl {
 namespace {
 
-// Substring check with a readable failure message (the project does not link
-// gmock).
-::testing::AssertionResult Contains(std::string_view text, std::string_view part) {
-  if (text.find(part) != std::string_view::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
-}
-::testing::AssertionResult Contains(const std::string& text, std::string_view part) {
-  return Contains(std::string_view(text), part);
-}
-::testing::AssertionResult Contains(absl::string_view text, std::string_view part) {
-  return Contains(std::string_view(text.data(), text.size()), part);
-}
+using testing::Contains;
 
 template <typename T>
 T ValueOrDie(absl::StatusOr<T> v) {
@@ -610,7 +600,7 @@ TEST(Utf8Test, RejectsOverlongSurrogatesAndTruncation) {
                                std::string_view("\x80"), std::string_view("\xe2\x82"),
                                std::string_view("\xc3"), std::string_view("\xc3\x28"),
                                std::string_view("\xe2\x28\xa1")}) {
-    EXPECT_FALSE(IsValidUtf8(bad)) << testing::PrintToString(std::string(bad));
+    EXPECT_FALSE(IsValidUtf8(bad)) << ::testing::PrintToString(std::string(bad));
     // Also after the eight-byte ASCII fast path.
     EXPECT_FALSE(IsValidUtf8("0123456789abcdef" + std::string(bad)));
     EXPECT_FALSE(IsValidUtf8("0123456789abcdef" + std::string(bad) + "0123456789abcdef"));

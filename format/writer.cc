@@ -26,10 +26,16 @@ namespace retl {
 
 namespace {
 
+// Writes CURRENT.tmp durably and renames it over CURRENT (the commit point,
+// FORMAT.md §8.2 steps 6-7). The caller fsyncs `dir` afterwards (step 8).
 absl::Status WriteCurrent(const std::string& dir, int64_t version) {
   std::string tmp = JoinPath(dir, StrCat(kCurrentFile, kTempSuffix));
   RETL_RETURN_IF_ERROR(WriteFileDurably(tmp, absl::StrFormat("%020d\n", version)));
-  return RenameDurably(tmp, JoinPath(dir, kCurrentFile));
+  std::string current = JoinPath(dir, kCurrentFile);
+  if (::rename(tmp.c_str(), current.c_str()) != 0) {
+    return ErrnoStatus("cannot rename to", current, errno);
+  }
+  return absl::OkStatus();
 }
 
 // Removes what a writer that died before committing left behind (FORMAT.md
@@ -145,7 +151,8 @@ absl::Status DatasetWriter::Init(const std::string& dir) {
   m.info.summary = "empty dataset";
   RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(dir, ManifestPath(1)), EncodeManifest(m)));
   RETL_RETURN_IF_ERROR(SyncDirectory(JoinPath(dir, kManifestDir)));
-  return WriteCurrent(dir, 1);
+  RETL_RETURN_IF_ERROR(WriteCurrent(dir, 1));
+  return SyncDirectory(dir);
 }
 
 DatasetWriter::DatasetWriter(std::string dir, WriterOptions options, std::unique_ptr<FileLock> lock)
@@ -535,11 +542,7 @@ absl::StatusOr<int64_t> Transaction::Commit(const std::string& message) {
   absl::Status s = SyncDirectory(JoinPath(dir, kDataDir));
   if (s.ok()) s = WriteFileDurably(manifest_path, EncodeManifest(next_));
   if (s.ok()) s = SyncDirectory(JoinPath(dir, kManifestDir));
-  std::string tmp = JoinPath(dir, StrCat(kCurrentFile, kTempSuffix));
-  if (s.ok()) s = WriteFileDurably(tmp, absl::StrFormat("%020d\n", version));
-  if (s.ok() && ::rename(tmp.c_str(), JoinPath(dir, kCurrentFile).c_str()) != 0) {
-    s = ErrnoStatus("cannot rename to", JoinPath(dir, kCurrentFile), errno);
-  }
+  if (s.ok()) s = WriteCurrent(dir, version);
   if (!s.ok()) return fail(s);  // CURRENT still names the base version
   // The rename is the commit point: from here on the files belong to the
   // live version and must never be removed.

@@ -232,6 +232,10 @@ absl::StatusOr<ImportResult> RunImport(const ImportOptions& o) {
   }
 
   RETL_ASSIGN_OR_RETURN(auto only_partition, ResolvePartition(schema, o.partition));
+  if (only_partition.has_value() && o.mode == ImportMode::kReplaceTable) {
+    return absl::InvalidArgumentError(
+        "--partition goes with --mode replace-partition, append or create");
+  }
   std::map<std::string, std::string> constants;
   if (only_partition.has_value() && only_partition->has_value()) {
     constants[schema.fields[*schema.partition_column].name] = **only_partition;
@@ -265,25 +269,15 @@ absl::StatusOr<ImportResult> RunImport(const ImportOptions& o) {
   data.describe_row = [source](RowIndex r) { return source->Describe(r); };
   RowIndex rows = data.num_rows();
 
-  if (only_partition.has_value() && o.mode != ImportMode::kReplacePartition &&
-      o.mode != ImportMode::kAppend) {
-    if (o.mode == ImportMode::kCreate) {
-      // A new table holding just this partition.
-      RETL_RETURN_IF_ERROR(txn->CreateTable(o.table, schema, data));
-    } else {
-      return absl::InvalidArgumentError("--partition goes with --mode replace-partition, append or create");
-    }
-  } else {
-    switch (o.mode) {
-      case ImportMode::kCreate: RETL_RETURN_IF_ERROR(txn->CreateTable(o.table, schema, data)); break;
-      case ImportMode::kReplaceTable:
-        RETL_RETURN_IF_ERROR(txn->ReplaceTable(o.table, schema, data));
-        break;
-      case ImportMode::kReplacePartition:
-        RETL_RETURN_IF_ERROR(txn->ReplacePartitions(o.table, data, only_partition));
-        break;
-      case ImportMode::kAppend: RETL_RETURN_IF_ERROR(txn->Append(o.table, data)); break;
-    }
+  switch (o.mode) {
+    case ImportMode::kCreate: RETL_RETURN_IF_ERROR(txn->CreateTable(o.table, schema, data)); break;
+    case ImportMode::kReplaceTable:
+      RETL_RETURN_IF_ERROR(txn->ReplaceTable(o.table, schema, data));
+      break;
+    case ImportMode::kReplacePartition:
+      RETL_RETURN_IF_ERROR(txn->ReplacePartitions(o.table, data, only_partition));
+      break;
+    case ImportMode::kAppend: RETL_RETURN_IF_ERROR(txn->Append(o.table, data)); break;
   }
   ImportResult result;
   result.summary = txn->Summary();

@@ -115,7 +115,6 @@ class RETL_EXPORT Transaction {
  private:
   friend class DatasetWriter;
   Transaction(DatasetWriter* writer, std::string operation, Manifest base);
-  struct Written;
   // Column count and types, NOT NULL columns, value ranges (FORMAT.md §4.1).
   absl::Status ValidateRows(const TableInfo& table, const TableData& data);
   // Writes validated rows as one segment per partition value.
