@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "format/file_util.h"
+#include "format/index.h"
 #include "format/manifest.h"
 #include "format/segment.h"
 
@@ -24,6 +25,11 @@ absl::StatusOr<const TableInfo*> Snapshot::GetTable(std::string_view name) const
 std::shared_ptr<const Segment> Snapshot::segment(const SegmentInfo& info) const {
   auto it = segments_.find(info.path);
   return it == segments_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const IndexFile> Snapshot::index(const SegmentInfo& info) const {
+  auto it = indexes_.find(info.path);
+  return it == indexes_.end() ? nullptr : it->second;
 }
 
 absl::Status Snapshot::Scan(std::string_view table_name, const ScanOptions& options,
@@ -123,6 +129,43 @@ absl::StatusOr<std::shared_ptr<const Segment>> Dataset::OpenSegment(const Segmen
   return seg;
 }
 
+absl::StatusOr<std::shared_ptr<const IndexFile>> Dataset::OpenIndex(const SegmentInfo& info,
+                                                                     const Schema& schema) const {
+  const IndexFileInfo& ix = *info.index;
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = index_cache_.find(ix.path);
+    if (it != index_cache_.end()) {
+      if (auto index = it->second.lock()) {
+        if (index->file_size() == ix.size) return index;
+      }
+    }
+  }
+  std::string path = JoinPath(dir_, ix.path);
+  auto file = MappedFile::Open(path);
+  if (!file.ok()) {
+    if (absl::IsNotFound(file.status())) {
+      return absl::DataLossError(StrCat("index file '", path, "' listed in the manifest is missing"));
+    }
+    return file.status();
+  }
+  if ((*file)->size() != ix.size) {
+    return absl::DataLossError(StrCat("index file '", path, "' has ", (*file)->size(),
+                                      " bytes, the manifest says ", ix.size,
+                                      " (truncated or replaced?)"));
+  }
+  RETL_ASSIGN_OR_RETURN(auto index, IndexFile::Open(*std::move(file), ix.checksum, schema,
+                                                    info.row_count, info.checksum));
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (index_cache_.size() > 1024) {
+    for (auto it = index_cache_.begin(); it != index_cache_.end();) {
+      it = it->second.expired() ? index_cache_.erase(it) : std::next(it);
+    }
+  }
+  index_cache_[ix.path] = index;
+  return index;
+}
+
 absl::StatusOr<std::shared_ptr<const Snapshot>> Dataset::AtVersion(int64_t version) const {
   RETL_ASSIGN_OR_RETURN(int64_t current, ReadCurrent(dir_));
   if (version < 1 || version > current) {
@@ -141,6 +184,9 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Dataset::AtVersion(int64_t versi
                                                   "' in the manifest"));
         }
         snap->segments_[info.path] = std::move(seg);
+        if (info.index.has_value()) {
+          RETL_ASSIGN_OR_RETURN(snap->indexes_[info.path], OpenIndex(info, t.schema));
+        }
       }
     }
   }
@@ -151,7 +197,14 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Dataset::Latest() const {
   // CURRENT may move between reading it and opening the manifest; any version
   // up to the live one stays readable, so this is still a consistent snapshot.
   RETL_ASSIGN_OR_RETURN(int64_t current, ReadCurrent(dir_));
-  return AtVersion(current);
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (latest_ != nullptr && latest_->version() == current) return latest_;
+  }
+  RETL_ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, AtVersion(current));
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (latest_ == nullptr || latest_->version() < snap->version()) latest_ = snap;
+  return snap;
 }
 
 absl::StatusOr<std::shared_ptr<const Snapshot>> Dataset::AsOf(int64_t micros) const {

@@ -83,6 +83,10 @@ std::string SegmentPath(int64_t version, int seq) {
   return absl::StrFormat("%s/%020d-%06d%s", kDataDir, version, seq, kSegmentSuffix);
 }
 
+std::string IndexPath(int64_t version, int seq) {
+  return absl::StrFormat("%s/%020d-%06d%s", kDataDir, version, seq, kIndexSuffix);
+}
+
 namespace {
 bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), absl::ascii_isdigit);
@@ -95,7 +99,8 @@ int64_t VersionOfFileName(std::string_view name) {
   std::string_view rest = name.substr(20);
   bool manifest = rest == kManifestSuffix;
   bool segment = rest.size() == 7 + kSegmentSuffix.size() && rest[0] == '-' &&
-                 AllDigits(rest.substr(1, 6)) && rest.substr(7) == kSegmentSuffix;
+                 AllDigits(rest.substr(1, 6)) &&
+                 (rest.substr(7) == kSegmentSuffix || rest.substr(7) == kIndexSuffix);
   int64_t v = 0;
   if (!(manifest || segment) || !absl::SimpleAtoi(ToAbsl(name.substr(0, 20)), &v)) return -1;
   return v;
@@ -103,6 +108,10 @@ int64_t VersionOfFileName(std::string_view name) {
 
 bool IsSegmentFileName(std::string_view name) {
   return VersionOfFileName(name) >= 0 && name.ends_with(kSegmentSuffix);
+}
+
+bool IsIndexFileName(std::string_view name) {
+  return VersionOfFileName(name) >= 0 && name.ends_with(kIndexSuffix);
 }
 
 absl::Status ValidateTableName(std::string_view name) {
@@ -144,6 +153,14 @@ std::string EncodeManifest(const Manifest& m) {
         se.row_count = s.row_count;
         se.checksum = static_cast<int64_t>(s.checksum);
         se.created_version = s.created_version;
+        if (s.index.has_value()) {
+          fmt::IndexFileEntry ie;
+          ie.path = s.index->path;
+          ie.size = static_cast<int64_t>(s.index->size);
+          ie.checksum = static_cast<int64_t>(s.index->checksum);
+          ie.created_version = s.index->created_version;
+          se.__set_index(std::move(ie));
+        }
         pe.segments.push_back(std::move(se));
       }
       te.partitions.push_back(std::move(pe));
@@ -228,6 +245,24 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
             !paths.insert(s.path).second) {
           return loss(StrCat("table '", t.name, "' has a bad segment entry '",
                                    absl::CHexEscape(ToAbsl(s.path)), "'"));
+        }
+        if (se.__isset.index) {
+          IndexFileInfo ix;
+          ix.path = se.index.path;
+          ix.size = static_cast<uint64_t>(se.index.size);
+          ix.checksum = static_cast<uint64_t>(se.index.checksum);
+          ix.created_version = se.index.created_version;
+          std::string_view iname = std::string_view(ix.path).substr(
+              std::min(ix.path.size(), kDataDir.size() + 1));
+          if (!std::string_view(ix.path).starts_with(StrCat(kDataDir, "/")) ||
+              !IsIndexFileName(iname) || VersionOfFileName(iname) != ix.created_version ||
+              se.index.size < static_cast<int64_t>(kHeaderSize + kTailSize) ||
+              ix.created_version < s.created_version || ix.created_version > m.info.version ||
+              !paths.insert(ix.path).second) {
+            return loss(StrCat("table '", t.name, "' has a bad index entry '",
+                               absl::CHexEscape(ToAbsl(ix.path)), "' for segment '", s.path, "'"));
+          }
+          s.index = std::move(ix);
         }
         p.segments.push_back(std::move(s));
       }

@@ -26,6 +26,7 @@ inline constexpr std::string_view kManifestDir = "manifests";
 inline constexpr std::string_view kDataDir = "data";
 inline constexpr std::string_view kManifestSuffix = ".manifest";
 inline constexpr std::string_view kSegmentSuffix = ".seg";
+inline constexpr std::string_view kIndexSuffix = ".idx";
 inline constexpr std::string_view kTempSuffix = ".tmp";
 
 std::string JoinPath(std::string_view dir, std::string_view name);
@@ -33,13 +34,17 @@ std::string JoinPath(std::string_view dir, std::string_view name);
 std::string ManifestPath(int64_t version);
 // "data/00000000000000000007-000003.seg"
 std::string SegmentPath(int64_t version, int seq);
+// "data/00000000000000000007-000003.idx": the index file of segment 3 (FORMAT.md §12.3).
+std::string IndexPath(int64_t version, int seq);
 // Segment sequence numbers within one version are 1..999999 (six digits).
 inline constexpr int kMaxSegmentsPerVersion = 999999;
-// The version in a manifest or segment file name (optionally with the
+// The version in a manifest, segment or index file name (optionally with the
 // temporary suffix), or -1 if the name is not exactly one of those forms.
 int64_t VersionOfFileName(std::string_view name);
 // True for "<20 digits>-<6 digits>.seg".
 bool IsSegmentFileName(std::string_view name);
+// True for "<20 digits>-<6 digits>.idx".
+bool IsIndexFileName(std::string_view name);
 
 std::string EncodeManifest(const Manifest& manifest);
 // Decodes and validates a manifest file's bytes (FORMAT.md §7.3).

@@ -126,6 +126,8 @@ template std::string SerializeThrift(const fmt::SegmentFooter&);
 template std::string SerializeThrift(const fmt::Manifest&);
 template absl::Status DeserializeThrift(std::string_view, fmt::SegmentFooter*, std::string_view);
 template absl::Status DeserializeThrift(std::string_view, fmt::Manifest*, std::string_view);
+template std::string SerializeThrift(const fmt::IndexFooter&);
+template absl::Status DeserializeThrift(std::string_view, fmt::IndexFooter*, std::string_view);
 
 fmt::TableSchema SchemaToThrift(const Schema& schema) {
   fmt::TableSchema out;
@@ -142,6 +144,16 @@ fmt::TableSchema SchemaToThrift(const Schema& schema) {
   }
   out.primary_key.assign(schema.primary_key.begin(), schema.primary_key.end());
   if (schema.partition_column.has_value()) out.__set_partition_column(*schema.partition_column);
+  if (!schema.indexes.empty()) {
+    std::vector<fmt::IndexDef> indexes;
+    for (const IndexDef& index : schema.indexes) {
+      fmt::IndexDef ti;
+      ti.name = index.name;
+      ti.columns.assign(index.columns.begin(), index.columns.end());
+      indexes.push_back(std::move(ti));
+    }
+    out.__set_indexes(std::move(indexes));
+  }
   return out;
 }
 
@@ -165,6 +177,9 @@ absl::StatusOr<Schema> SchemaFromThrift(const fmt::TableSchema& in) {
   }
   schema.primary_key.assign(in.primary_key.begin(), in.primary_key.end());
   if (in.__isset.partition_column) schema.partition_column = in.partition_column;
+  for (const fmt::IndexDef& ti : in.indexes) {
+    schema.indexes.push_back(IndexDef{ti.name, std::vector<int>(ti.columns.begin(), ti.columns.end())});
+  }
   absl::Status s = schema.Validate();
   if (!s.ok()) return absl::DataLossError(StrCat("invalid schema: ", s.message()));
   return schema;

@@ -20,6 +20,7 @@ namespace retl {
 inline constexpr int32_t kFormatVersion = 1;
 inline constexpr std::string_view kSegmentMagic = "RETL-SEG";
 inline constexpr std::string_view kManifestMagic = "RETL-MAN";
+inline constexpr std::string_view kIndexMagic = "RETL-IDX";
 inline constexpr size_t kHeaderSize = 16;       // magic, u32 version, u32 flags
 inline constexpr size_t kTailSize = 24;         // u64 body length, u64 checksum, magic
 inline constexpr uint64_t kChunkAlignment = 64;  // FORMAT.md §6.2

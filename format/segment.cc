@@ -292,6 +292,10 @@ absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(
   if (next_row != seg->row_count_) {
     return loss(StrCat("blocks hold ", next_row, " rows, footer says ", seg->row_count_));
   }
+  for (const BlockInfo& b : seg->blocks_) seg->block_starts_.push_back(b.first_row);
+  const size_t chunks = seg->blocks_.size() * seg->schema_.fields.size();
+  seg->readers_.reset(new std::atomic<const ChunkReader*>[chunks]);
+  for (size_t i = 0; i < chunks; ++i) seg->readers_[i].store(nullptr, std::memory_order_relaxed);
   return std::shared_ptr<const Segment>(std::move(seg));
 }
 
@@ -306,30 +310,80 @@ absl::Status Segment::ReadChunk(size_t block, size_t column, Column* out) const 
     return StrCat("segment '", path(), "' block ", block, " column '",
                         schema_.fields[column].name, "' chunk at offset ", c.offset);
   };
+  std::string decompressed;
+  std::string_view bytes;
+  RETL_RETURN_IF_ERROR(LoadChunk(block, column, &decompressed, &bytes));
+  // On error `out` holds a partial block; callers discard it with the error.
+  absl::Status s = DecodeChunk(c.layout, bytes, b.row_count, c.stats.null_count, out);
+  if (!s.ok()) return absl::DataLossError(StrCat(context(), ": ", s.message()));
+  return absl::OkStatus();
+}
+
+absl::Status Segment::LoadChunk(size_t block, size_t column, std::string* owned,
+                               std::string_view* bytes) const {
+  const ChunkInfo& c = blocks_[block].columns[column];
+  auto context = [&] {
+    return StrCat("segment '", path(), "' block ", block, " column '",
+                  schema_.fields[column].name, "' chunk at offset ", c.offset);
+  };
   std::string_view stored(reinterpret_cast<const char*>(file_->data()) + c.offset, c.stored_length);
   if (Checksum64(stored) != c.checksum) {
     return absl::DataLossError(StrCat(context(), ": checksum mismatch"));
   }
-  std::string decompressed;
-  std::string_view bytes = stored;
+  *bytes = stored;
   if (c.compression == Compression::kZstd) {
     unsigned long long frame_size = ZSTD_getFrameContentSize(stored.data(), stored.size());
     if (frame_size != c.uncompressed_length) {
       return absl::DataLossError(StrCat(context(), ": zstd frame does not declare ",
                                         c.uncompressed_length, " bytes"));
     }
-    decompressed.resize(c.uncompressed_length);
-    size_t n = ZSTD_decompress(decompressed.data(), decompressed.size(), stored.data(), stored.size());
+    owned->resize(c.uncompressed_length);
+    size_t n = ZSTD_decompress(owned->data(), owned->size(), stored.data(), stored.size());
     if (ZSTD_isError(n) || n != c.uncompressed_length) {
       return absl::DataLossError(StrCat(context(), ": zstd data does not decompress to ",
-                                              c.uncompressed_length, " bytes"));
+                                        c.uncompressed_length, " bytes"));
     }
-    bytes = decompressed;
+    *bytes = *owned;
   }
-  // On error `out` holds a partial block; callers discard it with the error.
-  absl::Status s = DecodeChunk(c.layout, bytes, b.row_count, c.stats.null_count, out);
-  if (!s.ok()) return absl::DataLossError(StrCat(context(), ": ", s.message()));
   return absl::OkStatus();
+}
+
+absl::StatusOr<const ChunkReader*> Segment::MakeReader(size_t block, size_t column) const {
+  if (block >= blocks_.size() || column >= schema_.fields.size()) {
+    return absl::OutOfRangeError(StrCat("no block ", block, " column ", column, " in '",
+                                        path(), "'"));
+  }
+  std::lock_guard<std::mutex> lock(readers_mu_);
+  std::atomic<const ChunkReader*>& slot = readers_[block * schema_.fields.size() + column];
+  if (const ChunkReader* r = slot.load(std::memory_order_acquire)) return r;
+  const BlockInfo& b = blocks_[block];
+  const ChunkInfo& c = b.columns[column];
+  std::string owned;
+  std::string_view bytes;
+  RETL_RETURN_IF_ERROR(LoadChunk(block, column, &owned, &bytes));
+  {
+    // Decoding checks every structural rule once; the reader then trusts them.
+    Column scratch(schema_.fields[column].type);
+    absl::Status s = DecodeChunk(c.layout, bytes, b.row_count, c.stats.null_count, &scratch);
+    if (!s.ok()) {
+      return absl::DataLossError(StrCat("segment '", path(), "' block ", block, " column '",
+                                        schema_.fields[column].name, "' chunk at offset ",
+                                        c.offset, ": ", s.message()));
+    }
+  }
+  if (c.compression == Compression::kNone) owned.clear();
+  auto reader = std::make_unique<const ChunkReader>(
+      c.layout, schema_.fields[column].type, b.row_count,
+      c.compression == Compression::kNone ? bytes : std::string_view(), std::move(owned));
+  const ChunkReader* r = reader.get();
+  owned_readers_.push_back(std::move(reader));
+  slot.store(r, std::memory_order_release);
+  return r;
+}
+
+size_t Segment::BlockOf(RowIndex row) const {
+  auto it = std::upper_bound(block_starts_.begin(), block_starts_.end(), row);
+  return static_cast<size_t>(it - block_starts_.begin()) - 1;
 }
 
 absl::StatusOr<Column> Segment::ReadColumn(size_t column) const {

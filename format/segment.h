@@ -12,10 +12,13 @@
 #ifndef RETL_FORMAT_SEGMENT_H_
 #define RETL_FORMAT_SEGMENT_H_
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "format/chunk_reader.h"
 #include "format/encoding.h"
 #include "format/file_util.h"
 #include "retl/status.h"
@@ -91,13 +94,40 @@ class Segment {
   // Every row of one column.
   absl::StatusOr<Column> ReadColumn(size_t column) const;
 
+  // Random access to column `column` of block `block`. The first call for a
+  // chunk checks it as ReadChunk does (and decompresses it if needed); the
+  // reader is then kept for the segment's life and later calls are one
+  // atomic load. kDataLoss names file, block, column and offset.
+  absl::StatusOr<const ChunkReader*> Reader(size_t block, size_t column) const {
+    const ChunkReader* r =
+        readers_[block * schema_.fields.size() + column].load(std::memory_order_acquire);
+    if (r != nullptr) return r;
+    return MakeReader(block, column);
+  }
+  // The reader of a chunk that Reader() already made (else nullptr).
+  const ChunkReader* ReadyReader(size_t block, size_t column) const {
+    return readers_[block * schema_.fields.size() + column].load(std::memory_order_acquire);
+  }
+  // The block holding `row` (0 <= row < row_count()), and its first row.
+  size_t BlockOf(RowIndex row) const;
+  RowIndex block_start(size_t block) const { return block_starts_[block]; }
+
  private:
   Segment() = default;
+  // The chunk's uncompressed bytes after checking its checksum; `owned`
+  // holds them if they had to be decompressed.
+  absl::Status LoadChunk(size_t block, size_t column, std::string* owned,
+                         std::string_view* bytes) const;
+  absl::StatusOr<const ChunkReader*> MakeReader(size_t block, size_t column) const;
 
   std::shared_ptr<const MappedFile> file_;
   Schema schema_;
   RowIndex row_count_ = 0;
   std::vector<BlockInfo> blocks_;
+  std::vector<RowIndex> block_starts_;  // first_row of each block
+  mutable std::mutex readers_mu_;  // serializes MakeReader
+  mutable std::unique_ptr<std::atomic<const ChunkReader*>[]> readers_;  // block-major
+  mutable std::vector<std::unique_ptr<const ChunkReader>> owned_readers_;
 };
 
 }  // namespace retl

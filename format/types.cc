@@ -188,7 +188,42 @@ absl::Status Schema::Validate() const {
     return absl::InvalidArgumentError(
         StrCat("partition column index ", *partition_column, " out of range"));
   }
+  std::set<std::string> index_names;
+  for (const IndexDef& index : indexes) {
+    if (index.name.empty() || index.name.size() > 128 ||
+        !(absl::ascii_isalpha(index.name[0]) || index.name[0] == '_') ||
+        !std::all_of(index.name.begin(), index.name.end(),
+                     [](char c) { return absl::ascii_isalnum(c) || c == '_'; })) {
+      return absl::InvalidArgumentError(StrCat(
+          "invalid index name '", absl::CHexEscape(ToAbsl(index.name)),
+          "': use 1..128 letters, digits and '_', not starting with a digit"));
+    }
+    if (!index_names.insert(index.name).second) {
+      return absl::InvalidArgumentError(StrCat("duplicate index name '", index.name, "'"));
+    }
+    if (index.columns.empty()) {
+      return absl::InvalidArgumentError(StrCat("index '", index.name, "' has no columns"));
+    }
+    std::set<int> cols;
+    for (int c : index.columns) {
+      if (c < 0 || c >= static_cast<int>(fields.size())) {
+        return absl::InvalidArgumentError(
+            StrCat("index '", index.name, "': column index ", c, " out of range"));
+      }
+      if (!cols.insert(c).second) {
+        return absl::InvalidArgumentError(
+            StrCat("index '", index.name, "': column '", fields[c].name, "' appears twice"));
+      }
+    }
+  }
   return absl::OkStatus();
+}
+
+const IndexDef* Schema::FindIndex(std::string_view name) const {
+  for (const IndexDef& index : indexes) {
+    if (index.name == name) return &index;
+  }
+  return nullptr;
 }
 
 namespace {
@@ -215,7 +250,13 @@ std::string Schema::ToSql(std::string_view table_name) const {
   }
   std::vector<std::string> key;
   for (int k : primary_key) key.push_back(QuoteIdentifier(fields[k].name));
-  StrAppend(&out, "  PRIMARY KEY (", absl::StrJoin(key, ", "), ")\n)");
+  StrAppend(&out, "  PRIMARY KEY (", absl::StrJoin(key, ", "), ")");
+  for (const IndexDef& index : indexes) {
+    std::vector<std::string> cols;
+    for (int c : index.columns) cols.push_back(QuoteIdentifier(fields[c].name));
+    StrAppend(&out, ",\n  INDEX ", QuoteIdentifier(index.name), " (", absl::StrJoin(cols, ", "), ")");
+  }
+  out += "\n)";
   if (partition_column.has_value()) {
     StrAppend(&out, " PARTITION BY (", QuoteIdentifier(fields[*partition_column].name), ")");
   }

@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "format/file_util.h"
+#include "format/index.h"
 #include "format/manifest.h"
 #include "format/row_key.h"
 #include "format/segment.h"
@@ -305,6 +306,16 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
     info.size = r.size;
     info.checksum = r.checksum;
     info.row_count = r.row_count;
+    // The segment's indexes (FORMAT.md §12), from the rows just written.
+    IndexFileInfo index;
+    index.path = IndexPath(version, next_seq_ - 1);
+    index.created_version = version;
+    written_.push_back(index.path);
+    RETL_ASSIGN_OR_RETURN(std::string index_bytes, BuildIndexFile(schema, sorted, r.checksum));
+    RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(writer_->dir(), index.path), index_bytes));
+    index.size = index_bytes.size();
+    index.checksum = Checksum64(index_bytes);
+    info.index = std::move(index);
     PartitionInfo p;
     p.value = value;
     p.segments.push_back(std::move(info));

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "query/lexer.h"
 
@@ -81,6 +82,7 @@ class CreateTableParser {
   absl::StatusOr<DataType> ParseType(const Token& column_name);
   absl::Status ParseTablePrimaryKey();
   absl::Status ParsePartitionBy();
+  absl::Status ParseIndex();
   absl::Status SetPrimaryKey(const Token& primary, std::vector<Token> columns);
   absl::StatusOr<int> ResolveColumn(const Token& name, std::string_view clause) const;
 
@@ -94,6 +96,13 @@ class CreateTableParser {
   std::optional<Token> primary_key_;  // PRIMARY of the one key definition
   std::vector<Token> primary_key_columns_;
   std::optional<Token> partition_column_;
+  // INDEX elements: keyword, name (empty: derived from the columns), columns.
+  struct IndexElement {
+    Token keyword;
+    std::string name;
+    std::vector<Token> columns;
+  };
+  std::vector<IndexElement> indexes_;
 };
 
 absl::Status CreateTableParser::ParseSyntax() {
@@ -132,6 +141,14 @@ absl::StatusOr<std::string_view> CreateTableParser::ParseElement() {
   if (token.IsKeyword("primary") && next.IsKeyword("key")) {
     RETL_RETURN_IF_ERROR(ParseTablePrimaryKey());
     return "PRIMARY KEY constraint";
+  }
+  // INDEX [name] (column, ...). A column named "index" has a type after its
+  // name, and a type's arguments are integers, never names.
+  if (token.IsKeyword("index") &&
+      (next.IsOperator("(") || (next.IsIdentifier() && cursor_.Peek(2).IsOperator("(") &&
+                                cursor_.Peek(3).IsIdentifier()))) {
+    RETL_RETURN_IF_ERROR(ParseIndex());
+    return "INDEX definition";
   }
   // Table constraints we reject. A column may be named like any of these
   // words, but its type, an identifier, never follows as '(' or KEY does.
@@ -270,6 +287,22 @@ absl::Status CreateTableParser::ParseTablePrimaryKey() {
   return SetPrimaryKey(primary, std::move(columns));
 }
 
+absl::Status CreateTableParser::ParseIndex() {
+  IndexElement index;
+  index.keyword = cursor_.Next();
+  if (cursor_.Peek().IsIdentifier()) index.name = cursor_.Next().text;
+  RETL_RETURN_IF_ERROR(cursor_.ExpectOperator("(", "after INDEX name"));
+  while (true) {
+    if (!cursor_.Peek().IsIdentifier()) return cursor_.Expected("column name in INDEX");
+    index.columns.push_back(cursor_.Next());
+    if (cursor_.ConsumeOperator(",")) continue;
+    if (!cursor_.ConsumeOperator(")")) return cursor_.Expected("')' or ',' after index column");
+    break;
+  }
+  indexes_.push_back(std::move(index));
+  return absl::OkStatus();
+}
+
 absl::Status CreateTableParser::ParsePartitionBy() {
   RETL_RETURN_IF_ERROR(cursor_.ExpectKeyword("by", "after PARTITION"));
   bool parenthesized = cursor_.ConsumeOperator("(");
@@ -336,6 +369,26 @@ absl::StatusOr<CreateTableStatement> CreateTableParser::Finish() {
   if (partition_column_.has_value()) {
     RETL_ASSIGN_OR_RETURN(schema.partition_column,
                           ResolveColumn(*partition_column_, "PARTITION BY"));
+  }
+  for (const IndexElement& element : indexes_) {
+    IndexDef index;
+    std::vector<std::string> names;
+    for (const Token& column : element.columns) {
+      RETL_ASSIGN_OR_RETURN(int c, ResolveColumn(column, "INDEX"));
+      if (std::find(index.columns.begin(), index.columns.end(), c) != index.columns.end()) {
+        return ErrorAt(column, absl::StrCat("column '", column.text, "' appears twice in the index"));
+      }
+      index.columns.push_back(c);
+      names.push_back(column.text);
+    }
+    index.name = element.name.empty() ? absl::StrJoin(names, "_") : element.name;
+    if (schema.FindIndex(index.name) != nullptr) {
+      return ErrorAt(element.keyword, absl::StrCat("duplicate index name '", index.name, "'"));
+    }
+    schema.indexes.push_back(std::move(index));
+    if (absl::Status status = schema.Validate(); !status.ok()) {
+      return ErrorAt(element.keyword, std::string(status.message()));
+    }
   }
   // The checks above cover what Validate() checks; this guards the contract.
   if (absl::Status status = schema.Validate(); !status.ok()) {

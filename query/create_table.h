@@ -5,6 +5,7 @@
 //   CREATE TABLE [IF NOT EXISTS] name ( element [, element]* )
 //       [PARTITION BY ( column ) | PARTITION BY column] [;]
 //   element     := column_def | PRIMARY KEY ( column [, column]* )
+//                | INDEX [name] ( column [, column]* )
 //   column_def  := name type [NOT NULL | NULL | PRIMARY KEY]*
 //   type        := word [word]* [( integer [, integer]* )]
 //
@@ -20,6 +21,8 @@
 //   - The table has exactly one primary key, declared on one column or as a
 //     table element in any position; its columns become NOT NULL. A key
 //     column declared NULL is an error, as is NULL/NOT NULL declared twice.
+//   - INDEX declares a secondary hash index (FORMAT.md §12); without a name
+//     it is named after its columns joined by '_' (INDEX (a, b) is "a_b").
 //   - DEFAULT, UNIQUE, CHECK, REFERENCES, FOREIGN KEY, COLLATE, GENERATED
 //     and named constraints (CONSTRAINT name ...) are rejected as not
 //     supported; schema-qualified names (s.t) too.

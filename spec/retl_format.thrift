@@ -48,11 +48,18 @@ struct Field {
   5: required bool nullable
 }
 
+/* A secondary index of a table (FORMAT.md §12.1). */
+struct IndexDef {
+  1: required string name
+  2: required list<i32> columns            /* field indices, key order */
+}
+
 /* A table's schema (FORMAT.md §3.2). */
 struct TableSchema {
   1: required list<Field> fields
   2: required list<i32> primary_key        /* field indices, key order */
   3: optional i32 partition_column         /* field index */
+  4: optional list<IndexDef> indexes       /* secondary indexes (FORMAT.md §12) */
 }
 
 /*
@@ -111,6 +118,14 @@ struct SegmentFooter {
   6: optional string created_by
 }
 
+/* The index file of a segment (FORMAT.md §12.3). */
+struct IndexFileEntry {
+  1: required string path              /* data/<created_version:020>-<seq:06>.idx */
+  2: required i64 size
+  3: required i64 checksum             /* XXH64(seed 0) of the whole file */
+  4: required i64 created_version
+}
+
 /* A segment file referenced by a manifest (FORMAT.md §7.2). */
 struct SegmentEntry {
   1: required string path              /* relative to the dataset directory */
@@ -118,6 +133,7 @@ struct SegmentEntry {
   3: required i64 row_count
   4: required i64 checksum             /* XXH64(seed 0) of the whole file */
   5: required i64 created_version
+  6: optional IndexFileEntry index     /* FORMAT.md §12; absent: no indexes */
 }
 
 struct PartitionEntry {
@@ -148,4 +164,51 @@ struct Manifest {
   8: optional list<string> required_features
   9: optional string created_by
   10: optional string summary         /* what changed, for `versions` */
+}
+
+/* A byte range of an index file (FORMAT.md §12.3): 8-aligned, inside the file. */
+struct IndexRegion {
+  1: required i64 offset
+  2: required i64 length
+}
+
+/* A split-block Bloom filter over the keys of a hash index (FORMAT.md §12.5). */
+struct KeyFilter {
+  1: required i64 block_count
+  2: required IndexRegion blocks        /* block_count * 32 bytes */
+}
+
+/* A static hash index (FORMAT.md §12.4). */
+struct HashIndex {
+  1: required list<i32> columns         /* field indices, key order */
+  2: optional string name               /* secondary indexes only */
+  3: required i64 key_count
+  4: required i64 row_count
+  5: required i64 slot_count
+  6: required i32 slot_bytes            /* 4 or 8 */
+  7: required i32 payload_bits
+  8: required IndexRegion slots
+  9: optional IndexRegion group_starts  /* grouped indexes: u32 x (key_count + 1) */
+  10: optional IndexRegion postings     /* grouped indexes: u32 x row_count */
+  11: required KeyFilter filter
+}
+
+/* Normalized primary keys of every interval-th row (FORMAT.md §12.6). */
+struct FenceIndex {
+  1: required i32 interval
+  2: required i64 count
+  3: required IndexRegion offsets       /* u32 x (count + 1) */
+  4: required IndexRegion keys
+}
+
+/* The metadata of an index file (FORMAT.md §12.3). */
+struct IndexFooter {
+  1: required i32 format_version
+  2: required i64 row_count             /* the segment's */
+  3: required i64 segment_checksum      /* XXH64 of the segment file */
+  4: required HashIndex primary
+  5: required FenceIndex fences
+  6: required list<HashIndex> secondary /* one per TableSchema.indexes entry, same order */
+  7: optional list<string> required_features
+  8: optional string created_by
 }

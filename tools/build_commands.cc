@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "format/encoding.h"
 #include "format/file_util.h"
@@ -87,6 +88,25 @@ absl::StatusOr<std::optional<std::optional<std::string>>> ResolvePartition(
   return std::optional<std::optional<std::string>>(ValueText(c, 0));
 }
 
+// "--index a,b": an index on columns a and b named "a_b".
+absl::StatusOr<IndexDef> ParseIndexOption(const Schema& schema, const std::string& spec) {
+  IndexDef index;
+  std::vector<std::string> names = absl::StrSplit(ToAbsl(spec), ',');
+  for (const std::string& name : names) {
+    int i = schema.FindField(name);
+    if (i < 0) {
+      return absl::InvalidArgumentError(
+          StrCat("--index ", spec, ": '", name, "' is not a column of the table"));
+    }
+    if (std::find(index.columns.begin(), index.columns.end(), i) != index.columns.end()) {
+      return absl::InvalidArgumentError(StrCat("--index ", spec, ": column '", name, "' appears twice"));
+    }
+    index.columns.push_back(i);
+  }
+  index.name = absl::StrJoin(names, "_");
+  return index;
+}
+
 absl::StatusOr<Schema> SchemaForNewTable(const ImportOptions& o) {
   Schema schema;
   if (!o.schema_file.empty()) {
@@ -144,6 +164,18 @@ absl::StatusOr<Schema> SchemaForNewTable(const ImportOptions& o) {
       return absl::InvalidArgumentError("--partition-by differs from the schema's PARTITION BY");
     }
     schema.partition_column = i;
+  }
+  for (const std::string& spec : o.indexes) {
+    RETL_ASSIGN_OR_RETURN(IndexDef index, ParseIndexOption(schema, spec));
+    const IndexDef* same = schema.FindIndex(index.name);
+    if (same != nullptr) {
+      if (same->columns != index.columns) {
+        return absl::InvalidArgumentError(StrCat("--index ", spec, ": the schema already has an index named '",
+                                                 index.name, "' on other columns"));
+      }
+      continue;  // declared in the schema file too
+    }
+    schema.indexes.push_back(std::move(index));
   }
   RETL_RETURN_IF_ERROR(schema.Validate());
   return schema;
@@ -221,6 +253,16 @@ absl::StatusOr<ImportResult> RunImport(const ImportOptions& o) {
             o.schema_file, " does not match the schema of table '", o.table,
             "'; to change the schema, use --mode replace-table. The table is:\n",
             schema.ToSql(o.table)));
+      }
+    }
+    for (const std::string& spec : o.indexes) {
+      RETL_ASSIGN_OR_RETURN(IndexDef index, ParseIndexOption(schema, spec));
+      const IndexDef* same = schema.FindIndex(index.name);
+      if (same == nullptr || same->columns != index.columns) {
+        return absl::InvalidArgumentError(StrCat(
+            "table '", o.table, "' has no index '", index.name,
+            "'; every partition of a table has the same indexes, so adding one needs "
+            "--mode replace-table"));
       }
     }
     if (o.partition_by.has_value() &&

@@ -35,6 +35,9 @@ struct ImportOptions {
   std::string schema_file;                // CREATE TABLE statement; empty: infer
   std::vector<std::string> primary_key;   // column names
   std::optional<std::string> partition_by;
+  // Secondary indexes, each "col[,col...]"; named after the columns joined
+  // by '_' (FORMAT.md §12.1).
+  std::vector<std::string> indexes;
   PartitionSelector partition;            // the single partition to write
   ImportMode mode = ImportMode::kCreate;
   std::string message;

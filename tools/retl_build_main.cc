@@ -68,6 +68,11 @@ int main(int argc, char** argv) {
                      "File with a CREATE TABLE statement (default: infer from the data)");
   import->add_option("--primary-key", primary_key, "Primary key column(s), comma-separated")
       ->delimiter(',');
+  import->add_option("--index", imp.indexes,
+                     "Build a secondary hash index on COLUMN[,COLUMN...] (repeatable); named "
+                     "after its columns joined by '_'")
+      ->expected(1)
+      ->take_all();
   auto* pby = import->add_option("--partition-by", imp.partition_by,
                                  "Partition the table by this column");
   auto* ipart = import->add_option("--partition", imp.partition.value,

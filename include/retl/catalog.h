@@ -14,12 +14,25 @@
 
 namespace retl {
 
+// The index file of a segment (FORMAT.md §12): its primary-key and secondary
+// indexes and key filters.
+struct RETL_EXPORT IndexFileInfo {
+  std::string path;  // relative to the dataset directory
+  uint64_t size = 0;
+  uint64_t checksum = 0;  // XXH64 of the whole file
+  int64_t created_version = 0;
+
+  friend bool operator==(const IndexFileInfo&, const IndexFileInfo&) = default;
+};
+
 struct RETL_EXPORT SegmentInfo {
   std::string path;  // relative to the dataset directory
   uint64_t size = 0;
   RowIndex row_count = 0;
   uint64_t checksum = 0;  // XXH64 of the whole file
   int64_t created_version = 0;
+  // Absent for segments written without indexes (before format §12 existed).
+  std::optional<IndexFileInfo> index;
 
   friend bool operator==(const SegmentInfo&, const SegmentInfo&) = default;
 };

@@ -37,7 +37,8 @@
 
 namespace retl {
 
-class Segment;  // format/segment.h
+class Segment;    // format/segment.h
+class IndexFile;  // format/index.h
 
 // Rows handed to a Scan callback: one block of one segment, decoded.
 struct RETL_EXPORT RowBatch {
@@ -74,12 +75,15 @@ class RETL_EXPORT Snapshot {
   // The opened segment for an entry of this snapshot's manifest (internal
   // readers such as the SQL engine use it).
   std::shared_ptr<const Segment> segment(const SegmentInfo& info) const;
+  // The opened index file of a segment entry, or nullptr if it has none.
+  std::shared_ptr<const IndexFile> index(const SegmentInfo& info) const;
 
  private:
   friend class Dataset;
   Snapshot() = default;
   Manifest manifest_;
   std::unordered_map<std::string, std::shared_ptr<const Segment>> segments_;
+  std::unordered_map<std::string, std::shared_ptr<const IndexFile>> indexes_;  // by segment path
 };
 
 class RETL_EXPORT Dataset {
@@ -91,7 +95,9 @@ class RETL_EXPORT Dataset {
   const std::string& dir() const { return dir_; }
   // The live version number (reads CURRENT).
   absl::StatusOr<int64_t> CurrentVersion() const;
-  // A snapshot of the live version.
+  // A snapshot of the live version. Reads CURRENT each time; while the live
+  // version stays the same it returns the snapshot it opened before, so it
+  // is cheap enough to call per request.
   absl::StatusOr<std::shared_ptr<const Snapshot>> Latest() const;
   // A snapshot of `version`; kNotFound if it is above the live version or no
   // longer retained.
@@ -105,11 +111,15 @@ class RETL_EXPORT Dataset {
  private:
   explicit Dataset(std::string dir) : dir_(std::move(dir)) {}
   absl::StatusOr<std::shared_ptr<const Segment>> OpenSegment(const SegmentInfo& info) const;
+  absl::StatusOr<std::shared_ptr<const IndexFile>> OpenIndex(const SegmentInfo& info,
+                                                              const Schema& schema) const;
 
   std::string dir_;
   // Segment files are immutable, so snapshots share an opened segment.
   mutable std::mutex cache_mu_;
   mutable std::unordered_map<std::string, std::weak_ptr<const Segment>> cache_;
+  mutable std::unordered_map<std::string, std::weak_ptr<const IndexFile>> index_cache_;
+  mutable std::shared_ptr<const Snapshot> latest_;  // the last snapshot Latest() returned
 };
 
 }  // namespace retl

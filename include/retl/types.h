@@ -110,19 +110,34 @@ struct RETL_EXPORT Field {
   friend bool operator==(const Field&, const Field&) = default;
 };
 
+// A secondary index (FORMAT.md §12): a hash index over one or more columns
+// for equality lookups; values need not be unique, rows with a NULL in any
+// of its columns are not indexed.
+struct RETL_EXPORT IndexDef {
+  std::string name;          // unique among a table's indexes
+  std::vector<int> columns;  // indices into Schema::fields, in key order
+
+  friend bool operator==(const IndexDef&, const IndexDef&) = default;
+};
+
 // The schema of a table: its columns, its primary key (rows are unique by it
-// and stored sorted by it, FORMAT.md §3) and an optional partition column.
+// and stored sorted by it, FORMAT.md §3), an optional partition column and
+// its secondary indexes.
 struct RETL_EXPORT Schema {
   std::vector<Field> fields;
   std::vector<int> primary_key;         // indices into fields, in key order
   std::optional<int> partition_column;  // index into fields
+  std::vector<IndexDef> indexes;        // secondary indexes
 
   // Index of the field named `name` (exact match), or -1.
   int FindField(std::string_view name) const;
   // Checks names (non-empty, unique, at most 128 bytes, no control
   // characters), types, and that key and partition indices are in range,
-  // distinct and that key columns are NOT NULL.
+  // distinct and that key columns are NOT NULL; index names (same rules as
+  // table names) unique, their columns in range and distinct.
   absl::Status Validate() const;
+  // The index named `name`, or nullptr.
+  const IndexDef* FindIndex(std::string_view name) const;
   // A CREATE TABLE statement that ParseCreateTable() reads back to this schema.
   std::string ToSql(std::string_view table_name) const;
 

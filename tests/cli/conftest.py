@@ -1,4 +1,4 @@
-"""Fixtures for the retl-build command-line tests.
+"""Fixtures for the retl-build and retl-query command-line tests.
 
 The binaries come from $RETL_BUILD_DIR (default build/release), so the same
 tests run against the release and the sanitizer builds.
@@ -16,6 +16,7 @@ BUILD = pathlib.Path(os.environ.get("RETL_BUILD_DIR", ROOT / "build" / "release"
 if not BUILD.is_absolute():
     BUILD = ROOT / BUILD
 RETL_BUILD = BUILD / "tools" / "retl-build"
+RETL_QUERY = BUILD / "tools" / "retl-query"
 # The data generator is not built in the sanitizer flavour; any build's will do.
 GEN = next((p for p in (BUILD / "bench" / "retl-gen-customers",
                         ROOT / "build" / "release" / "bench" / "retl-gen-customers") if p.exists()),
@@ -33,14 +34,19 @@ class Result:
         return f"exit {self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}"
 
 
-def run(*args, expect=0, input=None, timeout=300):
+def run(*args, expect=0, input=None, timeout=300, binary=RETL_BUILD):
     """Runs retl-build; asserts the exit status unless expect is None."""
-    proc = subprocess.run([str(RETL_BUILD), *map(str, args)], capture_output=True,
+    proc = subprocess.run([str(binary), *map(str, args)], capture_output=True,
                           input=None if input is None else input.encode(), timeout=timeout)
     r = Result(proc)
     if expect is not None:
         assert r.code == expect, r
     return r
+
+
+def query(*args, expect=0, timeout=300):
+    """Runs retl-query; asserts the exit status unless expect is None."""
+    return run(*args, expect=expect, timeout=timeout, binary=RETL_QUERY)
 
 
 def write_csv(path, header, rows, compress=None):

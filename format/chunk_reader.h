@@ -1,0 +1,91 @@
+// Random access to the values of one column chunk (FORMAT.md §5), in place:
+// point lookups read one row's value without decoding its block. Every
+// encoding keeps values addressable: fixed widths, bit-packed deltas or
+// dictionary codes, offsets arrays, and run ends found by binary search.
+//
+// A ChunkReader is built only over a chunk that DecodeChunk() accepted (its
+// checksum and every structural rule checked), so its getters do no bounds
+// checks. Segment::Reader() builds them.
+//
+// Thread-safety: immutable; any number of threads may read.
+#ifndef RETL_FORMAT_CHUNK_READER_H_
+#define RETL_FORMAT_CHUNK_READER_H_
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "format/encoding.h"
+#include "retl/types.h"
+
+namespace retl {
+
+class ChunkReader {
+ public:
+  // `bytes` is the uncompressed chunk; for a compressed chunk pass the
+  // decompressed bytes as `owned` (and an empty `bytes`), kept alive here.
+  ChunkReader(const ChunkLayout& layout, const DataType& type, RowIndex rows,
+              std::string_view bytes, std::string owned);
+  ChunkReader(const ChunkReader&) = delete;
+  ChunkReader& operator=(const ChunkReader&) = delete;
+
+  RowIndex rows() const { return rows_; }
+  const DataType& type() const { return type_; }
+
+  bool IsNull(RowIndex i) const {
+    return validity_ != nullptr && ((validity_[i >> 3] >> (i & 7)) & 1) == 0;
+  }
+  bool GetBool(RowIndex i) const;
+  // Integer-like types (and BOOLEAN as 0/1), widened to int64.
+  int64_t GetInt(RowIndex i) const;
+  int128 GetInt128(RowIndex i) const;
+  double GetDouble(RowIndex i) const;
+  std::string_view GetBytes(RowIndex i) const;
+  // Appends the normalized form (FORMAT.md §12.2) of valid row i.
+  void AppendNormalized(RowIndex i, std::string* out) const;
+  // Hints the CPU to load what reading row i touches first.
+  void Prefetch(RowIndex i) const;
+
+ private:
+  template <typename T>
+  static T Load(const uint8_t* p) {
+    T v;
+    std::memcpy(&v, p, sizeof(T));
+    return v;
+  }
+  uint64_t Unpack(const uint8_t* words, RowIndex i) const {
+    if (bit_width_ == 0) return 0;
+    uint64_t bit = static_cast<uint64_t>(i) * bit_width_;
+    uint64_t word = bit >> 6, shift = bit & 63;
+    uint64_t v = Load<uint64_t>(words + word * 8) >> shift;
+    if (shift + bit_width_ > 64) v |= Load<uint64_t>(words + (word + 1) * 8) << (64 - shift);
+    return bit_width_ == 64 ? v : v & ((uint64_t{1} << bit_width_) - 1);
+  }
+  // RLE: the run holding row i.
+  RowIndex Run(RowIndex i) const;
+  // PLAIN and RLE fixed-width: where row i's value is stored.
+  const uint8_t* Slot(RowIndex i) const {
+    return encoding_ == Encoding::kRle ? b2_ + Run(i) * width_ : b1_ + i * width_;
+  }
+  const uint8_t* Buffer(const ChunkLayout& layout, size_t k) const;
+
+  DataType type_;
+  PhysicalType physical_;
+  Encoding encoding_;
+  RowIndex rows_;
+  int width_;
+  int bit_width_;
+  int64_t reference_;
+  int32_t run_count_;
+  std::string owned_;
+  const uint8_t* base_ = nullptr;
+  const uint8_t* validity_ = nullptr;  // null when the chunk has no NULL
+  const uint8_t* b1_ = nullptr;
+  const uint8_t* b2_ = nullptr;
+  const uint8_t* b3_ = nullptr;
+};
+
+}  // namespace retl
+
+#endif  // RETL_FORMAT_CHUNK_READER_H_

@@ -1,0 +1,367 @@
+#include "format/index.h"
+#include "format/strings.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "format/encoding.h"
+#include "format/key_codec.h"
+#include "format/metadata.h"
+
+
+namespace retl {
+
+namespace {
+
+template <typename T>
+void PutLE(std::string* out, T v) {
+  char b[sizeof(T)];
+  __builtin_memcpy(b, &v, sizeof(T));
+  out->append(b, sizeof(T));
+}
+
+// Appends a region to the file body under construction, 64-aligned.
+fmt::IndexRegion AddRegion(std::string* file, std::string_view bytes) {
+  file->resize((file->size() + kChunkAlignment - 1) / kChunkAlignment * kChunkAlignment, '\0');
+  fmt::IndexRegion r;
+  r.offset = static_cast<int64_t>(file->size());
+  r.length = static_cast<int64_t>(bytes.size());
+  file->append(bytes);
+  return r;
+}
+
+constexpr uint32_t kSalt[8] = {0x47b6137bu, 0x44974d91u, 0x8824ad5bu, 0xa2b7289du,
+                               0x705495c7u, 0x2df1424bu, 0x9efc4947u, 0x5c6bfb31u};
+
+// Builds one hash index over `keys` (normalized key per row; rows with
+// `indexed[r]` false are skipped) and appends its regions to `file`.
+fmt::HashIndex BuildHashIndex(const std::vector<std::string>& keys,
+                              const std::vector<bool>& indexed, std::string* file) {
+  const RowIndex n = static_cast<RowIndex>(keys.size());
+  // Groups in order of first row; group_of[r] for indexed rows.
+  absl::flat_hash_map<std::string_view, uint32_t> group_ids;
+  std::vector<uint32_t> group_of(n, 0);
+  std::vector<RowIndex> first_row;
+  std::vector<uint32_t> group_size;
+  RowIndex rows = 0;
+  for (RowIndex r = 0; r < n; ++r) {
+    if (!indexed[r]) continue;
+    ++rows;
+    auto [it, inserted] = group_ids.emplace(keys[r], static_cast<uint32_t>(first_row.size()));
+    if (inserted) {
+      first_row.push_back(r);
+      group_size.push_back(0);
+    }
+    group_of[r] = it->second;
+    ++group_size[it->second];
+  }
+  const RowIndex k = static_cast<RowIndex>(first_row.size());
+  const bool unique = k == rows;
+  const uint64_t m = static_cast<uint64_t>(k + k / 4 + 1);
+  const int p = BitWidth(static_cast<uint64_t>(unique ? rows : k));
+  const int slot_bytes = p <= 24 ? 4 : 8;
+  const int f = slot_bytes * 8 - p;
+  const uint64_t fp_mask = f >= 64 ? ~uint64_t{0} : (uint64_t{1} << f) - 1;
+  std::vector<uint64_t> slots(m, 0);
+  const uint64_t blocks = std::max<uint64_t>(1, (static_cast<uint64_t>(k) * 10 + 255) / 256);
+  std::vector<uint32_t> filter(blocks * 8, 0);
+  for (RowIndex g = 0; g < k; ++g) {
+    const RowIndex r = first_row[g];
+    const uint64_t h = KeyHash(keys[r]);
+    const uint64_t q = static_cast<uint64_t>(unique ? r : g) + 1;
+    uint64_t i = static_cast<uint64_t>((static_cast<unsigned __int128>(h) * m) >> 64);
+    while (slots[i] != 0) i = i + 1 == m ? 0 : i + 1;
+    slots[i] = ((h & fp_mask) << p) | q;
+    const uint64_t b = ((h >> 32) * blocks) >> 32;
+    const uint32_t lo = static_cast<uint32_t>(h);
+    for (int w = 0; w < 8; ++w) filter[b * 8 + w] |= uint32_t{1} << ((lo * kSalt[w]) >> 27);
+  }
+  fmt::HashIndex out;
+  out.key_count = k;
+  out.row_count = rows;
+  out.slot_count = static_cast<int64_t>(m);
+  out.slot_bytes = slot_bytes;
+  out.payload_bits = p;
+  std::string bytes;
+  bytes.reserve(m * slot_bytes);
+  for (uint64_t s : slots) {
+    if (slot_bytes == 4) PutLE<uint32_t>(&bytes, static_cast<uint32_t>(s)); else PutLE<uint64_t>(&bytes, s);
+  }
+  out.slots = AddRegion(file, bytes);
+  if (!unique) {
+    std::vector<uint32_t> starts(k + 1, 0);
+    for (RowIndex g = 0; g < k; ++g) starts[g + 1] = starts[g] + group_size[g];
+    std::vector<uint32_t> postings(rows);
+    std::vector<uint32_t> next(starts.begin(), starts.end() - 1);
+    for (RowIndex r = 0; r < n; ++r) {
+      if (indexed[r]) postings[next[group_of[r]]++] = static_cast<uint32_t>(r);
+    }
+    bytes.clear();
+    for (uint32_t v : starts) PutLE<uint32_t>(&bytes, v);
+    out.__set_group_starts(AddRegion(file, bytes));
+    bytes.clear();
+    for (uint32_t v : postings) PutLE<uint32_t>(&bytes, v);
+    out.__set_postings(AddRegion(file, bytes));
+  }
+  bytes.clear();
+  for (uint32_t v : filter) PutLE<uint32_t>(&bytes, v);
+  out.filter.block_count = static_cast<int64_t>(blocks);
+  out.filter.blocks = AddRegion(file, bytes);
+  return out;
+}
+
+// Normalized keys of `key_columns` for every row; `indexed[r]` false where a
+// key column is NULL.
+void NormalizeKeys(const std::vector<Column>& columns, const std::vector<int>& key_columns,
+                   std::vector<std::string>* keys, std::vector<bool>* indexed) {
+  const RowIndex n = columns.empty() ? 0 : columns[0].size();
+  keys->assign(n, std::string());
+  indexed->assign(n, true);
+  for (RowIndex r = 0; r < n; ++r) {
+    if (!AppendNormalizedKey(columns, key_columns, r, &(*keys)[r])) {
+      (*keys)[r].clear();
+      (*indexed)[r] = false;
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> BuildIndexFile(const Schema& schema, const std::vector<Column>& columns,
+                                           uint64_t segment_checksum) {
+  const RowIndex n = columns.empty() ? 0 : columns[0].size();
+  if (n > static_cast<RowIndex>(UINT32_MAX)) {
+    return absl::ResourceExhaustedError(StrCat("a segment of ", n,
+                                               " rows is too large to index (at most 2^32-1 rows)"));
+  }
+  std::string file = EncodeHeader(kIndexMagic);
+  fmt::IndexFooter footer;
+  footer.format_version = kFormatVersion;
+  footer.row_count = n;
+  footer.segment_checksum = static_cast<int64_t>(segment_checksum);
+  footer.__set_created_by(kCreatedBy);
+
+  std::vector<std::string> keys;
+  std::vector<bool> indexed;
+  NormalizeKeys(columns, schema.primary_key, &keys, &indexed);
+  footer.primary = BuildHashIndex(keys, indexed, &file);
+  footer.primary.columns.assign(schema.primary_key.begin(), schema.primary_key.end());
+
+  // Fences from the primary keys just normalized.
+  std::string offsets, fence_keys;
+  const int64_t count = (n + kFenceInterval - 1) / kFenceInterval;
+  PutLE<uint32_t>(&offsets, 0);
+  for (int64_t j = 0; j < count; ++j) {
+    fence_keys += keys[j * kFenceInterval];
+    if (fence_keys.size() > UINT32_MAX) {
+      return absl::ResourceExhaustedError("primary keys too long to index (fences over 4 GiB)");
+    }
+    PutLE<uint32_t>(&offsets, static_cast<uint32_t>(fence_keys.size()));
+  }
+  footer.fences.interval = kFenceInterval;
+  footer.fences.count = count;
+  footer.fences.offsets = AddRegion(&file, offsets);
+  footer.fences.keys = AddRegion(&file, fence_keys);
+
+  for (const IndexDef& def : schema.indexes) {
+    NormalizeKeys(columns, def.columns, &keys, &indexed);
+    fmt::HashIndex h = BuildHashIndex(keys, indexed, &file);
+    h.columns.assign(def.columns.begin(), def.columns.end());
+    h.__set_name(def.name);
+    footer.secondary.push_back(std::move(h));
+  }
+  std::string body = SerializeThrift(footer);
+  file.resize((file.size() + 7) / 8 * 8, '\0');
+  file += body;
+  file += EncodeTail(kIndexMagic, body);
+  return file;
+}
+
+namespace {
+
+uint32_t U32At(std::string_view file, uint64_t offset) {
+  uint32_t v;
+  __builtin_memcpy(&v, file.data() + offset, 4);
+  return v;
+}
+
+}  // namespace
+
+absl::Status IndexFile::OpenHashIndex(const fmt::HashIndex& in, std::string_view file,
+                                      uint64_t body_offset, RowIndex segment_rows,
+                                      const std::vector<int>& columns, const std::string& name,
+                                      bool primary, HashIndexReader* out, const LossFn& loss) {
+  const std::string what = primary ? std::string("primary index") : StrCat("index '", name, "'");
+  auto region = [&](const fmt::IndexRegion& r, std::string_view field,
+                    int64_t expected_length) -> absl::StatusOr<const uint8_t*> {
+    if (r.offset < static_cast<int64_t>(kHeaderSize) || r.offset % 8 != 0 || r.length < 0 ||
+        static_cast<uint64_t>(r.offset) > body_offset ||
+        static_cast<uint64_t>(r.length) > body_offset - static_cast<uint64_t>(r.offset)) {
+      return loss(StrCat(what, ": ", field, " region [", r.offset, ", +", r.length,
+                         ") is not 8-aligned inside the file"));
+    }
+    if (expected_length >= 0 && r.length != expected_length) {
+      return loss(StrCat(what, ": ", field, " has ", r.length, " bytes, expected ", expected_length));
+    }
+    return reinterpret_cast<const uint8_t*>(file.data()) + r.offset;
+  };
+  if (std::vector<int>(in.columns.begin(), in.columns.end()) != columns ||
+      in.__isset.name != !primary || (!primary && in.name != name)) {
+    return loss(StrCat(what, ": columns or name differ from the table schema"));
+  }
+  const bool grouped = in.__isset.group_starts || in.__isset.postings;
+  if (in.__isset.group_starts != in.__isset.postings || (primary && grouped)) {
+    return loss(StrCat(what, ": group_starts and postings must both be present, or both absent",
+                       primary ? " (absent for the primary index)" : ""));
+  }
+  const int64_t k = in.key_count, r = in.row_count;
+  if (k < 0 || r < 0 || r > segment_rows || k > r || (!grouped && k != r) ||
+      (primary && r != segment_rows)) {
+    return loss(StrCat(what, ": key_count ", k, " and row_count ", r, " do not fit a segment of ",
+                       segment_rows, " rows"));
+  }
+  const int p = BitWidth(static_cast<uint64_t>(grouped ? k : r));
+  if ((in.slot_bytes != 4 && in.slot_bytes != 8) || in.payload_bits != p ||
+      in.slot_bytes * 8 - p < 8) {
+    return loss(StrCat(what, ": slot_bytes ", in.slot_bytes, " / payload_bits ", in.payload_bits,
+                       " invalid (payload_bits must be ", p, ", leaving at least 8 fingerprint bits)"));
+  }
+  const int64_t m = in.slot_count;
+  if (m <= k || m > 2 * k + 64) {
+    return loss(StrCat(what, ": slot_count ", m, " invalid for ", k, " keys"));
+  }
+  out->columns_ = columns;
+  out->name_ = primary ? std::string() : name;
+  out->key_count_ = k;
+  out->row_count_ = r;
+  out->slot_count_ = static_cast<uint64_t>(m);
+  out->slot_bytes_ = in.slot_bytes;
+  out->payload_bits_ = p;
+  out->payload_mask_ = (uint64_t{1} << p) - 1;
+  const int f = in.slot_bytes * 8 - p;
+  out->fp_mask_ = f >= 64 ? ~uint64_t{0} : (uint64_t{1} << f) - 1;
+  RETL_ASSIGN_OR_RETURN(out->slots_, region(in.slots, "slots", m * in.slot_bytes));
+  const uint64_t max_payload = static_cast<uint64_t>(grouped ? k : segment_rows);
+  int64_t used = 0;
+  for (int64_t i = 0; i < m; ++i) {
+    uint64_t s = in.slot_bytes == 4 ? HashIndexReader::Load32(out->slots_ + i * 4)
+                                    : HashIndexReader::Load64(out->slots_ + i * 8);
+    uint64_t q = s & out->payload_mask_;
+    if (q == 0) {
+      if (s != 0) return loss(StrCat(what, ": empty slot ", i, " is not zero"));
+      continue;
+    }
+    if (q > max_payload) return loss(StrCat(what, ": slot ", i, " points past the rows"));
+    ++used;
+  }
+  if (used != k) return loss(StrCat(what, ": ", used, " slots in use, key_count says ", k));
+  if (grouped) {
+    RETL_ASSIGN_OR_RETURN(out->group_starts_, region(in.group_starts, "group_starts", (k + 1) * 4));
+    RETL_ASSIGN_OR_RETURN(const uint8_t* postings, region(in.postings, "postings", r * 4));
+    out->postings_ = reinterpret_cast<const uint32_t*>(postings);
+    const uint64_t gs = static_cast<uint64_t>(in.group_starts.offset);
+    if (U32At(file, gs) != 0 || U32At(file, gs + k * 4) != static_cast<uint32_t>(r)) {
+      return loss(StrCat(what, ": group_starts must run from 0 to ", r));
+    }
+    for (int64_t g = 0; g < k; ++g) {
+      uint32_t begin = U32At(file, gs + g * 4), end = U32At(file, gs + g * 4 + 4);
+      if (end <= begin) return loss(StrCat(what, ": group ", g, " is empty or reversed"));
+      for (uint32_t j = begin; j < end; ++j) {
+        if (out->postings_[j] >= segment_rows || (j > begin && out->postings_[j] <= out->postings_[j - 1])) {
+          return loss(StrCat(what, ": postings of group ", g, " are not ascending rows"));
+        }
+      }
+    }
+  }
+  if (in.filter.block_count < 1 || in.filter.block_count > (k + 1) * 2 + 64) {
+    return loss(StrCat(what, ": filter block_count ", in.filter.block_count, " invalid"));
+  }
+  out->filter_blocks_ = static_cast<uint64_t>(in.filter.block_count);
+  RETL_ASSIGN_OR_RETURN(out->filter_, region(in.filter.blocks, "filter", in.filter.block_count * 32));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const IndexFile>> IndexFile::Open(
+    std::shared_ptr<const MappedFile> file, uint64_t checksum, const Schema& schema,
+    RowIndex row_count, uint64_t segment_checksum) {
+  const std::string& path = file->path();
+  LossFn loss = [&](std::string what) {
+    return absl::DataLossError(StrCat("index file '", path, "' is damaged: ", what));
+  };
+  if (Checksum64(file->view()) != checksum) {
+    return loss("checksum mismatch with its manifest entry");
+  }
+  uint64_t body_offset = 0;
+  RETL_ASSIGN_OR_RETURN(std::string_view body,
+                        LocateBody(file->view(), kIndexMagic, "index", path, &body_offset));
+  fmt::IndexFooter footer;
+  RETL_RETURN_IF_ERROR(DeserializeThrift(body, &footer, StrCat("index file '", path, "'")));
+  if (footer.format_version < 1 || footer.format_version > kFormatVersion) {
+    return absl::UnimplementedError(StrCat("index file '", path, "' has format version ",
+                                           footer.format_version, ": upgrade rETL DB to read it"));
+  }
+  RETL_RETURN_IF_ERROR(CheckRequiredFeatures(footer.required_features, "index file", path));
+  if (footer.row_count != row_count ||
+      static_cast<uint64_t>(footer.segment_checksum) != segment_checksum) {
+    return loss(StrCat("it indexes a segment of ", footer.row_count, " rows with checksum ",
+                       static_cast<uint64_t>(footer.segment_checksum), ", not this segment (",
+                       row_count, " rows, checksum ", segment_checksum, ")"));
+  }
+  std::shared_ptr<IndexFile> index(new IndexFile());
+  index->file_ = file;
+  const std::string_view bytes = file->view();
+  RETL_RETURN_IF_ERROR(OpenHashIndex(footer.primary, bytes, body_offset, row_count,
+                                     schema.primary_key, "", true, &index->primary_, loss));
+  if (footer.secondary.size() != schema.indexes.size()) {
+    return loss(StrCat("it has ", footer.secondary.size(), " secondary indexes, the schema ",
+                       schema.indexes.size()));
+  }
+  index->secondary_.resize(schema.indexes.size());
+  for (size_t i = 0; i < schema.indexes.size(); ++i) {
+    RETL_RETURN_IF_ERROR(OpenHashIndex(footer.secondary[i], bytes, body_offset, row_count,
+                                       schema.indexes[i].columns, schema.indexes[i].name, false,
+                                       &index->secondary_[i], loss));
+  }
+  const fmt::FenceIndex& fences = footer.fences;
+  const int64_t count = fences.interval < 1 ? -1 : (row_count + fences.interval - 1) / fences.interval;
+  if (fences.interval < 1 || fences.count != count) {
+    return loss(StrCat("fence interval ", fences.interval, " and count ", fences.count,
+                       " do not fit ", row_count, " rows"));
+  }
+  auto check_region = [&](const fmt::IndexRegion& r) {
+    return r.offset >= static_cast<int64_t>(kHeaderSize) && r.offset % 8 == 0 && r.length >= 0 &&
+           static_cast<uint64_t>(r.offset) <= body_offset &&
+           static_cast<uint64_t>(r.length) <= body_offset - static_cast<uint64_t>(r.offset);
+  };
+  if (!check_region(fences.offsets) || !check_region(fences.keys) ||
+      fences.offsets.length != (count + 1) * 4) {
+    return loss("fence regions are not inside the file or have the wrong size");
+  }
+  index->fence_interval_ = fences.interval;
+  index->fence_count_ = count;
+  index->fence_offsets_ = reinterpret_cast<const uint8_t*>(bytes.data()) + fences.offsets.offset;
+  index->fence_keys_ = reinterpret_cast<const uint8_t*>(bytes.data()) + fences.keys.offset;
+  const uint64_t fo = static_cast<uint64_t>(fences.offsets.offset);
+  if (U32At(bytes, fo) != 0 || U32At(bytes, fo + count * 4) != static_cast<uint64_t>(fences.keys.length)) {
+    return loss("fence offsets must run from 0 to the length of the keys");
+  }
+  for (int64_t j = 0; j < count; ++j) {
+    if (U32At(bytes, fo + j * 4 + 4) < U32At(bytes, fo + j * 4)) {
+      return loss(StrCat("fence offsets decrease at fence ", j));
+    }
+    if (j > 0 && !(index->fence(j - 1) < index->fence(j))) {
+      return loss(StrCat("fences are not strictly ascending at fence ", j));
+    }
+  }
+  return std::shared_ptr<const IndexFile>(std::move(index));
+}
+
+const HashIndexReader* IndexFile::secondary(std::string_view name) const {
+  for (const HashIndexReader& h : secondary_) {
+    if (h.name() == name) return &h;
+  }
+  return nullptr;
+}
+
+}  // namespace retl
