@@ -18,6 +18,8 @@
 #include "absl/time/clock.h"
 #include "format/file_util.h"
 #include "format/index.h"
+#include "retl/dataset.h"
+#include "retl/lookup.h"
 #include "format/manifest.h"
 #include "format/row_key.h"
 #include "format/segment.h"
@@ -330,37 +332,48 @@ absl::Status Transaction::CheckKeysAgainst(const TableInfo& table, const TableDa
   RowIndex existing_rows = 0;
   for (const PartitionInfo* p : existing) existing_rows += p->row_count();
   if (existing_rows == 0 || data.num_rows() == 0) return absl::OkStatus();
-  absl::flat_hash_map<std::string, RowIndex> new_keys;
-  new_keys.reserve(data.num_rows());
-  std::string key;
-  for (RowIndex r = 0; r < data.num_rows(); ++r) {
-    key.clear();
-    AppendKeyBytes(data.columns, schema.primary_key, r, &key);
-    new_keys.emplace(key, r);
-  }
-  std::vector<int> key_positions;
-  for (size_t k = 0; k < schema.primary_key.size(); ++k) key_positions.push_back(static_cast<int>(k));
-  for (const PartitionInfo* p : existing) {
-    for (const SegmentInfo& s : p->segments) {
-      RETL_ASSIGN_OR_RETURN(auto seg, Segment::Open(JoinPath(writer_->dir(), s.path)));
-      std::vector<Column> keys;
-      for (int c : schema.primary_key) {
-        RETL_ASSIGN_OR_RETURN(Column col, seg->ReadColumn(c));
-        keys.push_back(std::move(col));
-      }
-      for (RowIndex r = 0; r < seg->row_count(); ++r) {
-        key.clear();
-        AppendKeyBytes(keys, key_positions, r, &key);
-        auto it = new_keys.find(key);
-        if (it != new_keys.end()) {
-          return absl::InvalidArgumentError(StrCat(
-              "duplicate primary key ", KeyText(schema, data.columns, schema.primary_key, it->second),
-              ": the row at ",
-              data.describe_row ? data.describe_row(it->second) : StrCat("row ", it->second + 1),
-              " already exists in partition '", p->DisplayName(table.partitioned()),
-              "' of table '", table.name, "'"));
+  // Probe each new key in the primary indexes of the base version
+  // (FORMAT.md §12.7): a filter rules out most segments at once.
+  RETL_ASSIGN_OR_RETURN(auto dataset, Dataset::Open(writer_->dir()));
+  RETL_ASSIGN_OR_RETURN(auto snapshot, dataset->AtVersion(base_.info.version));
+  LookupOptions options;
+  options.columns = {schema.fields[schema.primary_key[0]].name};
+  RETL_ASSIGN_OR_RETURN(Lookup lookup, Lookup::Open(snapshot, table.name, options));
+  std::set<std::optional<std::string>> kept;
+  for (const PartitionInfo* p : existing) kept.insert(p->value);
+  constexpr RowIndex kBatch = 256;
+  std::vector<KeyValue> batch;
+  std::vector<RowView> found;
+  for (RowIndex start = 0; start < data.num_rows(); start += kBatch) {
+    const RowIndex end = std::min(data.num_rows(), start + kBatch);
+    batch.clear();
+    for (RowIndex r = start; r < end; ++r) {
+      for (int k : schema.primary_key) {
+        const Column& c = data.columns[k];
+        switch (c.type().physical()) {
+          case PhysicalType::kBool: batch.push_back(KeyValue::Bool(c.GetBool(r))); break;
+          case PhysicalType::kInt128: batch.push_back(KeyValue::Int128(c.GetInt128(r))); break;
+          case PhysicalType::kFloat:
+          case PhysicalType::kDouble: batch.push_back(KeyValue::Double(c.GetDouble(r))); break;
+          case PhysicalType::kBytes: batch.push_back(KeyValue::Bytes(c.GetBytes(r))); break;
+          default: batch.push_back(KeyValue::Int(c.GetInt(r))); break;
         }
       }
+    }
+    RETL_RETURN_IF_ERROR(lookup.GetBatch(batch, &found));
+    for (RowIndex r = start; r < end; ++r) {
+      const RowView& v = found[r - start];
+      if (!v.valid() || kept.count(v.partition().value) == 0) continue;
+      std::string new_partition;
+      if (table.partitioned()) {
+        const Column& pc = data.columns[*schema.partition_column];
+        new_partition = StrCat(" (for partition '", pc.IsValid(r) ? ValueText(pc, r) : "(NULL)", "')");
+      }
+      return absl::InvalidArgumentError(StrCat(
+          "duplicate primary key ", KeyText(schema, data.columns, schema.primary_key, r),
+          ": the row at ", data.describe_row ? data.describe_row(r) : StrCat("row ", r + 1),
+          new_partition, " already exists in partition '",
+          v.partition().DisplayName(table.partitioned()), "' of table '", table.name, "'"));
     }
   }
   return absl::OkStatus();
