@@ -19,9 +19,10 @@
 // Agreement: both systems must find the same keys and return the same values
 // (sums over every column but the dates, whose representations differ); any
 // difference, or any error, exits 1 with a message on stderr.
-#include <sqlite3.h>
-
 #include <CLI/CLI.hpp>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -36,7 +37,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <sys/stat.h>
 #include <vector>
 
 #include "retl/dataset.h"
@@ -82,9 +82,10 @@ struct Accum {
 
 // Length, first 8 bytes and last byte: touches the string without hashing it all.
 inline uint64_t BytesSum(const char* p, size_t n) {
+  if (n == 0) return 0;
   uint64_t head = 0;
   std::memcpy(&head, p, n < 8 ? n : 8);
-  return n + head + (n > 0 ? static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << 56 : 0);
+  return n + head + (static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << 56);
 }
 
 // ---------------------------------------------------------------- errors
@@ -631,6 +632,7 @@ int main(int argc, char** argv) {
     const size_t batches = (keys.size() + batch_size - 1) / batch_size;
     retl_batch = Measure("rETL GetBatch", batches, keys.size(), [&](size_t b, Accum* acc) {
       const size_t begin = b * batch_size, n = std::min(batch_size, keys.size() - begin);
+      rows.clear();
       const absl::Status s =
           by_id.GetBatch(std::span<const retl::KeyValue>(id_keys.data() + begin, n), &rows);
       if (!s.ok()) Die("rETL GetBatch: " + ToString(s));

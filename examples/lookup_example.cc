@@ -1,14 +1,16 @@
 // Point lookups in a rETL dataset through the public API (docs/lookups.md).
 //
-//   retl-lookup-example DIR [CUSTOMER_ID [EMAIL]]
+//   retl-lookup-example DIR [CUSTOMER_ID...]
 //
 // Opens the dataset DIR, takes a snapshot of its live version and, in table
-// `customers` (as scripts/demo.sh builds it, with `--index email`):
-//   1. looks up CUSTOMER_ID (default 42) by primary key and prints the row;
-//   2. looks up that id and the next four at once (GetBatch);
-//   3. finds every customer with EMAIL (default: the email of the row found
-//      in 1) through the secondary index "email", printing three columns.
-// Exits 1 on an error, 2 on bad arguments.
+// `customers` (as docs/lookups.md §5 builds it from retl-gen-customers, with
+// `--index email`):
+//   1. looks up the first CUSTOMER_ID by primary key and prints the row;
+//   2. looks up every CUSTOMER_ID at once (GetBatch), printing their emails;
+//   3. finds every customer with the email of the row found in 1 through the
+//      secondary index "email", printing three columns.
+// The default ids, 12345 and 2654448106, are the first two rows that
+// retl-gen-customers writes. Exits 1 on an error, 2 on bad arguments.
 #include <cerrno>
 #include <cinttypes>
 #include <cstdint>
@@ -40,21 +42,22 @@ void PrintRow(const retl::RowView& row) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || argc > 4) {
-    std::fprintf(stderr, "usage: %s DIR [CUSTOMER_ID [EMAIL]]\n", argv[0]);
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s DIR [CUSTOMER_ID...]\n", argv[0]);
     return 2;
   }
-  int64_t id = 42;
-  if (argc >= 3) {
+  std::vector<int64_t> ids;
+  for (int i = 2; i < argc; ++i) {
     char* end = nullptr;
     errno = 0;
-    id = std::strtoll(argv[2], &end, 10);
-    if (errno != 0 || end == argv[2] || *end != '\0') {
+    ids.push_back(std::strtoll(argv[i], &end, 10));
+    if (errno != 0 || end == argv[i] || *end != '\0') {
       std::fprintf(stderr, "retl-lookup-example: CUSTOMER_ID must be an integer, got '%s'\n",
-                   argv[2]);
+                   argv[i]);
       return 2;
     }
   }
+  if (ids.empty()) ids = {12345, 2654448106};
 
   // Open the dataset and take a snapshot of its live version. The snapshot
   // (and every Lookup opened on it) keeps reading that version, unchanged,
@@ -69,19 +72,19 @@ int main(int argc, char** argv) {
   absl::StatusOr<retl::Lookup> by_id = retl::Lookup::Open(*snapshot, "customers");
   if (!by_id.ok()) return Fail("open lookup", by_id.status());
   retl::RowView row;
-  absl::StatusOr<bool> found = by_id->Get(retl::KeyValue::Int(id), &row);
+  absl::StatusOr<bool> found = by_id->Get(retl::KeyValue::Int(ids[0]), &row);
   if (!found.ok()) return Fail("get", found.status());
   if (*found) {
-    std::printf("\ncustomer %" PRId64 ":\n", id);
+    std::printf("\ncustomer %" PRId64 ":\n", ids[0]);
     PrintRow(row);
   } else {
-    std::printf("\ncustomer %" PRId64 ": not found\n", id);
+    std::printf("\ncustomer %" PRId64 ": not found\n", ids[0]);
   }
 
   // 2. A batch: one KeyValue per key column per key (the primary key has one
   // column here), probed together; rows[i] is invalid when key i is absent.
   std::vector<retl::KeyValue> keys;
-  for (int64_t i = 0; i < 5; ++i) keys.push_back(retl::KeyValue::Int(id + i));
+  for (int64_t id : ids) keys.push_back(retl::KeyValue::Int(id));
   std::vector<retl::RowView> rows;
   if (absl::Status s = by_id->GetBatch(keys, &rows); !s.ok()) return Fail("batch", s);
   std::printf("\nbatch:\n");
@@ -99,16 +102,10 @@ int main(int argc, char** argv) {
   // that order. A non-unique index may hold several rows per key; Find
   // appends them all.
   const int email_column = *found ? row.column_index("email") : -1;
-  std::string email;
-  if (argc == 4) {
-    email = argv[3];
-  } else if (email_column >= 0 && !row.IsNull(email_column)) {
-    // GetBytes is a view into the mapped file, valid while `by_id` lives;
-    // copy it to keep it longer.
-    email = std::string(row.GetBytes(email_column));
-  } else {
-    return 0;
-  }
+  if (email_column < 0 || row.IsNull(email_column)) return 0;
+  // GetBytes is a view into the mapped file, valid while `by_id` lives;
+  // copy it to keep it longer.
+  const std::string email(row.GetBytes(email_column));
   retl::LookupOptions options;
   options.index = "email";
   options.columns = {"customer_id", "email", "country"};
