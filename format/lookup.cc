@@ -366,6 +366,11 @@ absl::StatusOr<bool> Lookup::Get(std::span<const KeyValue> key, RowView* row) co
   *row = RowView();
   if (!matchable) return false;
   const uint64_t h = KeyHash(nkey);
+  // One filter block per segment: load them all at once rather than one
+  // cache miss after another.
+  for (const LookupSegment& s : st.segments) {
+    if (s.hash != nullptr) s.hash->PrefetchFilter(h);
+  }
   for (const LookupSegment& s : st.segments) {
     if (s.hash != nullptr && !s.hash->MayContain(h)) continue;
     RETL_ASSIGN_OR_RETURN(RowIndex q, st.Probe(s, nkey, h));
@@ -383,6 +388,9 @@ absl::Status Lookup::Find(std::span<const KeyValue> key, std::vector<RowView>* r
   RETL_ASSIGN_OR_RETURN(bool matchable, st.Normalize(key, &nkey));
   if (!matchable) return absl::OkStatus();
   const uint64_t h = KeyHash(nkey);
+  for (const LookupSegment& s : st.segments) {
+    if (s.hash != nullptr) s.hash->PrefetchFilter(h);
+  }
   for (const LookupSegment& s : st.segments) {
     if (s.hash != nullptr && !s.hash->MayContain(h)) continue;
     RETL_ASSIGN_OR_RETURN(RowIndex q, st.Probe(s, nkey, h));
@@ -443,21 +451,48 @@ absl::Status Lookup::GetBatch(std::span<const KeyValue> keys, std::vector<RowVie
       candidates.push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(j)});
     }
   }
-  // Stage 3: probe and verify; the rows found get their values prefetched.
-  std::vector<std::pair<uint32_t, RowIndex>> found;  // (candidate, row)
-  found.reserve(n);
-  for (size_t c = 0; c < candidates.size(); ++c) {
-    const Candidate& cand = candidates[c];
-    if ((*rows)[cand.key].valid()) continue;
+  // Stage 3: walk the probe sequences (slots now in cache) and collect the
+  // rows whose fingerprints match; prefetch their key values.
+  struct Hit {
+    uint32_t key;
+    uint32_t segment;
+    RowIndex row;
+  };
+  std::vector<Hit> hits;
+  hits.reserve(candidates.size());
+  for (const Candidate& cand : candidates) {
     const LookupSegment& s = st.segments[cand.segment];
-    RETL_ASSIGN_OR_RETURN(RowIndex q, st.Probe(s, nkeys[cand.key], hashes[cand.key]));
-    if (q < 0) continue;
-    RowIndex r = s.hash != nullptr ? s.hash->FirstRow(q) : q;
-    RETL_RETURN_IF_ERROR(st.MakeView(s, r, &(*rows)[cand.key]));
-    const size_t block = static_cast<size_t>((*rows)[cand.key].block_);
+    if (s.hash == nullptr) {  // no index file: binary search now
+      RETL_ASSIGN_OR_RETURN(RowIndex r, st.Probe(s, nkeys[cand.key], hashes[cand.key]));
+      if (r >= 0) hits.push_back({cand.key, cand.segment, r});
+      continue;
+    }
+    const RowIndex rows_in_segment = s.segment->row_count();
+    s.hash->Probe(hashes[cand.key], [&](RowIndex q) {
+      const RowIndex r = s.hash->FirstRow(q);
+      if (r >= rows_in_segment) return false;  // cannot happen: IndexFile::Open checked payloads
+      hits.push_back({cand.key, cand.segment, r});
+      const size_t block = s.segment->BlockOf(r);
+      for (int c : st.key_columns) {
+        if (const ChunkReader* reader = s.segment->ReadyReader(block, c)) {
+          reader->Prefetch(r - s.segment->block_start(block));
+        }
+      }
+      return false;
+    });
+  }
+  // Stage 4: verify the keys; the rows found get their values prefetched.
+  std::string key;
+  for (const Hit& hit : hits) {
+    RowView& out = (*rows)[hit.key];
+    if (out.valid()) continue;
+    const LookupSegment& s = st.segments[hit.segment];
+    RETL_RETURN_IF_ERROR(st.RowKey(s, hit.row, st.key_columns, &key));
+    if (key != nkeys[hit.key]) continue;
+    RETL_RETURN_IF_ERROR(st.MakeView(s, hit.row, &out));
     for (int col : st.projection) {
-      if (const ChunkReader* reader = s.segment->ReadyReader(block, col)) {
-        reader->Prefetch((*rows)[cand.key].row_);
+      if (const ChunkReader* reader = s.segment->ReadyReader(static_cast<size_t>(out.block_), col)) {
+        reader->Prefetch(out.row_);
       }
     }
   }

@@ -389,6 +389,30 @@ absl::Status RunInfo(const std::string& dir, const VersionSelector& which, std::
     if (s.partition_column.has_value()) {
       out << "  partitioned by: " << s.fields[*s.partition_column].name << "\n";
     }
+    {
+      uint64_t index_bytes = 0;
+      int64_t indexed = 0, segs = 0;
+      for (const PartitionInfo& p : t.partitions) {
+        for (const SegmentInfo& info : p.segments) {
+          ++segs;
+          if (info.index.has_value()) {
+            ++indexed;
+            index_bytes += info.index->size;
+          }
+        }
+      }
+      std::vector<std::string> names = {"primary key"};
+      for (const IndexDef& d : s.indexes) {
+        std::vector<std::string> cols;
+        for (int c : d.columns) cols.push_back(s.fields[c].name);
+        names.push_back(StrCat(d.name, " (", absl::StrJoin(cols, ", "), ")"));
+      }
+      out << "  indexes:        " << absl::StrJoin(names, ", ") << "; index files "
+          << HumanBytes(index_bytes)
+          << (indexed == segs ? std::string()
+                              : StrCat(" (", segs - indexed, " segment(s) written without indexes)"))
+          << "\n";
+    }
     out << "  created in version " << t.created_version << ", last changed in version "
         << t.modified_version << "\n";
     // Per column: encodings used (chunks per encoding) and bytes stored.

@@ -86,8 +86,9 @@ absl::StatusOr<LookupCommandResult> RunLookup(const std::string& dir,
 //     text between a closing quote and the next comma is an error. An empty
 //     part is the empty text (there is no NULL: a key with a NULL column
 //     matches nothing anyway).
-// kInvalidArgument naming the key when the number of parts is not
-// `num_columns` or the quoting is broken.
+// kInvalidArgument saying what is wrong when the number of parts is not
+// `num_columns` or the quoting is broken; the caller names the key and the
+// index ("key '42' for the primary key (order_id, day) of table 'orders': ").
 absl::StatusOr<std::vector<std::string>> SplitKeyText(std::string_view text, int num_columns);
 
 // Appends `bytes` as a JSON string, quotes included: '"' and '\' escaped,

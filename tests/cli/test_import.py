@@ -252,7 +252,7 @@ def test_verify_reports_damage_by_file(ds, tmp_path):
     rows = [[str(i), f"name{i}"] for i in range(5000)]
     src = write_csv(tmp_path / "a.csv", ["id", "name"], rows)
     run("import", ds, "--table", "t", "--input", src, "--primary-key", "id")
-    seg = pathlib.Path(ds) / "data" / data_files(ds)[0]
+    seg = pathlib.Path(ds) / "data" / [f for f in data_files(ds) if f.endswith(".seg")][0]
     data = bytearray(seg.read_bytes())
     data[len(data) // 2] ^= 0x40
     seg.write_bytes(bytes(data))

@@ -154,6 +154,24 @@ def test_json_output_parses_with_the_right_types(customers):
     assert [json.loads(line) for line in lines] == rows
 
 
+def test_json_numbers_of_every_numeric_type(ds, tmp_path):
+    schema = tmp_path / "n.sql"
+    schema.write_text("CREATE TABLE n (k SMALLINT PRIMARY KEY, i8 TINYINT, i32 INT, f FLOAT, "
+                      "d DOUBLE, big DECIMAL(38, 6), whole DECIMAL(5, 0))")
+    src = write_csv(tmp_path / "n.csv", ["k", "i8", "i32", "f", "d", "big", "whole"], [
+        ["-32768", "-128", "2147483647", "0.1", "-0", "12345678901234567890123456789012.345678",
+         "-7"],
+        ["1", "127", "0", "-inf", "1e-07", "-0.000001", "0"]])
+    run("import", ds, "--table", "n", "--input", src, "--schema", schema)
+    r = lookup(ds, "n", "-32768", "1", format="jsonl")
+    assert r.out == (
+        '{"k":-32768,"i8":-128,"i32":2147483647,"f":0.1,"d":-0,'
+        '"big":"12345678901234567890123456789012.345678","whole":"-7"}\n'
+        '{"k":1,"i8":127,"i32":0,"f":"-inf","d":1e-07,"big":"-0.000001","whole":"0"}\n')
+    rows = [json.loads(line) for line in r.out.splitlines()]
+    assert rows[0]["f"] == pytest.approx(0.1) and rows[1]["d"] == 1e-07
+
+
 def test_csv_output_imports_back(customers, tmp_path):
     out = tmp_path / "back.csv"
     out.write_text(lookup(customers, "customers", "1", "2", "3", "4", "5", format="csv").out)
