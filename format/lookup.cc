@@ -41,6 +41,14 @@ struct LookupState {
                       std::string* out) const;
   // The row (unique index) or group whose key is `nkey`, or -1.
   absl::StatusOr<RowIndex> Probe(const LookupSegment& s, std::string_view nkey, uint64_t h) const;
+  // Prefetches the projected values of `row` whose chunks are readable.
+  void PrefetchRow(const LookupSegment& s, RowIndex row) const {
+    const size_t block = s.segment->BlockOf(row);
+    const RowIndex in_block = row - s.segment->block_start(block);
+    for (int c : projection) {
+      if (const ChunkReader* reader = s.segment->ReadyReader(block, c)) reader->Prefetch(in_block);
+    }
+  }
   // Makes every projected chunk of the row's block readable and fills `view`.
   absl::Status MakeView(const LookupSegment& s, RowIndex row, RowView* view) const;
   // First row of `s` whose key satisfies the lower bound `x` (see Scan).
@@ -203,11 +211,20 @@ absl::StatusOr<RowIndex> LookupState::Probe(const LookupSegment& s, std::string_
 
 absl::Status LookupState::MakeView(const LookupSegment& s, RowIndex row, RowView* view) const {
   const size_t block = s.segment->BlockOf(row);
-  for (int c : projection) RETL_RETURN_IF_ERROR(s.segment->Reader(block, c).status());
+  const RowIndex in_block = row - s.segment->block_start(block);
+  // The caller reads these values next: start every cache miss now, in
+  // parallel, rather than one per getter.
+  for (int c : projection) {
+    const ChunkReader* reader = s.segment->ReadyReader(block, c);
+    if (reader == nullptr) {
+      RETL_ASSIGN_OR_RETURN(reader, s.segment->Reader(block, c));
+    }
+    reader->Prefetch(in_block);
+  }
   view->state_ = this;
   view->segment_ = &s;
   view->block_ = static_cast<int32_t>(block);
-  view->row_ = row - s.segment->block_start(block);
+  view->row_ = in_block;
   return absl::OkStatus();
 }
 
@@ -366,17 +383,38 @@ absl::StatusOr<bool> Lookup::Get(std::span<const KeyValue> key, RowView* row) co
   *row = RowView();
   if (!matchable) return false;
   const uint64_t h = KeyHash(nkey);
-  // One filter block per segment: load them all at once rather than one
-  // cache miss after another.
+  // Start every independent cache miss at once: each segment's filter block
+  // and home slot, rather than one miss after another.
   for (const LookupSegment& s : st.segments) {
-    if (s.hash != nullptr) s.hash->PrefetchFilter(h);
+    if (s.hash != nullptr) {
+      s.hash->PrefetchFilter(h);
+      s.hash->PrefetchSlot(h);
+    }
   }
+  std::string row_key;
   for (const LookupSegment& s : st.segments) {
-    if (s.hash != nullptr && !s.hash->MayContain(h)) continue;
-    RETL_ASSIGN_OR_RETURN(RowIndex q, st.Probe(s, nkey, h));
-    if (q < 0) continue;
-    RowIndex r = s.hash != nullptr ? s.hash->FirstRow(q) : q;
-    RETL_RETURN_IF_ERROR(st.MakeView(s, r, row));
+    if (s.hash == nullptr) {
+      RETL_ASSIGN_OR_RETURN(RowIndex r, st.Probe(s, nkey, h));
+      if (r < 0) continue;
+      RETL_RETURN_IF_ERROR(st.MakeView(s, r, row));
+      return true;
+    }
+    if (!s.hash->MayContain(h)) continue;
+    absl::Status status;
+    RowIndex found = -1;
+    s.hash->Probe(h, [&](RowIndex q) {
+      const RowIndex r = s.hash->FirstRow(q);
+      // A fingerprint match is almost always the key: fetch the row's values
+      // while its key is read and compared.
+      st.PrefetchRow(s, r);
+      status = st.RowKey(s, r, st.key_columns, &row_key);
+      if (!status.ok() || row_key != nkey) return !status.ok();
+      found = r;
+      return true;
+    });
+    RETL_RETURN_IF_ERROR(status);
+    if (found < 0) continue;
+    RETL_RETURN_IF_ERROR(st.MakeView(s, found, row));
     return true;
   }
   return false;
@@ -481,7 +519,7 @@ absl::Status Lookup::GetBatch(std::span<const KeyValue> keys, std::vector<RowVie
       return false;
     });
   }
-  // Stage 4: verify the keys; the rows found get their values prefetched.
+  // Stage 4: verify the keys; MakeView prefetches the values of the rows found.
   std::string key;
   for (const Hit& hit : hits) {
     RowView& out = (*rows)[hit.key];
@@ -489,12 +527,7 @@ absl::Status Lookup::GetBatch(std::span<const KeyValue> keys, std::vector<RowVie
     const LookupSegment& s = st.segments[hit.segment];
     RETL_RETURN_IF_ERROR(st.RowKey(s, hit.row, st.key_columns, &key));
     if (key != nkeys[hit.key]) continue;
-    RETL_RETURN_IF_ERROR(st.MakeView(s, hit.row, &out));
-    for (int col : st.projection) {
-      if (const ChunkReader* reader = s.segment->ReadyReader(static_cast<size_t>(out.block_), col)) {
-        reader->Prefetch(out.row_);
-      }
-    }
+    RETL_RETURN_IF_ERROR(st.MakeView(s, hit.row, &out));  // prefetches the row's values
   }
   return absl::OkStatus();
 }
