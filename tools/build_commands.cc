@@ -48,22 +48,6 @@ std::string WithCommas(int64_t n) {
   return n < 0 ? "-" + out : out;
 }
 
-absl::StatusOr<std::shared_ptr<const Snapshot>> Select(const Dataset& ds,
-                                                       const VersionSelector& which) {
-  if (which.version.has_value() && which.as_of.has_value()) {
-    return absl::InvalidArgumentError("give --version or --as-of, not both");
-  }
-  if (which.version.has_value()) return ds.AtVersion(*which.version);
-  if (which.as_of.has_value()) {
-    auto micros = ParseTimestamp(*which.as_of);
-    if (!micros.ok()) {
-      return absl::InvalidArgumentError(StrCat("--as-of: ", micros.status().message(),
-                                               " (expected YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM])"));
-    }
-    return ds.AsOf(*micros);
-  }
-  return ds.Latest();
-}
 
 // The partition a selector names, as the canonical text of its value
 // (nullopt inside: the NULL partition); nullopt outside when none is given.
@@ -210,6 +194,23 @@ class ProgressLine {
 };
 
 }  // namespace
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> SelectSnapshot(const Dataset& ds,
+                                                               const VersionSelector& which) {
+  if (which.version.has_value() && which.as_of.has_value()) {
+    return absl::InvalidArgumentError("give --version or --as-of, not both");
+  }
+  if (which.version.has_value()) return ds.AtVersion(*which.version);
+  if (which.as_of.has_value()) {
+    auto micros = ParseTimestamp(*which.as_of);
+    if (!micros.ok()) {
+      return absl::InvalidArgumentError(StrCat("--as-of: ", micros.status().message(),
+                                               " (expected YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM])"));
+    }
+    return ds.AsOf(*micros);
+  }
+  return ds.Latest();
+}
 
 absl::StatusOr<ImportMode> ParseImportMode(std::string_view name) {
   if (name == "create") return ImportMode::kCreate;
@@ -367,7 +368,7 @@ absl::Status RunDropTable(const std::string& dir, const std::string& table,
 
 absl::Status RunInfo(const std::string& dir, const VersionSelector& which, std::ostream& out) {
   RETL_ASSIGN_OR_RETURN(auto ds, Dataset::Open(dir));
-  RETL_ASSIGN_OR_RETURN(auto snap, Select(*ds, which));
+  RETL_ASSIGN_OR_RETURN(auto snap, SelectSnapshot(*ds, which));
   RETL_ASSIGN_OR_RETURN(int64_t current, ds->CurrentVersion());
   const VersionInfo& v = snap->info();
   out << "dataset:  " << dir << "\n";
@@ -483,7 +484,7 @@ absl::Status RunVerify(const std::string& dir, const VersionSelector& which, boo
     RETL_ASSIGN_OR_RETURN(auto infos, ds->Versions());
     for (const VersionInfo& v : infos) versions.push_back(v.version);
   } else if (which.version.has_value() || which.as_of.has_value()) {
-    RETL_ASSIGN_OR_RETURN(auto snap, Select(*ds, which));
+    RETL_ASSIGN_OR_RETURN(auto snap, SelectSnapshot(*ds, which));
     versions.push_back(snap->version());
   } else {
     RETL_ASSIGN_OR_RETURN(int64_t current, ds->CurrentVersion());
@@ -534,7 +535,7 @@ void AppendCsvField(std::string_view field, char delimiter, std::string* out) {
 absl::Status RunDump(const std::string& dir, const VersionSelector& which,
                      const DumpOptions& options, std::ostream& out) {
   RETL_ASSIGN_OR_RETURN(auto ds, Dataset::Open(dir));
-  RETL_ASSIGN_OR_RETURN(auto snap, Select(*ds, which));
+  RETL_ASSIGN_OR_RETURN(auto snap, SelectSnapshot(*ds, which));
   RETL_ASSIGN_OR_RETURN(const TableInfo* table, snap->GetTable(options.table));
   ScanOptions scan;
   scan.columns = options.columns;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "format/csv.h"
+#include "retl/dataset.h"
 #include "retl/status.h"
 #include "retl/writer.h"
 
@@ -62,6 +63,9 @@ struct VersionSelector {
   std::optional<int64_t> version;
   std::optional<std::string> as_of;  // timestamp text, UTC unless it has an offset
 };
+// The snapshot `which` names in `ds`; kInvalidArgument for both or a bad time.
+absl::StatusOr<std::shared_ptr<const Snapshot>> SelectSnapshot(const Dataset& ds,
+                                                               const VersionSelector& which);
 
 absl::Status RunInit(const std::string& dir, std::ostream& out);
 absl::Status RunDropPartition(const std::string& dir, const std::string& table,

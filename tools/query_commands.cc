@@ -13,24 +13,6 @@ namespace retl {
 
 namespace {
 
-// The snapshot a VersionSelector names (as retl-build's read commands do).
-absl::StatusOr<std::shared_ptr<const Snapshot>> SelectSnapshot(const Dataset& ds,
-                                                               const VersionSelector& which) {
-  if (which.version.has_value() && which.as_of.has_value()) {
-    return absl::InvalidArgumentError("give --version or --as-of, not both");
-  }
-  if (which.version.has_value()) return ds.AtVersion(*which.version);
-  if (which.as_of.has_value()) {
-    auto micros = ParseTimestamp(*which.as_of);
-    if (!micros.ok()) {
-      return absl::InvalidArgumentError(StrCat("--as-of: ", micros.status().message(),
-                                               " (expected YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM])"));
-    }
-    return ds.AsOf(*micros);
-  }
-  return ds.Latest();
-}
-
 // "the primary key (a, b) of table 't'" / "index 'email' (email) of table 't'".
 std::string DescribeIndex(const Lookup& lookup, const LookupCommandOptions& options) {
   std::vector<std::string> names;
