@@ -16,6 +16,7 @@ ChunkReader::ChunkReader(const ChunkLayout& layout, const DataType& type, RowInd
       bit_width_(layout.bit_width),
       reference_(layout.reference),
       run_count_(layout.run_count),
+      dictionary_size_(layout.dictionary_size),
       owned_(std::move(owned)) {
   if (!owned_.empty()) bytes = owned_;
   base_ = reinterpret_cast<const uint8_t*>(bytes.data());
@@ -79,6 +80,8 @@ std::string_view ChunkReader::GetBytes(RowIndex i) const {
   switch (encoding_) {
     case Encoding::kDictionary:
       offsets = b1_, data = b2_, j = static_cast<RowIndex>(Unpack(b3_, i));
+      // Codes of NULL rows are unchecked (FORMAT.md §5.1): never follow one.
+      if (j >= dictionary_size_) return std::string_view();
       break;
     case Encoding::kRle: offsets = b2_, data = b3_, j = Run(i); break;
     default: offsets = b1_, data = b2_, j = i; break;

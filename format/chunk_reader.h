@@ -78,6 +78,7 @@ class ChunkReader {
   int bit_width_;
   int64_t reference_;
   int32_t run_count_;
+  int32_t dictionary_size_;
   std::string owned_;
   const uint8_t* base_ = nullptr;
   const uint8_t* validity_ = nullptr;  // null when the chunk has no NULL

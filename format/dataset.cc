@@ -137,7 +137,11 @@ absl::StatusOr<std::shared_ptr<const IndexFile>> Dataset::OpenIndex(const Segmen
     auto it = index_cache_.find(ix.path);
     if (it != index_cache_.end()) {
       if (auto index = it->second.lock()) {
-        if (index->file_size() == ix.size) return index;
+        // The same file checked against this very entry and segment.
+        if (index->file_size() == ix.size && index->checksum() == ix.checksum &&
+            index->segment_checksum() == info.checksum) {
+          return index;
+        }
       }
     }
   }

@@ -59,7 +59,9 @@ fmt::HashIndex BuildHashIndex(const std::vector<std::string>& keys,
   const RowIndex k = static_cast<RowIndex>(first_row.size());
   const bool unique = k == rows;
   const uint64_t m = static_cast<uint64_t>(k + k / 4 + 1);
-  const int p = BitWidth(static_cast<uint64_t>(unique ? rows : k));
+  // Unique: the payload is row + 1 for any row of the segment (rows with a
+  // NULL key are skipped, so `rows` may be fewer than n).
+  const int p = BitWidth(static_cast<uint64_t>(unique ? n : k));
   const int slot_bytes = p <= 24 ? 4 : 8;
   const int f = slot_bytes * 8 - p;
   const uint64_t fp_mask = f >= 64 ? ~uint64_t{0} : (uint64_t{1} << f) - 1;
@@ -221,7 +223,7 @@ absl::Status IndexFile::OpenHashIndex(const fmt::HashIndex& in, std::string_view
     return loss(StrCat(what, ": key_count ", k, " and row_count ", r, " do not fit a segment of ",
                        segment_rows, " rows"));
   }
-  const int p = BitWidth(static_cast<uint64_t>(grouped ? k : r));
+  const int p = BitWidth(static_cast<uint64_t>(grouped ? k : segment_rows));
   if ((in.slot_bytes != 4 && in.slot_bytes != 8) || in.payload_bits != p ||
       in.slot_bytes * 8 - p < 8) {
     return loss(StrCat(what, ": slot_bytes ", in.slot_bytes, " / payload_bits ", in.payload_bits,
@@ -264,9 +266,13 @@ absl::Status IndexFile::OpenHashIndex(const fmt::HashIndex& in, std::string_view
     if (U32At(file, gs) != 0 || U32At(file, gs + k * 4) != static_cast<uint32_t>(r)) {
       return loss(StrCat(what, ": group_starts must run from 0 to ", r));
     }
+    for (int64_t g = 0; g < k; ++g) {  // strictly increasing, so all within [0, r]
+      if (U32At(file, gs + g * 4 + 4) <= U32At(file, gs + g * 4)) {
+        return loss(StrCat(what, ": group ", g, " is empty or reversed"));
+      }
+    }
     for (int64_t g = 0; g < k; ++g) {
       uint32_t begin = U32At(file, gs + g * 4), end = U32At(file, gs + g * 4 + 4);
-      if (end <= begin) return loss(StrCat(what, ": group ", g, " is empty or reversed"));
       for (uint32_t j = begin; j < end; ++j) {
         if (out->postings_[j] >= segment_rows || (j > begin && out->postings_[j] <= out->postings_[j - 1])) {
           return loss(StrCat(what, ": postings of group ", g, " are not ascending rows"));
@@ -310,6 +316,8 @@ absl::StatusOr<std::shared_ptr<const IndexFile>> IndexFile::Open(
   }
   std::shared_ptr<IndexFile> index(new IndexFile());
   index->file_ = file;
+  index->checksum_ = checksum;
+  index->segment_checksum_ = segment_checksum;
   const std::string_view bytes = file->view();
   RETL_RETURN_IF_ERROR(OpenHashIndex(footer.primary, bytes, body_offset, row_count,
                                      schema.primary_key, "", true, &index->primary_, loss));
@@ -346,15 +354,76 @@ absl::StatusOr<std::shared_ptr<const IndexFile>> IndexFile::Open(
   if (U32At(bytes, fo) != 0 || U32At(bytes, fo + count * 4) != static_cast<uint64_t>(fences.keys.length)) {
     return loss("fence offsets must run from 0 to the length of the keys");
   }
-  for (int64_t j = 0; j < count; ++j) {
+  for (int64_t j = 0; j < count; ++j) {  // non-decreasing, so all within the keys
     if (U32At(bytes, fo + j * 4 + 4) < U32At(bytes, fo + j * 4)) {
       return loss(StrCat("fence offsets decrease at fence ", j));
     }
-    if (j > 0 && !(index->fence(j - 1) < index->fence(j))) {
+  }
+  for (int64_t j = 1; j < count; ++j) {
+    if (!(index->fence(j - 1) < index->fence(j))) {
       return loss(StrCat("fences are not strictly ascending at fence ", j));
     }
   }
   return std::shared_ptr<const IndexFile>(std::move(index));
+}
+
+namespace {
+
+std::string_view RegionBytes(std::string_view file, const fmt::IndexRegion& r) {
+  return file.substr(static_cast<size_t>(r.offset), static_cast<size_t>(r.length));
+}
+
+// The first difference between two hash indexes, or "".
+std::string CompareHashIndexes(std::string_view fa, const fmt::HashIndex& a, std::string_view fb,
+                               const fmt::HashIndex& b) {
+  if (a.columns != b.columns || a.__isset.name != b.__isset.name || a.name != b.name ||
+      a.key_count != b.key_count || a.row_count != b.row_count || a.slot_count != b.slot_count ||
+      a.slot_bytes != b.slot_bytes || a.payload_bits != b.payload_bits ||
+      a.filter.block_count != b.filter.block_count ||
+      a.__isset.group_starts != b.__isset.group_starts) {
+    return "parameters";
+  }
+  if (RegionBytes(fa, a.slots) != RegionBytes(fb, b.slots)) return "slots";
+  if (RegionBytes(fa, a.filter.blocks) != RegionBytes(fb, b.filter.blocks)) return "filter";
+  if (a.__isset.group_starts &&
+      (RegionBytes(fa, a.group_starts) != RegionBytes(fb, b.group_starts) ||
+       RegionBytes(fa, a.postings) != RegionBytes(fb, b.postings))) {
+    return "groups";
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::Status CompareIndexFiles(std::string_view actual, std::string_view expected,
+                               const std::string& path) {
+  fmt::IndexFooter fa, fb;
+  uint64_t body_a = 0, body_b = 0;
+  RETL_ASSIGN_OR_RETURN(std::string_view a, LocateBody(actual, kIndexMagic, "index", path, &body_a));
+  RETL_ASSIGN_OR_RETURN(std::string_view b, LocateBody(expected, kIndexMagic, "index", path, &body_b));
+  RETL_RETURN_IF_ERROR(DeserializeThrift(a, &fa, path));
+  RETL_RETURN_IF_ERROR(DeserializeThrift(b, &fb, path));
+  auto differs = [&](std::string_view what) {
+    return absl::DataLossError(StrCat("index file '", path, "': ", what,
+                                      " differ from the index rebuilt from its segment's rows"));
+  };
+  if (fa.row_count != fb.row_count || fa.segment_checksum != fb.segment_checksum) {
+    return differs("row count or segment checksum");
+  }
+  if (std::string d = CompareHashIndexes(actual, fa.primary, expected, fb.primary); !d.empty()) {
+    return differs(StrCat("primary index ", d));
+  }
+  if (fa.secondary.size() != fb.secondary.size()) return differs("secondary indexes");
+  for (size_t i = 0; i < fa.secondary.size(); ++i) {
+    std::string d = CompareHashIndexes(actual, fa.secondary[i], expected, fb.secondary[i]);
+    if (!d.empty()) return differs(StrCat("index '", fb.secondary[i].name, "' ", d));
+  }
+  if (fa.fences.interval != fb.fences.interval || fa.fences.count != fb.fences.count ||
+      RegionBytes(actual, fa.fences.offsets) != RegionBytes(expected, fb.fences.offsets) ||
+      RegionBytes(actual, fa.fences.keys) != RegionBytes(expected, fb.fences.keys)) {
+    return differs("fences");
+  }
+  return absl::OkStatus();
 }
 
 const HashIndexReader* IndexFile::secondary(std::string_view name) const {

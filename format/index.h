@@ -39,6 +39,12 @@ inline constexpr int kFenceInterval = 64;
 absl::StatusOr<std::string> BuildIndexFile(const Schema& schema, const std::vector<Column>& columns,
                                            uint64_t segment_checksum);
 
+// Compares two index files of the same segment by content: every parameter
+// and region the footers describe, but not the layout or created_by. Both
+// must have been opened (checked) first; kDataLoss names what differs.
+absl::Status CompareIndexFiles(std::string_view actual, std::string_view expected,
+                               const std::string& path);
+
 // One hash index of an open index file (FORMAT.md §12.4, §12.5).
 class HashIndexReader {
  public:
@@ -134,6 +140,8 @@ class IndexFile {
 
   const std::string& path() const { return file_->path(); }
   uint64_t file_size() const { return file_->size(); }
+  uint64_t checksum() const { return checksum_; }
+  uint64_t segment_checksum() const { return segment_checksum_; }
   const HashIndexReader& primary() const { return primary_; }
   // The secondary index named `name`, or nullptr.
   const HashIndexReader* secondary(std::string_view name) const;
@@ -157,6 +165,8 @@ class IndexFile {
                                     bool primary, HashIndexReader* out, const LossFn& loss);
 
   std::shared_ptr<const MappedFile> file_;
+  uint64_t checksum_ = 0;
+  uint64_t segment_checksum_ = 0;
   HashIndexReader primary_;
   std::vector<HashIndexReader> secondary_;
   int fence_interval_ = kFenceInterval;

@@ -1,6 +1,7 @@
 #include "format/key_codec.h"
 
 #include <cstring>
+#include <limits>
 
 #include "format/file_util.h"
 
@@ -28,6 +29,7 @@ void AppendNormalizedInt128(int128 v, std::string* out) {
 }
 
 void AppendNormalizedDouble(double v, std::string* out) {
+  if (v != v) v = std::numeric_limits<double>::quiet_NaN();  // stored canonically (§2.1)
   int64_t b;
   std::memcpy(&b, &v, sizeof b);
   int64_t t = b ^ ((b >> 63) & INT64_MAX);  // FORMAT.md §4.3

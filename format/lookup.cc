@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "format/index.h"
 #include "format/key_codec.h"
+#include "format/lookup_internal.h"
 #include "format/segment.h"
 #include "format/text.h"
 
@@ -35,7 +36,9 @@ struct LookupState {
 
   // The normalized key of `key`; false if a value is NULL or cannot equal
   // any stored value (a double that no FLOAT holds).
-  absl::StatusOr<bool> Normalize(std::span<const KeyValue> key, std::string* out) const;
+  // `has_null` (if given) tells a NULL value from an unmatchable double.
+  absl::StatusOr<bool> Normalize(std::span<const KeyValue> key, std::string* out,
+                                 bool* has_null = nullptr) const;
   // The normalized key of `row` of a segment into `out` (cleared first).
   absl::Status RowKey(const LookupSegment& s, RowIndex row, const std::vector<int>& columns,
                       std::string* out) const;
@@ -88,7 +91,8 @@ int ComparePrefix(std::string_view key, std::string_view x) {
 
 }  // namespace
 
-absl::StatusOr<bool> LookupState::Normalize(std::span<const KeyValue> key, std::string* out) const {
+absl::StatusOr<bool> LookupState::Normalize(std::span<const KeyValue> key, std::string* out,
+                                            bool* has_null) const {
   if (key.size() != key_fields.size()) {
     std::vector<std::string> names;
     for (const Field& f : key_fields) names.push_back(f.name);
@@ -108,7 +112,10 @@ absl::StatusOr<bool> LookupState::Normalize(std::span<const KeyValue> key, std::
                  v.kind() == KeyValue::Kind::kText ? "" : " (KeyValue::Text parses canonical text)"));
     };
     switch (v.kind()) {
-      case KeyValue::Kind::kNull: matchable = false; break;
+      case KeyValue::Kind::kNull:
+        matchable = false;
+        if (has_null != nullptr) *has_null = true;
+        break;
       case KeyValue::Kind::kText: {
         Column c(f.type);
         absl::Status s = AppendParsedValue(v.bytes_value(), &c);
@@ -438,7 +445,15 @@ absl::Status Lookup::Find(std::span<const KeyValue> key, std::vector<RowView>* r
       RETL_RETURN_IF_ERROR(st.MakeView(s, s.hash != nullptr ? s.hash->FirstRow(q) : q, &v));
       rows->push_back(v);
     } else {
+      std::string row_key;
       for (uint32_t r : s.hash->GroupRows(q)) {
+        // Probe compared the group's first row; a damaged file must not slip
+        // other keys into the group.
+        RETL_RETURN_IF_ERROR(st.RowKey(s, r, st.key_columns, &row_key));
+        if (row_key != nkey) {
+          return absl::DataLossError(StrCat("index file '", s.index_file->path(), "': row ", r,
+                                            " is in the group of another key"));
+        }
         RowView v;
         RETL_RETURN_IF_ERROR(st.MakeView(s, r, &v));
         rows->push_back(v);
@@ -538,6 +553,7 @@ absl::Status Lookup::Scan(const std::optional<KeyBound>& lower, const std::optio
   if (!st.primary) {
     return absl::InvalidArgumentError("Scan reads in primary-key order; open the Lookup without an index");
   }
+  // A bound may hold a double no FLOAT key equals: it still orders keys.
   auto normalize_bound = [&](const KeyBound& b, std::string* out) -> absl::StatusOr<bool> {
     if (b.key.size() > st.key_fields.size()) {
       return absl::InvalidArgumentError(StrCat("a scan bound has ", b.key.size(),
@@ -546,7 +562,9 @@ absl::Status Lookup::Scan(const std::optional<KeyBound>& lower, const std::optio
     LookupState prefix_state;
     prefix_state.table = st.table;
     prefix_state.key_fields.assign(st.key_fields.begin(), st.key_fields.begin() + b.key.size());
-    return prefix_state.Normalize(b.key, out);
+    bool has_null = false;
+    RETL_RETURN_IF_ERROR(prefix_state.Normalize(b.key, out, &has_null).status());
+    return !has_null;
   };
   std::string lo, hi;
   if (lower.has_value()) {
@@ -590,6 +608,40 @@ absl::Status Lookup::Scan(const std::optional<KeyBound>& lower, const std::optio
     }
   }
   return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Writer probes
+
+absl::StatusOr<std::optional<std::pair<RowIndex, size_t>>> FindExistingKey(
+    const Schema& schema, const std::vector<Column>& columns,
+    const std::vector<KeyProbeSegment>& segments) {
+  LookupState st;
+  st.key_columns = schema.primary_key;
+  for (int c : schema.primary_key) st.key_fields.push_back(schema.fields[c]);
+  for (const KeyProbeSegment& k : segments) {
+    if (k.segment->row_count() == 0) {
+      st.segments.push_back(LookupSegment{});  // keeps indices aligned; skipped below
+      continue;
+    }
+    st.segments.push_back(LookupSegment{k.segment.get(), k.index.get(),
+                                        k.index != nullptr ? &k.index->primary() : nullptr,
+                                        k.partition});
+  }
+  const RowIndex n = columns.empty() ? 0 : columns[0].size();
+  std::string nkey;
+  for (RowIndex r = 0; r < n; ++r) {
+    nkey.clear();
+    if (!AppendNormalizedKey(columns, schema.primary_key, r, &nkey)) continue;
+    const uint64_t h = KeyHash(nkey);
+    for (size_t i = 0; i < st.segments.size(); ++i) {
+      const LookupSegment& s = st.segments[i];
+      if (s.segment == nullptr || (s.hash != nullptr && !s.hash->MayContain(h))) continue;
+      RETL_ASSIGN_OR_RETURN(RowIndex q, st.Probe(s, nkey, h));
+      if (q >= 0) return std::make_pair(r, i);
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace retl

@@ -8,10 +8,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "format/index.h"
 #include "format/key_codec.h"
@@ -19,6 +22,7 @@
 #include "format/test_util.h"
 #include "format/text.h"
 #include "retl/dataset.h"
+#include "retl/verify.h"
 #include "retl/writer.h"
 
 namespace retl {
@@ -417,6 +421,180 @@ TEST(LookupTest, OldSnapshotsKeepTheirRowsAfterNewerCommits) {
   absl::Status s = txn->Append("t", make(49, 51, "us", "dup"));
   EXPECT_TRUE(Contains(s, "duplicate primary key (id)=(49)")) << s;
   EXPECT_TRUE(Contains(s, "partition 'eu'")) << s;
+}
+
+// Hot swap: readers take fresh snapshots and look keys up while a writer
+// replaces the table again and again. Every row a reader sees belongs to
+// the version of the snapshot it used (rows carry their version), and no
+// reader ever sees a key missing or an error.
+TEST(LookupTest, ReadersSeeWholeVersionsWhileWritersCommit) {
+  TempDir tmp;
+  const std::string dir = tmp.Sub("ds");
+  ASSERT_OK(DatasetWriter::Init(dir));
+  Schema schema;
+  schema.fields = {{"id", DataType::Of(TypeId::kInt), false},
+                   {"region", DataType::Of(TypeId::kString), true},
+                   {"written_in", DataType::Of(TypeId::kBigInt), true}};
+  schema.primary_key = {0};
+  schema.partition_column = 1;
+  auto make = [&](int64_t version) {
+    TableData d;
+    for (const Field& f : schema.fields) d.columns.emplace_back(f.type);
+    for (int i = 0; i < 3000; ++i) {
+      d.columns[0].AppendInt(i);
+      d.columns[1].AppendBytes(i % 3 == 0 ? "eu" : "us");
+      d.columns[2].AppendInt(version);
+    }
+    return d;
+  };
+  ASSERT_OK(CommitChange(dir, 256, false,
+                         [&](Transaction* t) { return t->CreateTable("t", schema, make(2)); }));
+  auto ds = Dataset::Open(dir).value();
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> lookups{0}, versions_seen{0};
+  std::vector<std::string> failures;
+  std::mutex failures_mu;
+  auto reader = [&](int seed) {
+    std::mt19937_64 rng(seed);
+    int64_t last_version = 0;
+    while (!stop.load()) {
+      auto snap = ds->Latest();
+      auto lookup = snap.ok() ? Lookup::Open(*snap, "t") : absl::StatusOr<Lookup>(snap.status());
+      if (!lookup.ok()) {
+        std::lock_guard<std::mutex> lock(failures_mu);
+        failures.push_back(std::string(lookup.status().message()));
+        return;
+      }
+      const int64_t version = lookup->snapshot().version();
+      if (version != last_version) ++versions_seen, last_version = version;
+      for (int i = 0; i < 200; ++i) {
+        RowView v;
+        const int id = static_cast<int>(rng() % 3000);
+        auto found = lookup->Get(KeyValue::Int(id), &v);
+        ++lookups;
+        if (!found.ok() || !*found || v.GetInt(2) != version) {
+          std::lock_guard<std::mutex> lock(failures_mu);
+          failures.push_back("id " + std::to_string(id) + " in version " + std::to_string(version) +
+                             ": " + (found.ok() ? (*found ? "written_in " + std::to_string(v.GetInt(2)) : "missing")
+                                                : std::string(found.status().message())));
+          return;
+        }
+      }
+    }
+  };
+  std::thread r1(reader, 1), r2(reader, 2);
+  for (int64_t version = 3; version <= 12; ++version) {
+    ASSERT_OK(CommitChange(dir, 256, false, [&](Transaction* t) {
+      return version % 2 == 0 ? t->ReplaceTable("t", schema, make(version))
+                              : t->ReplacePartitions("t", make(version), std::nullopt);
+    }));
+  }
+  stop = true;
+  r1.join();
+  r2.join();
+  EXPECT_TRUE(failures.empty()) << failures.front();
+  EXPECT_GT(lookups.load(), 0);
+  auto last = Lookup::Open(ds->Latest().value(), "t").value();
+  RowView v;
+  ASSERT_TRUE(last.Get(KeyValue::Int(7), &v).value());
+  EXPECT_EQ(v.GetInt(2), 12);
+}
+
+// A unique secondary index over a column that is mostly NULL: payloads are
+// rows of the whole segment, not of the indexed rows only.
+TEST(LookupTest, SparseUniqueSecondaryIndexes) {
+  for (int rows : {2, 1000}) {
+    TempDir tmp;
+    const std::string dir = tmp.Sub("ds");
+    ASSERT_OK(DatasetWriter::Init(dir));
+    Schema schema;
+    schema.fields = {{"id", DataType::Of(TypeId::kBigInt), false},
+                     {"email", DataType::Of(TypeId::kString), true}};
+    schema.primary_key = {0};
+    schema.indexes.push_back(IndexDef{"email", {1}});
+    TableData data;
+    for (const Field& f : schema.fields) data.columns.emplace_back(f.type);
+    for (int i = 0; i < rows; ++i) {
+      data.columns[0].AppendInt(i);
+      if (i % 10 == 9 || (rows == 2 && i == 1)) {
+        data.columns[1].AppendBytes("u" + std::to_string(i));
+      } else {
+        data.columns[1].AppendNull();
+      }
+    }
+    ASSERT_OK(CommitChange(dir, 64, false,
+                           [&](Transaction* t) { return t->CreateTable("t", schema, data); }));
+    LookupOptions o;
+    o.index = "email";
+    auto lookup = Lookup::Open(Dataset::Open(dir).value()->Latest().value(), "t", o);
+    ASSERT_TRUE(lookup.ok()) << lookup.status();
+    for (int i = 0; i < rows; ++i) {
+      if (!(i % 10 == 9 || (rows == 2 && i == 1))) continue;
+      RowView v;
+      ASSERT_TRUE(lookup->Get(KeyValue::Bytes("u" + std::to_string(i)), &v).value()) << i;
+      EXPECT_EQ(v.GetInt(0), i);
+    }
+    EXPECT_TRUE(VerifyVersion(dir, 2).value().ok());
+  }
+}
+
+// Key checks see the transaction's own earlier changes, not only the base.
+TEST(LookupTest, KeyChecksSeeEarlierChangesOfTheTransaction) {
+  TempDir tmp;
+  const std::string dir = tmp.Sub("ds");
+  ASSERT_OK(DatasetWriter::Init(dir));
+  Schema schema;
+  schema.fields = {{"k", DataType::Of(TypeId::kDouble), false},
+                   {"region", DataType::Of(TypeId::kString), true}};
+  schema.primary_key = {0};
+  schema.partition_column = 1;
+  auto make = [&](std::vector<double> keys, const std::string& region) {
+    TableData d;
+    for (const Field& f : schema.fields) d.columns.emplace_back(f.type);
+    for (double k : keys) {
+      d.columns[0].AppendDouble(k);
+      d.columns[1].AppendBytes(region);
+    }
+    return d;
+  };
+  auto w = OpenWriter(dir, 64, false);
+  {
+    auto txn = w->Begin("test").value();
+    ASSERT_OK(txn->CreateTable("t", schema, make({1, 2}, "a")));
+    ASSERT_OK(txn->Append("t", make({3}, "b")));  // the table exists only in this transaction
+    absl::Status s = txn->Append("t", make({3}, "c"));
+    EXPECT_TRUE(Contains(s, "duplicate primary key (k)=(3)")) << s;
+    EXPECT_TRUE(Contains(s, "partition 'b'")) << s;
+    ASSERT_OK(txn->ReplacePartitions("t", make({5}, "a"), std::optional<std::string>("a")));
+    ASSERT_OK(txn->Append("t", make({1}, "c")));  // 1 left with the old partition 'a'
+    s = txn->Append("t", make({5}, "d"));
+    EXPECT_TRUE(Contains(s, "partition 'a'")) << s;
+    ASSERT_TRUE(txn->Commit("msg").ok());
+  }
+  // NaNs are one key, whatever their payload.
+  uint64_t bits = 0x7ff8000000000001ull;
+  double odd_nan;
+  std::memcpy(&odd_nan, &bits, sizeof odd_nan);
+  auto txn = w->Begin("test").value();
+  TableData nans = make({std::numeric_limits<double>::quiet_NaN(), odd_nan}, "n");
+  EXPECT_TRUE(Contains(txn->Append("t", nans), "duplicate primary key"));
+  ASSERT_OK(txn->Append("t", make({odd_nan}, "n")));
+  EXPECT_TRUE(Contains(txn->Append("t", make({-std::numeric_limits<double>::quiet_NaN()}, "m")),
+                       "duplicate primary key"));
+  ASSERT_TRUE(txn->Commit("msg").ok());
+  auto lookup = Lookup::Open(Dataset::Open(dir).value()->Latest().value(), "t").value();
+  RowView v;
+  EXPECT_TRUE(lookup.Get(KeyValue::Double(std::numeric_limits<double>::quiet_NaN()), &v).value());
+  EXPECT_EQ(v.partition().value, "n");
+  // A bound no FLOAT-exact double still orders keys.
+  int seen = 0;
+  ASSERT_OK(lookup.Scan(KeyBound{{KeyValue::Double(1.5)}, true}, KeyBound{{KeyValue::Double(4.9)}, false},
+                        [&](const RowView& row) {
+                          EXPECT_EQ(row.GetDouble(0), 3);
+                          return ++seen > 0;
+                        }));
+  EXPECT_EQ(seen, 1);
+  EXPECT_TRUE(VerifyVersion(dir, Dataset::Open(dir).value()->CurrentVersion().value()).value().ok());
 }
 
 // Damaged, truncated or missing index files are errors, never wrong rows.

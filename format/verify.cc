@@ -181,17 +181,8 @@ absl::StatusOr<VerifyReport> VerifyVersion(const std::string& dir, int64_t versi
           problem(rebuilt.status().message());
           continue;
         }
-        // Compare everything before the footers (whose created_by may name
-        // another writer); the footer was checked against the regions on open.
-        uint64_t actual_body = 0, rebuilt_body = 0;
-        auto a = LocateBody((*index_file)->view(), kIndexMagic, "index", index_path, &actual_body);
-        auto b = LocateBody(*rebuilt, kIndexMagic, "index", index_path, &rebuilt_body);
-        if (!a.ok() || !b.ok() ||
-            (*index_file)->view().substr(0, actual_body) !=
-                std::string_view(*rebuilt).substr(0, rebuilt_body)) {
-          problem(StrCat("index file '", index_path,
-                         "' differs from the index rebuilt from its segment's rows"));
-        }
+        absl::Status same = CompareIndexFiles((*index_file)->view(), *rebuilt, index_path);
+        if (!same.ok()) problem(same.message());
       }
     }
   }

@@ -18,8 +18,7 @@
 #include "absl/time/clock.h"
 #include "format/file_util.h"
 #include "format/index.h"
-#include "retl/dataset.h"
-#include "retl/lookup.h"
+#include "format/lookup_internal.h"
 #include "format/manifest.h"
 #include "format/row_key.h"
 #include "format/segment.h"
@@ -111,6 +110,23 @@ absl::Status CheckValues(const Field& f, const Column& col,
 }
 
 // One bit pattern for NaN, so equal-looking values store, sort and partition alike.
+bool HasNonCanonicalNaN(const Column& col) {
+  if (col.type().physical() == PhysicalType::kDouble) {
+    const double canonical = std::numeric_limits<double>::quiet_NaN();
+    for (RowIndex r = 0; r < col.size(); ++r) {
+      double v = col.values<double>()[r];
+      if (v != v && std::memcmp(&v, &canonical, sizeof v) != 0) return true;
+    }
+  } else if (col.type().physical() == PhysicalType::kFloat) {
+    const float canonical = std::numeric_limits<float>::quiet_NaN();
+    for (RowIndex r = 0; r < col.size(); ++r) {
+      float v = col.values<float>()[r];
+      if (v != v && std::memcmp(&v, &canonical, sizeof v) != 0) return true;
+    }
+  }
+  return false;
+}
+
 void CanonicalizeNaNs(Column* col) {
   if (col->type().physical() == PhysicalType::kDouble) {
     double* v = reinterpret_cast<double*>(col->mutable_fixed_data());
@@ -247,13 +263,22 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
   auto where = [&](RowIndex row) {
     return data.describe_row ? data.describe_row(row) : StrCat("row ", row + 1);
   };
+  // NaNs are stored canonically (FORMAT.md §2.1), so they are canonical
+  // before keys are ordered and compared: two NaN payloads are one key.
+  const std::vector<Column>* columns = &data.columns;
+  std::vector<Column> canonical;
+  if (std::any_of(data.columns.begin(), data.columns.end(), HasNonCanonicalNaN)) {
+    canonical = data.columns;
+    for (Column& c : canonical) CanonicalizeNaNs(&c);
+    columns = &canonical;
+  }
   // Primary-key order, and uniqueness within the new rows.
-  std::vector<RowIndex> order = SortByKey(data.columns, schema.primary_key);
+  std::vector<RowIndex> order = SortByKey(*columns, schema.primary_key);
   for (RowIndex k = 1; k < n; ++k) {
-    if (CompareKeys(data.columns, order[k - 1], data.columns, order[k], schema.primary_key) == 0) {
+    if (CompareKeys(*columns, order[k - 1], *columns, order[k], schema.primary_key) == 0) {
       RowIndex a = std::min(order[k - 1], order[k]), b = std::max(order[k - 1], order[k]);
       return absl::InvalidArgumentError(StrCat(
-          "duplicate primary key ", KeyText(schema, data.columns, schema.primary_key, a), " at ",
+          "duplicate primary key ", KeyText(schema, *columns, schema.primary_key, a), " at ",
           where(a), " and ", where(b)));
     }
   }
@@ -261,7 +286,7 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
   // Group by partition value, keeping key order inside each group.
   std::map<std::optional<std::string>, std::vector<RowIndex>> groups;
   if (schema.partition_column.has_value()) {
-    const Column& pc = data.columns[*schema.partition_column];
+    const Column& pc = (*columns)[*schema.partition_column];
     absl::flat_hash_map<std::string, std::vector<RowIndex>*> by_text;
     std::vector<RowIndex>* null_group = nullptr;
     std::string text;
@@ -289,7 +314,7 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
   for (auto& [value, rows] : groups) {
     std::vector<Column> sorted;
     sorted.reserve(data.columns.size());
-    for (const Column& c : data.columns) {
+    for (const Column& c : *columns) {
       sorted.push_back(c.Take(rows));
       CanonicalizeNaNs(&sorted.back());
     }
@@ -332,51 +357,37 @@ absl::Status Transaction::CheckKeysAgainst(const TableInfo& table, const TableDa
   RowIndex existing_rows = 0;
   for (const PartitionInfo* p : existing) existing_rows += p->row_count();
   if (existing_rows == 0 || data.num_rows() == 0) return absl::OkStatus();
-  // Probe each new key in the primary indexes of the base version
-  // (FORMAT.md §12.7): a filter rules out most segments at once.
-  RETL_ASSIGN_OR_RETURN(auto dataset, Dataset::Open(writer_->dir()));
-  RETL_ASSIGN_OR_RETURN(auto snapshot, dataset->AtVersion(base_.info.version));
-  LookupOptions options;
-  options.columns = {schema.fields[schema.primary_key[0]].name};
-  RETL_ASSIGN_OR_RETURN(Lookup lookup, Lookup::Open(snapshot, table.name, options));
-  std::set<std::optional<std::string>> kept;
-  for (const PartitionInfo* p : existing) kept.insert(p->value);
-  constexpr RowIndex kBatch = 256;
-  std::vector<KeyValue> batch;
-  std::vector<RowView> found;
-  for (RowIndex start = 0; start < data.num_rows(); start += kBatch) {
-    const RowIndex end = std::min(data.num_rows(), start + kBatch);
-    batch.clear();
-    for (RowIndex r = start; r < end; ++r) {
-      for (int k : schema.primary_key) {
-        const Column& c = data.columns[k];
-        switch (c.type().physical()) {
-          case PhysicalType::kBool: batch.push_back(KeyValue::Bool(c.GetBool(r))); break;
-          case PhysicalType::kInt128: batch.push_back(KeyValue::Int128(c.GetInt128(r))); break;
-          case PhysicalType::kFloat:
-          case PhysicalType::kDouble: batch.push_back(KeyValue::Double(c.GetDouble(r))); break;
-          case PhysicalType::kBytes: batch.push_back(KeyValue::Bytes(c.GetBytes(r))); break;
-          default: batch.push_back(KeyValue::Int(c.GetInt(r))); break;
-        }
+  // Probe each new key in the primary index of every segment that stays
+  // (FORMAT.md §12.7), including segments this transaction wrote: a filter
+  // rules out most segments at once.
+  std::vector<KeyProbeSegment> segments;
+  for (const PartitionInfo* p : existing) {
+    for (const SegmentInfo& info : p->segments) {
+      KeyProbeSegment k;
+      k.partition = p;
+      RETL_ASSIGN_OR_RETURN(k.segment, Segment::Open(JoinPath(writer_->dir(), info.path)));
+      if (info.index.has_value()) {
+        RETL_ASSIGN_OR_RETURN(auto file, MappedFile::Open(JoinPath(writer_->dir(), info.index->path)));
+        RETL_ASSIGN_OR_RETURN(k.index, IndexFile::Open(std::move(file), info.index->checksum, schema,
+                                                       info.row_count, info.checksum));
       }
-    }
-    RETL_RETURN_IF_ERROR(lookup.GetBatch(batch, &found));
-    for (RowIndex r = start; r < end; ++r) {
-      const RowView& v = found[r - start];
-      if (!v.valid() || kept.count(v.partition().value) == 0) continue;
-      std::string new_partition;
-      if (table.partitioned()) {
-        const Column& pc = data.columns[*schema.partition_column];
-        new_partition = StrCat(" (for partition '", pc.IsValid(r) ? ValueText(pc, r) : "(NULL)", "')");
-      }
-      return absl::InvalidArgumentError(StrCat(
-          "duplicate primary key ", KeyText(schema, data.columns, schema.primary_key, r),
-          ": the row at ", data.describe_row ? data.describe_row(r) : StrCat("row ", r + 1),
-          new_partition, " already exists in partition '",
-          v.partition().DisplayName(table.partitioned()), "' of table '", table.name, "'"));
+      segments.push_back(std::move(k));
     }
   }
-  return absl::OkStatus();
+  RETL_ASSIGN_OR_RETURN(auto found, FindExistingKey(schema, data.columns, segments));
+  if (!found.has_value()) return absl::OkStatus();
+  const RowIndex r = found->first;
+  const PartitionInfo& old_partition = *segments[found->second].partition;
+  std::string new_partition;
+  if (table.partitioned()) {
+    const Column& pc = data.columns[*schema.partition_column];
+    new_partition = StrCat(" (for partition '", pc.IsValid(r) ? ValueText(pc, r) : "(NULL)", "')");
+  }
+  return absl::InvalidArgumentError(StrCat(
+      "duplicate primary key ", KeyText(schema, data.columns, schema.primary_key, r),
+      ": the row at ", data.describe_row ? data.describe_row(r) : StrCat("row ", r + 1),
+      new_partition, " already exists in partition '",
+      old_partition.DisplayName(table.partitioned()), "' of table '", table.name, "'"));
 }
 
 absl::Status Transaction::CreateTable(const std::string& name, const Schema& schema,

@@ -47,6 +47,11 @@ namespace retl {
 // unscaled integer); Text is parsed as canonical text (FORMAT.md §4.2) of
 // the key column's type ("2024-01-31", "12.50", "true"), which is what the
 // command-line tools pass.
+//
+// Keys compare as stored values (FORMAT.md §4.3): a FLOAT key holds a
+// binary32 value, so KeyValue::Double(0.1) never equals a FLOAT 0.1 (the
+// nearest binary32 differs), while KeyValue::Text("0.1") parses it as FLOAT
+// and does; -0.0 and 0.0 are different keys.
 class RETL_EXPORT KeyValue {
  public:
   enum class Kind : uint8_t { kNull, kBool, kInt, kInt128, kDouble, kBytes, kText };
@@ -82,7 +87,11 @@ struct LookupState;  // internal
 
 // One row found by a Lookup: a position in a mapped segment. Copyable, no
 // ownership; valid while the Lookup that returned it lives. Column indices
-// are positions in the Lookup's projection (LookupOptions::columns).
+// are positions in the Lookup's projection (LookupOptions::columns); the
+// getters do not check them (0 <= column < num_columns(), and the getter
+// must suit the column's type), nor whether the row is valid(). For a NULL
+// value the getters return an unspecified value of the right type (never
+// reading outside the file); test IsNull() first.
 class RETL_EXPORT RowView {
  public:
   RowView() = default;
