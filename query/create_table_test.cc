@@ -644,3 +644,41 @@ TEST(CreateTableTest, ToSqlOfRandomSchemasParsesBack) {
 
 }  // namespace
 }  // namespace retl
+
+namespace retl {
+namespace {
+
+TEST(CreateTableTest, Indexes) {
+  CreateTableStatement s = Parse(
+      "CREATE TABLE t (id INT PRIMARY KEY, email TEXT, INDEX (email), a INT, b INT,\n"
+      "  index by_ab (a, b), \"index\" INT, Index VARCHAR(10))");
+  ASSERT_EQ(s.schema.indexes.size(), 2u);
+  EXPECT_EQ(s.schema.indexes[0], (IndexDef{"email", {1}}));
+  EXPECT_EQ(s.schema.indexes[1], (IndexDef{"by_ab", {2, 3}}));
+  // Columns named "index": a quoted one, and one whose type has arguments.
+  EXPECT_EQ(s.schema.fields[4].name, "index");
+  EXPECT_EQ(s.schema.fields[5].name, "Index");
+  EXPECT_EQ(Parse("CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT, INDEX (a, b))")
+                .schema.indexes[0].name,
+            "a_b");
+  // ToSql writes them back.
+  EXPECT_EQ(Parse(s.schema.ToSql("t")).schema, s.schema);
+}
+
+TEST(CreateTableTest, IndexErrors) {
+  EXPECT_EQ(ErrorOf("CREATE TABLE t (id INT PRIMARY KEY, INDEX (nope))"),
+            "line 1, column 44: unknown column 'nope' in INDEX");
+  EXPECT_EQ(ErrorOf("CREATE TABLE t (id INT PRIMARY KEY, a INT, INDEX (a, a))"),
+            "line 1, column 54: column 'a' appears twice in the index");
+  EXPECT_EQ(ErrorOf("CREATE TABLE t (id INT PRIMARY KEY, a INT, INDEX x (a), INDEX x (id))"),
+            "line 1, column 57: duplicate index name 'x'");
+  EXPECT_EQ(ErrorOf("CREATE TABLE t (id INT PRIMARY KEY, a INT, INDEX ())"),
+            "line 1, column 51: expected column name in INDEX, found ')'");
+  EXPECT_EQ(ErrorOf("CREATE TABLE t (id INT PRIMARY KEY, a INT, INDEX (a b))"),
+            "line 1, column 53: expected ')' or ',' after index column, found 'b'");
+  EXPECT_EQ(ErrorOf("CREATE TABLE t (id INT PRIMARY KEY, a INT, INDEX \"1x\" (a))").substr(0, 40),
+            "line 1, column 44: invalid index name '1");
+}
+
+}  // namespace
+}  // namespace retl
