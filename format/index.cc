@@ -34,21 +34,44 @@ fmt::IndexRegion AddRegion(std::string* file, std::string_view bytes) {
 constexpr uint32_t kSalt[8] = {0x47b6137bu, 0x44974d91u, 0x8824ad5bu, 0xa2b7289du,
                                0x705495c7u, 0x2df1424bu, 0x9efc4947u, 0x5c6bfb31u};
 
-// Builds one hash index over `keys` (normalized key per row; rows with
-// `indexed[r]` false are skipped) and appends its regions to `file`.
-fmt::HashIndex BuildHashIndex(const std::vector<std::string>& keys,
-                              const std::vector<bool>& indexed, std::string* file) {
-  const RowIndex n = static_cast<RowIndex>(keys.size());
-  // Groups in order of first row; group_of[r] for indexed rows.
-  absl::flat_hash_map<std::string_view, uint32_t> group_ids;
+// The normalized keys and key hashes of every row, in one arena.
+struct NormalizedKeys {
+  std::string arena;
+  std::vector<uint64_t> offsets;  // n + 1; key r is arena[offsets[r], offsets[r+1])
+  std::vector<uint64_t> hashes;
+  std::vector<bool> indexed;      // false where a key column is NULL
+
+  RowIndex size() const { return static_cast<RowIndex>(hashes.size()); }
+  std::string_view key(RowIndex r) const {
+    return std::string_view(arena).substr(offsets[r], offsets[r + 1] - offsets[r]);
+  }
+};
+
+// Builds one hash index over `keys` (rows not indexed are skipped) and
+// appends its regions to `file`.
+fmt::HashIndex BuildHashIndex(const NormalizedKeys& keys, std::string* file) {
+  const RowIndex n = keys.size();
+  // Groups in order of first row; group_of[r] for indexed rows. The set holds
+  // each group's first row, hashed by the key hash already computed.
+  struct RowHash {
+    const NormalizedKeys* keys;
+    size_t operator()(uint32_t r) const { return keys->hashes[r]; }
+  };
+  struct RowEq {
+    const NormalizedKeys* keys;
+    bool operator()(uint32_t a, uint32_t b) const { return keys->key(a) == keys->key(b); }
+  };
+  absl::flat_hash_map<uint32_t, uint32_t, RowHash, RowEq> group_ids(
+      0, RowHash{&keys}, RowEq{&keys});
   std::vector<uint32_t> group_of(n, 0);
   std::vector<RowIndex> first_row;
   std::vector<uint32_t> group_size;
   RowIndex rows = 0;
   for (RowIndex r = 0; r < n; ++r) {
-    if (!indexed[r]) continue;
+    if (!keys.indexed[r]) continue;
     ++rows;
-    auto [it, inserted] = group_ids.emplace(keys[r], static_cast<uint32_t>(first_row.size()));
+    auto [it, inserted] =
+        group_ids.emplace(static_cast<uint32_t>(r), static_cast<uint32_t>(first_row.size()));
     if (inserted) {
       first_row.push_back(r);
       group_size.push_back(0);
@@ -70,7 +93,7 @@ fmt::HashIndex BuildHashIndex(const std::vector<std::string>& keys,
   std::vector<uint32_t> filter(blocks * 8, 0);
   for (RowIndex g = 0; g < k; ++g) {
     const RowIndex r = first_row[g];
-    const uint64_t h = KeyHash(keys[r]);
+    const uint64_t h = keys.hashes[r];
     const uint64_t q = static_cast<uint64_t>(unique ? r : g) + 1;
     uint64_t i = static_cast<uint64_t>((static_cast<unsigned __int128>(h) * m) >> 64);
     while (slots[i] != 0) i = i + 1 == m ? 0 : i + 1;
@@ -97,7 +120,7 @@ fmt::HashIndex BuildHashIndex(const std::vector<std::string>& keys,
     std::vector<uint32_t> postings(rows);
     std::vector<uint32_t> next(starts.begin(), starts.end() - 1);
     for (RowIndex r = 0; r < n; ++r) {
-      if (indexed[r]) postings[next[group_of[r]]++] = static_cast<uint32_t>(r);
+      if (keys.indexed[r]) postings[next[group_of[r]]++] = static_cast<uint32_t>(r);
     }
     bytes.clear();
     for (uint32_t v : starts) PutLE<uint32_t>(&bytes, v);
@@ -113,18 +136,23 @@ fmt::HashIndex BuildHashIndex(const std::vector<std::string>& keys,
   return out;
 }
 
-// Normalized keys of `key_columns` for every row; `indexed[r]` false where a
-// key column is NULL.
+// Normalized keys of `key_columns` for every row, and their hashes.
 void NormalizeKeys(const std::vector<Column>& columns, const std::vector<int>& key_columns,
-                   std::vector<std::string>* keys, std::vector<bool>* indexed) {
+                   NormalizedKeys* keys) {
   const RowIndex n = columns.empty() ? 0 : columns[0].size();
-  keys->assign(n, std::string());
-  indexed->assign(n, true);
+  keys->arena.clear();
+  keys->offsets.assign(1, 0);
+  keys->offsets.reserve(n + 1);
+  keys->hashes.assign(n, 0);
+  keys->indexed.assign(n, true);
   for (RowIndex r = 0; r < n; ++r) {
-    if (!AppendNormalizedKey(columns, key_columns, r, &(*keys)[r])) {
-      (*keys)[r].clear();
-      (*indexed)[r] = false;
+    const size_t start = keys->arena.size();
+    if (!AppendNormalizedKey(columns, key_columns, r, &keys->arena)) {
+      keys->arena.resize(start);
+      keys->indexed[r] = false;
     }
+    keys->offsets.push_back(keys->arena.size());
+    keys->hashes[r] = KeyHash(std::string_view(keys->arena).substr(start));
   }
 }
 
@@ -144,10 +172,9 @@ absl::StatusOr<std::string> BuildIndexFile(const Schema& schema, const std::vect
   footer.segment_checksum = static_cast<int64_t>(segment_checksum);
   footer.__set_created_by(kCreatedBy);
 
-  std::vector<std::string> keys;
-  std::vector<bool> indexed;
-  NormalizeKeys(columns, schema.primary_key, &keys, &indexed);
-  footer.primary = BuildHashIndex(keys, indexed, &file);
+  NormalizedKeys keys;
+  NormalizeKeys(columns, schema.primary_key, &keys);
+  footer.primary = BuildHashIndex(keys, &file);
   footer.primary.columns.assign(schema.primary_key.begin(), schema.primary_key.end());
 
   // Fences from the primary keys just normalized.
@@ -155,7 +182,7 @@ absl::StatusOr<std::string> BuildIndexFile(const Schema& schema, const std::vect
   const int64_t count = (n + kFenceInterval - 1) / kFenceInterval;
   PutLE<uint32_t>(&offsets, 0);
   for (int64_t j = 0; j < count; ++j) {
-    fence_keys += keys[j * kFenceInterval];
+    fence_keys += keys.key(j * kFenceInterval);
     if (fence_keys.size() > UINT32_MAX) {
       return absl::ResourceExhaustedError("primary keys too long to index (fences over 4 GiB)");
     }
@@ -167,8 +194,8 @@ absl::StatusOr<std::string> BuildIndexFile(const Schema& schema, const std::vect
   footer.fences.keys = AddRegion(&file, fence_keys);
 
   for (const IndexDef& def : schema.indexes) {
-    NormalizeKeys(columns, def.columns, &keys, &indexed);
-    fmt::HashIndex h = BuildHashIndex(keys, indexed, &file);
+    NormalizeKeys(columns, def.columns, &keys);
+    fmt::HashIndex h = BuildHashIndex(keys, &file);
     h.columns.assign(def.columns.begin(), def.columns.end());
     h.__set_name(def.name);
     footer.secondary.push_back(std::move(h));
