@@ -87,6 +87,67 @@ class ChunkReader {
   const uint8_t* b3_ = nullptr;
 };
 
+// Getters are inline: a lookup calls one per column of every row it reads.
+inline RowIndex ChunkReader::Run(RowIndex i) const {
+  // Run j covers [end[j-1], end[j]): the first end above i.
+  const uint8_t* ends = b1_;
+  RowIndex lo = 0, hi = run_count_ - 1;
+  while (lo < hi) {
+    RowIndex mid = lo + (hi - lo) / 2;
+    if (Load<uint32_t>(ends + mid * 4) > static_cast<uint64_t>(i)) hi = mid; else lo = mid + 1;
+  }
+  return lo;
+}
+
+inline bool ChunkReader::GetBool(RowIndex i) const {
+  if (encoding_ == Encoding::kPlain) return (b1_[i >> 3] >> (i & 7)) & 1;
+  return *Slot(i) != 0;  // RLE: one byte per run
+}
+
+inline int64_t ChunkReader::GetInt(RowIndex i) const {
+  if (encoding_ == Encoding::kForBitpack) {
+    return static_cast<int64_t>(static_cast<uint64_t>(reference_) + Unpack(b1_, i));
+  }
+  switch (physical_) {
+    case PhysicalType::kBool: return GetBool(i) ? 1 : 0;
+    case PhysicalType::kInt8: return static_cast<int8_t>(*Slot(i));
+    case PhysicalType::kInt16: return Load<int16_t>(Slot(i));
+    case PhysicalType::kInt32: return Load<int32_t>(Slot(i));
+    case PhysicalType::kInt64: return Load<int64_t>(Slot(i));
+    case PhysicalType::kInt128: return static_cast<int64_t>(Load<int128>(Slot(i)));
+    default: return 0;
+  }
+}
+
+inline int128 ChunkReader::GetInt128(RowIndex i) const {
+  if (physical_ == PhysicalType::kInt128 && encoding_ != Encoding::kForBitpack) {
+    return Load<int128>(Slot(i));
+  }
+  return GetInt(i);
+}
+
+inline double ChunkReader::GetDouble(RowIndex i) const {
+  if (physical_ == PhysicalType::kFloat) return Load<float>(Slot(i));
+  return Load<double>(Slot(i));
+}
+
+inline std::string_view ChunkReader::GetBytes(RowIndex i) const {
+  const uint8_t* offsets;
+  const uint8_t* data;
+  RowIndex j;
+  switch (encoding_) {
+    case Encoding::kDictionary:
+      offsets = b1_, data = b2_, j = static_cast<RowIndex>(Unpack(b3_, i));
+      // Codes of NULL rows are unchecked (FORMAT.md §5.1): never follow one.
+      if (j >= dictionary_size_) return std::string_view();
+      break;
+    case Encoding::kRle: offsets = b2_, data = b3_, j = Run(i); break;
+    default: offsets = b1_, data = b2_, j = i; break;
+  }
+  uint32_t begin = Load<uint32_t>(offsets + j * 4), end = Load<uint32_t>(offsets + j * 4 + 4);
+  return std::string_view(reinterpret_cast<const char*>(data) + begin, end - begin);
+}
+
 }  // namespace retl
 
 #endif  // RETL_FORMAT_CHUNK_READER_H_

@@ -53,7 +53,9 @@ struct LookupState {
     }
   }
   // Makes every projected chunk of the row's block readable and fills `view`.
-  absl::Status MakeView(const LookupSegment& s, RowIndex row, RowView* view) const;
+  // With `prefetch`, also starts loading the row's values.
+  absl::Status MakeView(const LookupSegment& s, RowIndex row, RowView* view,
+                        bool prefetch = true) const;
   // First row of `s` whose key satisfies the lower bound `x` (see Scan).
   absl::StatusOr<RowIndex> LowerBound(const LookupSegment& s, std::string_view x, bool inclusive) const;
 };
@@ -216,7 +218,8 @@ absl::StatusOr<RowIndex> LookupState::Probe(const LookupSegment& s, std::string_
   return found;
 }
 
-absl::Status LookupState::MakeView(const LookupSegment& s, RowIndex row, RowView* view) const {
+absl::Status LookupState::MakeView(const LookupSegment& s, RowIndex row, RowView* view,
+                                   bool prefetch) const {
   const size_t block = s.segment->BlockOf(row);
   const RowIndex in_block = row - s.segment->block_start(block);
   // The caller reads these values next: start every cache miss now, in
@@ -226,7 +229,7 @@ absl::Status LookupState::MakeView(const LookupSegment& s, RowIndex row, RowView
     if (reader == nullptr) {
       RETL_ASSIGN_OR_RETURN(reader, s.segment->Reader(block, c));
     }
-    reader->Prefetch(in_block);
+    if (prefetch) reader->Prefetch(in_block);
   }
   view->state_ = this;
   view->segment_ = &s;
@@ -421,7 +424,7 @@ absl::StatusOr<bool> Lookup::Get(std::span<const KeyValue> key, RowView* row) co
     });
     RETL_RETURN_IF_ERROR(status);
     if (found < 0) continue;
-    RETL_RETURN_IF_ERROR(st.MakeView(s, found, row));
+    RETL_RETURN_IF_ERROR(st.MakeView(s, found, row, /*prefetch=*/false));  // done above
     return true;
   }
   return false;
