@@ -173,9 +173,11 @@ class RETL_EXPORT Lookup {
   }
 
   // Looks up keys.size() / key_fields().size() keys at once (the values of
-  // each key consecutive), probing them in stages with prefetches: several
-  // times faster per key than Get. rows[i] is the row of key i, or a RowView
-  // with valid() false.
+  // each key consecutive), probing them in stages with prefetches. rows[i]
+  // is the row of key i, or a RowView with valid() false. Get already
+  // overlaps the memory accesses of one lookup, so the gain per key is
+  // modest (bench/README.md has the figures); one call per request batch
+  // also saves the per-call overhead.
   absl::Status GetBatch(std::span<const KeyValue> keys, std::vector<RowView>* rows) const;
 
   // Appends every row with this key to `rows` (many for a non-unique
