@@ -13,6 +13,55 @@
 
 namespace retl {
 
+// Index files opened by any snapshot of a Dataset, shared while in use.
+struct IndexCache {
+  std::string dir;
+  std::mutex mu;
+  std::unordered_map<std::string, std::weak_ptr<const IndexFile>> files;
+
+  absl::StatusOr<std::shared_ptr<const IndexFile>> Open(const SegmentInfo& info,
+                                                        const Schema& schema) {
+    const IndexFileInfo& ix = *info.index;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = files.find(ix.path);
+      if (it != files.end()) {
+        if (auto index = it->second.lock()) {
+          // The same file checked against this very entry and segment.
+          if (index->file_size() == ix.size && index->checksum() == ix.checksum &&
+              index->segment_checksum() == info.checksum) {
+            return index;
+          }
+        }
+      }
+    }
+    std::string path = JoinPath(dir, ix.path);
+    auto file = MappedFile::Open(path);
+    if (!file.ok()) {
+      if (absl::IsNotFound(file.status())) {
+        return absl::DataLossError(StrCat("index file '", path, "' listed in the manifest is missing"));
+      }
+      return file.status();
+    }
+    if ((*file)->size() != ix.size) {
+      return absl::DataLossError(StrCat("index file '", path, "' has ", (*file)->size(),
+                                        " bytes, the manifest says ", ix.size,
+                                        " (truncated or replaced?)"));
+    }
+    RETL_ASSIGN_OR_RETURN(auto index, IndexFile::Open(*std::move(file), ix.checksum, schema,
+                                                      info.row_count, info.checksum));
+    std::lock_guard<std::mutex> lock(mu);
+    if (files.size() > 1024) {
+      for (auto it = files.begin(); it != files.end();) {
+        it = it->second.expired() ? files.erase(it) : std::next(it);
+      }
+    }
+    files[ix.path] = index;
+    return index;
+  }
+};
+
+
 absl::StatusOr<const TableInfo*> Snapshot::GetTable(std::string_view name) const {
   if (const TableInfo* t = manifest_.FindTable(name)) return t;
   std::vector<std::string> names;
@@ -27,9 +76,15 @@ std::shared_ptr<const Segment> Snapshot::segment(const SegmentInfo& info) const 
   return it == segments_.end() ? nullptr : it->second;
 }
 
-std::shared_ptr<const IndexFile> Snapshot::index(const SegmentInfo& info) const {
+absl::StatusOr<std::shared_ptr<const IndexFile>> Snapshot::index(const TableInfo& table,
+                                                                  const SegmentInfo& info) const {
+  if (!info.index.has_value()) return nullptr;
+  std::lock_guard<std::mutex> lock(indexes_mu_);
   auto it = indexes_.find(info.path);
-  return it == indexes_.end() ? nullptr : it->second;
+  if (it != indexes_.end()) return it->second;
+  RETL_ASSIGN_OR_RETURN(auto index, index_cache_->Open(info, table.schema));
+  indexes_[info.path] = index;
+  return index;
 }
 
 absl::Status Snapshot::Scan(std::string_view table_name, const ScanOptions& options,
@@ -73,6 +128,10 @@ absl::Status Snapshot::Scan(std::string_view table_name, const ScanOptions& opti
     }
   }
   return absl::OkStatus();
+}
+
+Dataset::Dataset(std::string dir) : dir_(std::move(dir)), index_cache_(std::make_shared<IndexCache>()) {
+  index_cache_->dir = dir_;
 }
 
 absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& dir) {
@@ -129,47 +188,6 @@ absl::StatusOr<std::shared_ptr<const Segment>> Dataset::OpenSegment(const Segmen
   return seg;
 }
 
-absl::StatusOr<std::shared_ptr<const IndexFile>> Dataset::OpenIndex(const SegmentInfo& info,
-                                                                     const Schema& schema) const {
-  const IndexFileInfo& ix = *info.index;
-  {
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    auto it = index_cache_.find(ix.path);
-    if (it != index_cache_.end()) {
-      if (auto index = it->second.lock()) {
-        // The same file checked against this very entry and segment.
-        if (index->file_size() == ix.size && index->checksum() == ix.checksum &&
-            index->segment_checksum() == info.checksum) {
-          return index;
-        }
-      }
-    }
-  }
-  std::string path = JoinPath(dir_, ix.path);
-  auto file = MappedFile::Open(path);
-  if (!file.ok()) {
-    if (absl::IsNotFound(file.status())) {
-      return absl::DataLossError(StrCat("index file '", path, "' listed in the manifest is missing"));
-    }
-    return file.status();
-  }
-  if ((*file)->size() != ix.size) {
-    return absl::DataLossError(StrCat("index file '", path, "' has ", (*file)->size(),
-                                      " bytes, the manifest says ", ix.size,
-                                      " (truncated or replaced?)"));
-  }
-  RETL_ASSIGN_OR_RETURN(auto index, IndexFile::Open(*std::move(file), ix.checksum, schema,
-                                                    info.row_count, info.checksum));
-  std::lock_guard<std::mutex> lock(cache_mu_);
-  if (index_cache_.size() > 1024) {
-    for (auto it = index_cache_.begin(); it != index_cache_.end();) {
-      it = it->second.expired() ? index_cache_.erase(it) : std::next(it);
-    }
-  }
-  index_cache_[ix.path] = index;
-  return index;
-}
-
 absl::StatusOr<std::shared_ptr<const Snapshot>> Dataset::AtVersion(int64_t version) const {
   RETL_ASSIGN_OR_RETURN(int64_t current, ReadCurrent(dir_));
   if (version < 1 || version > current) {
@@ -177,6 +195,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Dataset::AtVersion(int64_t versi
                                             "' does not exist (the live version is ", current, ")"));
   }
   std::shared_ptr<Snapshot> snap(new Snapshot());
+  snap->index_cache_ = index_cache_;
   RETL_ASSIGN_OR_RETURN(snap->manifest_, ReadManifest(dir_, version));
   for (const TableInfo& t : snap->manifest_.tables) {
     for (const PartitionInfo& p : t.partitions) {
@@ -188,9 +207,6 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Dataset::AtVersion(int64_t versi
                                                   "' in the manifest"));
         }
         snap->segments_[info.path] = std::move(seg);
-        if (info.index.has_value()) {
-          RETL_ASSIGN_OR_RETURN(snap->indexes_[info.path], OpenIndex(info, t.schema));
-        }
       }
     }
   }

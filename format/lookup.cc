@@ -369,7 +369,7 @@ absl::StatusOr<Lookup> Lookup::Open(std::shared_ptr<const Snapshot> snapshot,
       std::shared_ptr<const Segment> seg = snapshot->segment(info);
       if (seg == nullptr) return absl::InternalError(StrCat("segment not open: ", info.path));
       s.segment = seg.get();
-      std::shared_ptr<const IndexFile> index = snapshot->index(info);
+      RETL_ASSIGN_OR_RETURN(std::shared_ptr<const IndexFile> index, snapshot->index(table, info));
       s.index_file = index.get();
       if (index != nullptr) {
         s.hash = state->primary ? &index->primary() : index->secondary(options.index);

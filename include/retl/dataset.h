@@ -37,8 +37,9 @@
 
 namespace retl {
 
-class Segment;    // format/segment.h
-class IndexFile;  // format/index.h
+class Segment;      // format/segment.h
+class IndexFile;    // format/index.h
+struct IndexCache;  // format/dataset.cc: index files shared by a Dataset's snapshots
 
 // Rows handed to a Scan callback: one block of one segment, decoded.
 struct RETL_EXPORT RowBatch {
@@ -75,15 +76,20 @@ class RETL_EXPORT Snapshot {
   // The opened segment for an entry of this snapshot's manifest (internal
   // readers such as the SQL engine use it).
   std::shared_ptr<const Segment> segment(const SegmentInfo& info) const;
-  // The opened index file of a segment entry, or nullptr if it has none.
-  std::shared_ptr<const IndexFile> index(const SegmentInfo& info) const;
+  // The index file of a segment entry of `table` (nullptr if it has none),
+  // opened and checked (FORMAT.md §12.3) on first use: scans never need
+  // it, so a damaged index file fails only the lookups that use it.
+  absl::StatusOr<std::shared_ptr<const IndexFile>> index(const TableInfo& table,
+                                                          const SegmentInfo& info) const;
 
  private:
   friend class Dataset;
   Snapshot() = default;
   Manifest manifest_;
   std::unordered_map<std::string, std::shared_ptr<const Segment>> segments_;
-  std::unordered_map<std::string, std::shared_ptr<const IndexFile>> indexes_;  // by segment path
+  std::shared_ptr<IndexCache> index_cache_;
+  mutable std::mutex indexes_mu_;
+  mutable std::unordered_map<std::string, std::shared_ptr<const IndexFile>> indexes_;  // by segment
 };
 
 class RETL_EXPORT Dataset {
@@ -109,16 +115,14 @@ class RETL_EXPORT Dataset {
   absl::StatusOr<std::vector<VersionInfo>> Versions() const;
 
  private:
-  explicit Dataset(std::string dir) : dir_(std::move(dir)) {}
+  explicit Dataset(std::string dir);
   absl::StatusOr<std::shared_ptr<const Segment>> OpenSegment(const SegmentInfo& info) const;
-  absl::StatusOr<std::shared_ptr<const IndexFile>> OpenIndex(const SegmentInfo& info,
-                                                              const Schema& schema) const;
 
   std::string dir_;
   // Segment files are immutable, so snapshots share an opened segment.
   mutable std::mutex cache_mu_;
   mutable std::unordered_map<std::string, std::weak_ptr<const Segment>> cache_;
-  mutable std::unordered_map<std::string, std::weak_ptr<const IndexFile>> index_cache_;
+  std::shared_ptr<IndexCache> index_cache_;
   mutable std::shared_ptr<const Snapshot> latest_;  // the last snapshot Latest() returned
 };
 
