@@ -32,19 +32,20 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MIB = 1024 * 1024
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchutil import positive_int, tree_bytes  # noqa: E402
+import benchutil  # noqa: E402
 
 
 def fail(message):
-    print(f"import_bench: error: {message}", file=sys.stderr)
-    sys.exit(1)
+    benchutil.fail("import_bench", message)
 
 
 def find_binary(build_dir, relative):
-    path = os.path.join(build_dir, relative)
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        fail(f"{path} not found; build first: scripts/build.sh")
-    return path
+    return benchutil.find_binary("import_bench", build_dir, relative)
+
+
+MIB = 1024 * 1024
 
 
 def tail(path, lines=20):
@@ -78,25 +79,6 @@ def run(cmd, log_prefix):
                 print(f"--- last lines of its {name}:\n{text.rstrip()}", file=sys.stderr)
         sys.exit(1)
     return wall, usage
-
-
-def tree_bytes(path):
-    """Apparent size of all files under path (like du -sb)."""
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def main():

@@ -40,6 +40,19 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchutil import positive_int, tree_bytes  # noqa: E402
+import benchutil  # noqa: E402
+
+
+def fail(message):
+    benchutil.fail("lookup_bench", message)
+
+
+def find_binary(build_dir, relative):
+    return benchutil.find_binary("lookup_bench", build_dir, relative)
+
+
 MIB = 1024 * 1024
 TABLE = "customers"
 EMAIL_INDEX = "email"  # retl-build names an index after its column(s)
@@ -67,20 +80,8 @@ SQLITE_COLUMNS = [
 MAIN_ROWS = 2_000_000
 
 
-def fail(message):
-    print(f"lookup_bench: error: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
 def note(message):
     print(message, file=sys.stderr, flush=True)
-
-
-def find_binary(build_dir, relative):
-    path = os.path.join(build_dir, relative)
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        fail(f"{path} not found; build first: scripts/build.sh release")
-    return path
 
 
 def tail(text, lines=20):
@@ -102,18 +103,6 @@ def run(cmd, capture=False):
                 print(f"--- last lines of its {name}:\n{tail(text)}", file=sys.stderr)
         sys.exit(1)
     return wall, proc.stdout
-
-
-def tree_bytes(path):
-    """Apparent size of all files under path (like du -sb)."""
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
 
 
 def read_stamp(path):
@@ -458,13 +447,6 @@ def report(args, results, summary, imports, sqlite_info, emails):
     if args.rows != MAIN_ROWS:
         print(f"note: the targets are set for {MAIN_ROWS:,} rows; this run has {args.rows:,}.")
     return checks
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def main():
