@@ -57,14 +57,12 @@ class HashIndexReader {
   bool MayContain(uint64_t h) const {
     const uint8_t* block = filter_ + ((((h >> 32) * filter_blocks_) >> 32) << 5);
     const uint32_t lo = static_cast<uint32_t>(h);
-    // Branch-free: the outcome is random, so an early exit mispredicts.
-    uint32_t all = 1;
     for (int i = 0; i < 8; ++i) {
       uint32_t word;
       __builtin_memcpy(&word, block + 4 * i, 4);
-      all &= word >> ((lo * kSalt[i]) >> 27);
+      if (((word >> ((lo * kSalt[i]) >> 27)) & 1) == 0) return false;
     }
-    return (all & 1) != 0;
+    return true;
   }
   void PrefetchFilter(uint64_t h) const {
     __builtin_prefetch(filter_ + ((((h >> 32) * filter_blocks_) >> 32) << 5));

@@ -10,7 +10,7 @@ namespace retl {
 namespace {
 void AppendBigEndian64(uint64_t v, std::string* out) {
   char b[8];
-  for (int i = 7; i >= 0; --i) {
+  for (int i = 7; i >= 0; --i) {  // compilers turn this into one byte swap
     b[i] = static_cast<char>(v & 0xff);
     v >>= 8;
   }

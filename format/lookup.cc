@@ -498,13 +498,21 @@ absl::Status Lookup::GetBatch(std::span<const KeyValue> keys, std::vector<RowVie
   };
   std::vector<Candidate> candidates;
   candidates.reserve(n + n / 4);
+  // A key's first segment whose filter passes almost always holds it (about
+  // 1% false positives): stop there, and let the few keys it does not
+  // verify resume after it (`resume`, stage 5).
+  std::vector<uint32_t> resume(n, static_cast<uint32_t>(st.segments.size()));
   for (size_t i = 0; i < n; ++i) {
     if (!matchable[i]) continue;
     for (size_t j = 0; j < st.segments.size(); ++j) {
       const LookupSegment& s = st.segments[j];
       if (s.hash != nullptr && !s.hash->MayContain(hashes[i])) continue;
-      if (s.hash != nullptr) s.hash->PrefetchSlot(hashes[i]);
       candidates.push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(j)});
+      if (s.hash != nullptr) {
+        s.hash->PrefetchSlot(hashes[i]);
+        resume[i] = static_cast<uint32_t>(j + 1);
+        break;
+      }
     }
   }
   // Stage 3: walk the probe sequences (slots now in cache) and collect the
@@ -546,6 +554,17 @@ absl::Status Lookup::GetBatch(std::span<const KeyValue> keys, std::vector<RowVie
     RETL_RETURN_IF_ERROR(st.RowKey(s, hit.row, st.key_columns, &key));
     if (key != nkeys[hit.key]) continue;
     RETL_RETURN_IF_ERROR(st.MakeView(s, hit.row, &out));  // prefetches the row's values
+  }
+  // Stage 5: keys whose first candidate segment was a false positive.
+  for (size_t i = 0; i < n; ++i) {
+    if ((*rows)[i].valid() || !matchable[i] || resume[i] >= st.segments.size()) continue;
+    for (size_t j = resume[i]; j < st.segments.size() && !(*rows)[i].valid(); ++j) {
+      const LookupSegment& s = st.segments[j];
+      if (s.hash != nullptr && !s.hash->MayContain(hashes[i])) continue;
+      RETL_ASSIGN_OR_RETURN(RowIndex q, st.Probe(s, nkeys[i], hashes[i]));
+      if (q < 0) continue;
+      RETL_RETURN_IF_ERROR(st.MakeView(s, s.hash != nullptr ? s.hash->FirstRow(q) : q, &(*rows)[i]));
+    }
   }
   return absl::OkStatus();
 }
