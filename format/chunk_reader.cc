@@ -24,26 +24,6 @@ ChunkReader::ChunkReader(const ChunkLayout& layout, const DataType& type, RowInd
   b1_ = Buffer(layout, 1);
   b2_ = Buffer(layout, 2);
   b3_ = Buffer(layout, 3);
-  prefetch_base_ = base_;  // RLE: the run ends are searched; nothing to hint
-  switch (encoding_) {
-    case Encoding::kPlain:
-      prefetch_base_ = b1_;
-      if (physical_ == PhysicalType::kBytes) {
-        prefetch_mul_ = 4;  // the offsets
-      } else if (physical_ == PhysicalType::kBool) {
-        prefetch_mul_ = 1, prefetch_shift_ = 3;
-      } else {
-        prefetch_mul_ = static_cast<uint32_t>(width_);
-      }
-      break;
-    case Encoding::kForBitpack:
-    case Encoding::kDictionary:
-      prefetch_base_ = encoding_ == Encoding::kForBitpack ? b1_ : b3_;
-      prefetch_mul_ = static_cast<uint32_t>(bit_width_), prefetch_shift_ = 6, prefetch_scale_ = 3;
-      break;
-    case Encoding::kRle: break;
-  }
-  if (prefetch_base_ == nullptr) prefetch_base_ = base_;
 }
 
 const uint8_t* ChunkReader::Buffer(const ChunkLayout& layout, size_t k) const {
@@ -60,5 +40,26 @@ void ChunkReader::AppendNormalized(RowIndex i, std::string* out) const {
   }
 }
 
+void ChunkReader::Prefetch(RowIndex i) const {
+  if (validity_ != nullptr) __builtin_prefetch(validity_ + (i >> 3));
+  switch (encoding_) {
+    case Encoding::kPlain:
+      if (physical_ == PhysicalType::kBytes) {
+        __builtin_prefetch(b1_ + i * 4);
+      } else if (physical_ == PhysicalType::kBool) {
+        __builtin_prefetch(b1_ + (i >> 3));
+      } else {
+        __builtin_prefetch(b1_ + i * width_);
+      }
+      break;
+    case Encoding::kForBitpack:
+      __builtin_prefetch(b1_ + ((static_cast<uint64_t>(i) * bit_width_) >> 6) * 8);
+      break;
+    case Encoding::kDictionary:
+      __builtin_prefetch(b3_ + ((static_cast<uint64_t>(i) * bit_width_) >> 6) * 8);
+      break;
+    case Encoding::kRle: break;
+  }
+}
 
 }  // namespace retl

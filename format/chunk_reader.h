@@ -44,14 +44,8 @@ class ChunkReader {
   std::string_view GetBytes(RowIndex i) const;
   // Appends the normalized form (FORMAT.md §12.2) of valid row i.
   void AppendNormalized(RowIndex i, std::string* out) const;
-  // Hints the CPU to load what reading row i touches first (branch-free:
-  // lookups call it for every column of a row).
-  void Prefetch(RowIndex i) const {
-    if (validity_ != nullptr) __builtin_prefetch(validity_ + (i >> 3));
-    __builtin_prefetch(prefetch_base_ +
-                       (((static_cast<uint64_t>(i) * prefetch_mul_) >> prefetch_shift_)
-                        << prefetch_scale_));
-  }
+  // Hints the CPU to load what reading row i touches first.
+  void Prefetch(RowIndex i) const;
 
  private:
   template <typename T>
@@ -91,11 +85,6 @@ class ChunkReader {
   const uint8_t* b1_ = nullptr;
   const uint8_t* b2_ = nullptr;
   const uint8_t* b3_ = nullptr;
-  // Prefetch address of row i: base + (((i * mul) >> shift) << scale).
-  const uint8_t* prefetch_base_ = nullptr;
-  uint32_t prefetch_mul_ = 0;
-  uint8_t prefetch_shift_ = 0;
-  uint8_t prefetch_scale_ = 0;
 };
 
 // Getters are inline: a lookup calls one per column of every row it reads.
