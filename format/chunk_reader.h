@@ -44,7 +44,9 @@ class ChunkReader {
   std::string_view GetBytes(RowIndex i) const;
   // Appends the normalized form (FORMAT.md §12.2) of valid row i.
   void AppendNormalized(RowIndex i, std::string* out) const;
-  // Hints the CPU to load what reading row i touches first.
+  // Hints the CPU to load what reading row i touches first. Deliberately
+  // out of line: inlined, the compiler may schedule the prefetches after the
+  // key comparison they are meant to overlap (measured: lookups twice as slow).
   void Prefetch(RowIndex i) const;
 
  private:
