@@ -25,12 +25,6 @@ namespace fs = std::filesystem;
 using testing::AllTypes;
 using testing::TempDir;
 
-#define ASSERT_OK(expr)                          \
-  do {                                           \
-    absl::Status s_ = (expr);                    \
-    ASSERT_TRUE(s_.ok()) << s_;                  \
-  } while (0)
-
 // A table with an id key, a partition column and one column of every type.
 Schema WideSchema(bool partitioned) {
   Schema s;

@@ -32,12 +32,6 @@ namespace fs = std::filesystem;
 using testing::Contains;
 using testing::TempDir;
 
-#define ASSERT_OK(expr)         \
-  do {                          \
-    absl::Status s_ = (expr);   \
-    ASSERT_TRUE(s_.ok()) << s_; \
-  } while (0)
-
 std::unique_ptr<DatasetWriter> OpenWriter(const std::string& dir, RowIndex block_rows, bool zstd) {
   WriterOptions o;
   o.block_rows = block_rows;

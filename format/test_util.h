@@ -13,6 +13,13 @@
 #include "gtest/gtest.h"
 #include "retl/types.h"
 
+// Asserts that an absl::Status expression is OK, printing it otherwise.
+#define ASSERT_OK(expr)         \
+  do {                          \
+    absl::Status s_ = (expr);   \
+    ASSERT_TRUE(s_.ok()) << s_; \
+  } while (0)
+
 namespace retl::testing {
 
 // A fresh directory under $TMPDIR, removed with everything in it on destruction.

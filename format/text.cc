@@ -26,6 +26,30 @@ constexpr int kMaxYear = 9999;
 // Longest input echoed in an error message; longer text is cut with "...".
 constexpr size_t kMaxQuotedText = 64;
 
+}  // namespace
+
+void AppendEscapedText(std::string_view text, bool escape_high, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      *out += "\\n";
+    } else if (c == '\r') {
+      *out += "\\r";
+    } else if (c == '\t') {
+      *out += "\\t";
+    } else if (u < 0x20 || u == 0x7f || (u >= 0x80 && escape_high)) {
+      *out += "\\x";
+      *out += kHex[u >> 4];
+      *out += kHex[u & 15];
+    } else {
+      *out += c;
+    }
+  }
+}
+
+namespace {
+
 // The input as it appears in an error message: cut to kMaxQuotedText bytes,
 // control characters escaped so the message stays on one line.
 std::string QuoteForMessage(std::string_view text) {
@@ -37,24 +61,7 @@ std::string QuoteForMessage(std::string_view text) {
     text = text.substr(0, n);
   }
   // Bytes of invalid UTF-8 are escaped too, so the message itself is valid.
-  const bool escape_high = !IsValidUtf8(text);
-  for (char c : text) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7f || (u >= 0x80 && escape_high)) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    } else {
-      out += c;
-    }
-  }
+  AppendEscapedText(text, /*escape_high=*/!IsValidUtf8(text), &out);
   if (cut) out += "...";
   return out;
 }

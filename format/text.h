@@ -63,6 +63,10 @@ std::string FormatTimestamp(int64_t micros);
 std::string FormatDouble(double value);
 std::string FormatBinary(std::string_view bytes);
 
+// Appends `text` with \n, \r, \t, other control characters and DEL escaped
+// (\xHH), so it stays on one line; with `escape_high`, bytes >= 0x80 too.
+void AppendEscapedText(std::string_view text, bool escape_high, std::string* out);
+
 // True if `bytes` is valid UTF-8 (no overlong forms, no surrogates).
 bool IsValidUtf8(std::string_view bytes);
 

@@ -79,25 +79,9 @@ void AppendJsonObject(const TextRows& t, size_t row, std::string* out) {
 
 // Text for a table cell: control characters escaped so a row stays one line.
 std::string TableCell(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(text.size());
-  for (char ch : text) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    } else {
-      out.push_back(ch);
-    }
-  }
+  AppendEscapedText(text, /*escape_high=*/false, &out);
   return out;
 }
 
