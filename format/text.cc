@@ -624,6 +624,12 @@ std::string FormatDouble(double value) {
   return out;
 }
 
+std::string FormatFloat(float value) {
+  std::string out;
+  AppendShortest(&out, value);
+  return out;
+}
+
 std::string FormatBinary(std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

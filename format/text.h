@@ -61,6 +61,7 @@ std::string FormatDecimal(int128 unscaled, int scale);
 std::string FormatDate(int32_t days);
 std::string FormatTimestamp(int64_t micros);
 std::string FormatDouble(double value);
+std::string FormatFloat(float value);  // shortest text that round-trips as binary32
 std::string FormatBinary(std::string_view bytes);
 
 // Appends `text` with \n, \r, \t, other control characters and DEL escaped

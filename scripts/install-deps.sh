@@ -7,7 +7,7 @@ PACKAGES=(
   cmake ninja-build g++ ccache pkg-config
   libabsl-dev libzstd-dev libxxhash-dev libboost-dev libcli11-dev
   libthrift-dev thrift-compiler zlib1g-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libedit-dev
   python3 python3-pytest zstd gzip
 )
 

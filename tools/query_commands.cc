@@ -34,12 +34,6 @@ bool IsNumeric(const DataType& type) {
   }
 }
 
-// The rows found, as canonical text (nullopt: NULL), row-major.
-struct TextRows {
-  std::vector<Field> fields;
-  std::vector<std::vector<std::optional<std::string>>> rows;
-};
-
 void AppendJsonValue(const DataType& type, const std::optional<std::string>& text,
                      std::string* out) {
   if (!text.has_value()) {
@@ -66,7 +60,7 @@ void AppendJsonValue(const DataType& type, const std::optional<std::string>& tex
   }
 }
 
-void AppendJsonObject(const TextRows& t, size_t row, std::string* out) {
+void AppendJsonObject(const TextTable& t, size_t row, std::string* out) {
   out->push_back('{');
   for (size_t c = 0; c < t.fields.size(); ++c) {
     if (c > 0) out->push_back(',');
@@ -101,7 +95,7 @@ void AppendPadded(std::string_view text, size_t width, bool right, std::string* 
 }
 
 // psql's aligned format: " a | b " cells, a "---+---" rule, "(N rows)".
-void FormatTable(const TextRows& t, std::string* out) {
+void FormatTable(const TextTable& t, std::string* out) {
   const size_t n = t.fields.size();
   std::vector<std::vector<std::string>> cells(t.rows.size(), std::vector<std::string>(n));
   std::vector<size_t> width(n);
@@ -110,9 +104,22 @@ void FormatTable(const TextRows& t, std::string* out) {
     width[c] = DisplayWidth(TableCell(t.fields[c].name));
     right[c] = IsNumeric(t.fields[c].type);
   }
+  const bool typed = t.type_labels.size() == n;
+  for (size_t c = 0; c < n && typed; ++c) width[c] = std::max(width[c], DisplayWidth(t.type_labels[c]));
   for (size_t r = 0; r < t.rows.size(); ++r) {
     for (size_t c = 0; c < n; ++c) {
       cells[r][c] = t.rows[r][c].has_value() ? TableCell(*t.rows[r][c]) : "NULL";
+      if (t.max_cell_width > 0 && DisplayWidth(cells[r][c]) > t.max_cell_width) {
+        // Cut at a character boundary and mark the cut.
+        std::string& cell = cells[r][c];
+        size_t chars = 0, i = 0;
+        while (i < cell.size() && chars + 1 < t.max_cell_width) {
+          ++i;
+          while (i < cell.size() && (static_cast<unsigned char>(cell[i]) & 0xC0) == 0x80) ++i;
+          ++chars;
+        }
+        cell = cell.substr(0, i) + "\u2026";
+      }
       width[c] = std::max(width[c], DisplayWidth(cells[r][c]));
     }
   }
@@ -135,6 +142,7 @@ void FormatTable(const TextRows& t, std::string* out) {
   std::vector<std::string> names(n);
   for (size_t c = 0; c < n; ++c) names[c] = TableCell(t.fields[c].name);
   line(names, true);
+  if (typed) line(t.type_labels, true);
   for (size_t c = 0; c < n; ++c) {
     if (c > 0) out->push_back('+');
     out->append(width[c] + 2, '-');
@@ -144,7 +152,7 @@ void FormatTable(const TextRows& t, std::string* out) {
   StrAppend(out, "(", t.rows.size(), t.rows.size() == 1 ? " row)\n" : " rows)\n");
 }
 
-void FormatCsv(const TextRows& t, std::string* out) {
+void FormatCsv(const TextTable& t, std::string* out) {
   for (size_t c = 0; c < t.fields.size(); ++c) {
     if (c > 0) out->push_back(',');
     AppendCsvField(t.fields[c].name, ',', out);
@@ -159,7 +167,7 @@ void FormatCsv(const TextRows& t, std::string* out) {
   }
 }
 
-void FormatJson(const TextRows& t, bool lines, std::string* out) {
+void FormatJson(const TextTable& t, bool lines, std::string* out) {
   if (lines) {
     for (size_t r = 0; r < t.rows.size(); ++r) {
       AppendJsonObject(t, r, out);
@@ -180,6 +188,15 @@ void FormatJson(const TextRows& t, bool lines, std::string* out) {
 }
 
 }  // namespace
+
+void FormatTextTable(const TextTable& t, OutputFormat format, std::string* out) {
+  switch (format) {
+    case OutputFormat::kTable: FormatTable(t, out); break;
+    case OutputFormat::kCsv: FormatCsv(t, out); break;
+    case OutputFormat::kJson: FormatJson(t, /*lines=*/false, out); break;
+    case OutputFormat::kJsonl: FormatJson(t, /*lines=*/true, out); break;
+  }
+}
 
 absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name) {
   if (name == "table") return OutputFormat::kTable;
@@ -280,7 +297,7 @@ absl::StatusOr<LookupCommandResult> RunLookup(const std::string& dir,
   RETL_ASSIGN_OR_RETURN(Lookup lookup, Lookup::Open(snap, options.table, lookup_options));
 
   const int num_key_columns = static_cast<int>(lookup.key_fields().size());
-  TextRows text;
+  TextTable text;
   text.fields = lookup.fields();
   LookupCommandResult result;
   std::vector<KeyValue> key;
@@ -307,12 +324,7 @@ absl::StatusOr<LookupCommandResult> RunLookup(const std::string& dir,
   result.rows = static_cast<RowIndex>(text.rows.size());
 
   std::string buf;
-  switch (options.format) {
-    case OutputFormat::kTable: FormatTable(text, &buf); break;
-    case OutputFormat::kCsv: FormatCsv(text, &buf); break;
-    case OutputFormat::kJson: FormatJson(text, /*lines=*/false, &buf); break;
-    case OutputFormat::kJsonl: FormatJson(text, /*lines=*/true, &buf); break;
-  }
+  FormatTextTable(text, options.format, &buf);
   out << buf;
   out.flush();
   if (!out) return absl::InternalError("cannot write the output");

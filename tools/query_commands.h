@@ -12,6 +12,7 @@
 #define RETL_TOOLS_QUERY_COMMANDS_H_
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -41,6 +42,21 @@ namespace retl {
 // TIMESTAMP and BINARY (\x followed by hex) are strings of their canonical
 // text. Object keys are the column names, in projection order.
 enum class OutputFormat { kTable, kCsv, kJson, kJsonl };
+
+// Rows to print: canonical text per value (nullopt = NULL), row-major.
+struct TextTable {
+  std::vector<Field> fields;  // names; types choose alignment and JSON values
+  // When set (one per column), the table format prints them as a second
+  // header line (SQL results show their column types).
+  std::vector<std::string> type_labels;
+  // Table format only: values longer than this many characters are cut and
+  // end in an ellipsis. 0: never.
+  size_t max_cell_width = 0;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+};
+
+// Writes `t` in `format` (see OutputFormat).
+void FormatTextTable(const TextTable& t, OutputFormat format, std::string* out);
 
 // Parses "table", "csv", "json", "jsonl".
 absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name);

@@ -1,13 +1,20 @@
-// retl-query: reads rETL datasets. Today: point lookups by primary key or
-// secondary index (`--lookup TABLE KEY...`); the SQL REPL comes later
-// (issue 4). Parses flags and calls tools/query_commands.h; prints errors as
+// retl-query: reads rETL datasets with SQL (an interactive REPL on a
+// terminal, `-c SQL`, or statements on stdin) and point lookups by primary
+// key or secondary index (`--lookup TABLE KEY...`). Parses flags and calls
+// tools/sql_shell.h and tools/query_commands.h; prints errors as
 // "retl-query: error: ..." and exits 1 (2 for bad usage, 3 for keys that
 // matched nothing under --fail-on-missing).
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 
+#include "format/text.h"
 #include "tools/query_commands.h"
+#include "tools/sql_shell.h"
 
 namespace {
 
@@ -21,7 +28,16 @@ int Fail(const absl::Status& status, int code = kExitError) {
   return code;
 }
 
-constexpr char kFooter[] = R"(Keys:
+constexpr char kFooter[] = R"(SQL:
+  Without --lookup, retl-query runs SQL (docs/sql.md): `-c "SQL"`, or the
+  statements on stdin when it is not a terminal, or an interactive shell
+  (line editing, history in ~/.retl_query_history, statements end with ';',
+  .help lists the dot commands). Statements run on the live version unless
+  --version/--as-of or AS OF in the query pick another. Output: table
+  (aligned, with column types), csv, json or jsonl as for lookups. The first
+  failing statement stops the run with exit status 1.
+
+Keys:
   Each KEY is one key. A key of a one-column index is taken verbatim (it may
   contain commas and quotes). A key of a composite index joins its column
   values with commas, in key column order: `--lookup orders 42,2024-01-31`; a
@@ -50,6 +66,8 @@ Exit status:
      keys are still printed)
 
 Examples:
+  retl-query /data/ds -c "SELECT country, count(*) FROM customers GROUP BY 1 ORDER BY 2 DESC"
+  echo "EXPLAIN SELECT * FROM customers WHERE customer_id = 42;" | retl-query /data/ds
   retl-query /data/ds --lookup customers 42 43 --format json
   retl-query /data/ds --lookup customers alice@example.com --index email
   retl-query /data/ds --lookup orders 42,2024-01-31 --columns total,status --version 7
@@ -59,8 +77,7 @@ Examples:
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "retl-query: read rows of a rETL DB dataset. For now only point lookups "
-      "(--lookup); the SQL REPL is not there yet (issue 4)."};
+      "retl-query: query a rETL DB dataset with SQL, or look rows up by key (--lookup)."};
   app.set_version_flag("--version-info", "retl-query 0.1.0 (format version 1)");
   app.footer(kFooter);
 
@@ -71,7 +88,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> columns;
   retl::VersionSelector which;
   bool fail_on_missing = false;
+  std::optional<std::string> command;
+  bool timer = false;
   app.add_option("DIR", dir, "Dataset directory")->required();
+  app.add_option("-c,--command", command, "Run these SQL statements and exit")->type_name("SQL");
+  app.add_flag("--timer", timer, "Print each statement's run time");
   app.add_option("--lookup", table,
                  "Look up rows of this table by the KEYs that follow (see Keys below)")
       ->type_name("TABLE");
@@ -103,10 +124,51 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
   if (!table.has_value()) {
-    return Fail(absl::InvalidArgumentError(
-                    "give --lookup TABLE KEY...: the SQL REPL is not there yet (issue 4), so "
-                    "--lookup is required for now. Run with --help for more information."),
-                kExitUsage);
+    if (!keys.empty()) {
+      return Fail(absl::InvalidArgumentError(
+                      "unexpected argument '" + keys[0] + "': keys follow --lookup TABLE; SQL goes in -c "
+                      "\"SQL\" or on stdin. Run with --help for more information."),
+                  kExitUsage);
+    }
+    if (!index.empty() || !columns.empty() || fail_on_missing) {
+      return Fail(absl::InvalidArgumentError("--index, --columns and --fail-on-missing go with --lookup"),
+                  kExitUsage);
+    }
+    auto f = retl::ParseOutputFormat(format);
+    if (!f.ok()) return Fail(f.status(), kExitUsage);
+    retl::ShellOptions shell;
+    shell.format = *f;
+    shell.timer = timer;
+    retl::EngineOptions engine_options;
+    engine_options.version = which.version;
+    if (which.as_of.has_value()) {
+      auto micros = retl::ParseTimestamp(*which.as_of);
+      if (!micros.ok()) {
+        return Fail(absl::InvalidArgumentError("--as-of: " + std::string(micros.status().message())), kExitUsage);
+      }
+      engine_options.as_of_micros = *micros;
+    }
+    auto ds = retl::Dataset::Open(dir);
+    if (!ds.ok()) return Fail(ds.status());
+    std::shared_ptr<const retl::Dataset> dataset(std::move(*ds));
+    if (which.version.has_value() || which.as_of.has_value()) {
+      // Fail now, before reading any statement, if the version does not exist.
+      auto snap = which.version.has_value() ? dataset->AtVersion(*which.version)
+                                            : dataset->AsOf(*engine_options.as_of_micros);
+      if (!snap.ok()) return Fail(snap.status());
+    }
+    retl::QueryEngine engine(dataset, engine_options);
+    std::ios::sync_with_stdio(false);
+    if (command.has_value()) {
+      absl::Status s = retl::RunStatements(&engine, *command, shell, std::cout, std::cerr);
+      if (!s.ok()) return Fail(s);
+      return 0;
+    }
+    if (isatty(STDIN_FILENO)) return retl::RunRepl(&engine, dir, shell);
+    std::string sql((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    absl::Status s = retl::RunStatements(&engine, sql, shell, std::cout, std::cerr);
+    if (!s.ok()) return Fail(s);
+    return 0;
   }
   if (keys.empty()) {
     return Fail(absl::InvalidArgumentError(

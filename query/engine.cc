@@ -1,0 +1,1953 @@
+#include "query/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <map>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "format/segment.h"
+#include "format/strings.h"
+#include "format/text.h"
+#include "query/expr.h"
+#include "query/parser.h"
+#include "retl/lookup.h"
+#include "xxhash.h"
+
+namespace retl {
+
+std::optional<std::string> QueryResult::Text(size_t r, size_t c) const {
+  for (const Batch& b : batches) {
+    if (r < b.size) {
+      if (!b.columns[c].IsValid(r)) return std::nullopt;
+      return ValueText(b.columns[c], r);
+    }
+    r -= b.size;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+absl::Status ErrorAtPos(SourcePos pos, std::string_view message) {
+  return absl::InvalidArgumentError(StrCat(pos.Location(), ": ", message));
+}
+
+// Adds "line L, column C: " to errors raised while running, when they lack one.
+absl::Status WithPos(absl::Status s, SourcePos pos) {
+  if (s.ok() || absl::StartsWith(s.message(), "line ")) return s;
+  return absl::Status(s.code(), StrCat(pos.Location(), ": ", s.message()));
+}
+
+// ---------------------------------------------------------------------------
+// Operators
+
+class Operator {
+ public:
+  virtual ~Operator() = default;
+  // Fills `out` with the next non-empty batch; false at the end.
+  absl::StatusOr<bool> Pull(Batch* out) {
+    auto t0 = std::chrono::steady_clock::now();
+    absl::StatusOr<bool> r = Next(out);
+    nanos_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+    if (r.ok() && *r) rows_ += static_cast<int64_t>(out->size);
+    return r;
+  }
+  virtual std::string Describe() const = 0;
+  std::vector<Operator*> children;
+  int64_t rows() const { return rows_; }
+  int64_t nanos() const { return nanos_; }
+  // Extra EXPLAIN ANALYZE detail.
+  virtual std::string RuntimeDetail() const { return ""; }
+
+ protected:
+  virtual absl::StatusOr<bool> Next(Batch* out) = 0;
+
+ private:
+  int64_t rows_ = 0;
+  int64_t nanos_ = 0;
+};
+using OpPtr = std::unique_ptr<Operator>;
+
+// One row and no columns: SELECT without FROM.
+class SingleRow final : public Operator {
+ public:
+  std::string Describe() const override { return "SINGLE ROW"; }
+
+ protected:
+  absl::StatusOr<bool> Next(Batch* out) override {
+    if (done_) return false;
+    done_ = true;
+    out->columns.clear();
+    out->size = 1;
+    return true;
+  }
+
+ private:
+  bool done_ = false;
+};
+
+// Vector of `rows` values from a decoded chunk column, starting at `begin`.
+void ColumnToVector(const std::shared_ptr<const Column>& col, RowIndex begin, size_t n, SqlType t, Vector* v) {
+  v->Reset(t, n);
+  const std::vector<uint8_t>& validity = col->validity();
+  if (!validity.empty()) {
+    std::memcpy(v->valid.data(), validity.data() + begin, n);
+  }
+  switch (col->type().physical()) {
+    case PhysicalType::kBool: {
+      const uint8_t* p = col->fixed_data() + begin;
+      for (size_t i = 0; i < n; ++i) v->i64[i] = p[i] != 0;
+      break;
+    }
+    case PhysicalType::kInt8: {
+      const int8_t* p = col->values<int8_t>() + begin;
+      for (size_t i = 0; i < n; ++i) v->i64[i] = p[i];
+      break;
+    }
+    case PhysicalType::kInt16: {
+      const int16_t* p = col->values<int16_t>() + begin;
+      for (size_t i = 0; i < n; ++i) v->i64[i] = p[i];
+      break;
+    }
+    case PhysicalType::kInt32: {
+      const int32_t* p = col->values<int32_t>() + begin;
+      for (size_t i = 0; i < n; ++i) v->i64[i] = p[i];
+      break;
+    }
+    case PhysicalType::kInt64:
+      std::memcpy(v->i64.data(), col->values<int64_t>() + begin, n * sizeof(int64_t));
+      break;
+    case PhysicalType::kInt128:
+      std::memcpy(static_cast<void*>(v->i128.data()), col->fixed_data() + begin * 16, n * 16);
+      break;
+    case PhysicalType::kFloat: {
+      const float* p = col->values<float>() + begin;
+      for (size_t i = 0; i < n; ++i) v->f64[i] = p[i];
+      break;
+    }
+    case PhysicalType::kDouble:
+      std::memcpy(v->f64.data(), col->values<double>() + begin, n * sizeof(double));
+      break;
+    case PhysicalType::kBytes: {
+      const uint64_t* off = col->offsets().data() + begin;
+      const char* bytes = col->bytes().data();
+      for (size_t i = 0; i < n; ++i) v->str[i] = std::string_view(bytes + off[i], off[i + 1] - off[i]);
+      v->keep.push_back(col);
+      break;
+    }
+  }
+}
+
+struct BlockRef {
+  std::shared_ptr<const Segment> segment;
+  size_t block;
+  const PartitionInfo* partition;
+};
+
+// Simple predicate usable against chunk statistics.
+struct StatPredicate {
+  int column;
+  std::string op;  // = < <= > >= in isnull
+  std::vector<Value> values;
+};
+
+class TableScan final : public Operator {
+ public:
+  TableScan(std::string table, std::vector<BlockRef> blocks, std::vector<int> columns,
+            std::vector<SqlType> types, size_t num_fields, std::string detail)
+      : table_(std::move(table)), blocks_(std::move(blocks)), columns_(std::move(columns)),
+        types_(std::move(types)), num_fields_(num_fields), detail_(std::move(detail)) {}
+  std::string Describe() const override { return StrCat("TABLE SCAN ", table_, detail_); }
+
+ protected:
+  absl::StatusOr<bool> Next(Batch* out) override {
+    while (true) {
+      if (current_ != nullptr && pos_ < block_rows_) {
+        size_t n = std::min<size_t>(kBatchRows, static_cast<size_t>(block_rows_ - pos_));
+        out->columns.resize(num_fields_);
+        out->size = n;
+        for (size_t k = 0; k < columns_.size(); ++k) {
+          ColumnToVector(decoded_[k], pos_, n, types_[columns_[k]], &out->columns[columns_[k]]);
+        }
+        if (columns_.empty()) {
+          for (Vector& v : out->columns) v.Reset(SqlType{}, 0);
+        }
+        pos_ += static_cast<RowIndex>(n);
+        return true;
+      }
+      if (next_ >= blocks_.size()) return false;
+      const BlockRef& b = blocks_[next_++];
+      current_ = &b;
+      block_rows_ = b.segment->blocks()[b.block].row_count;
+      pos_ = 0;
+      decoded_.clear();
+      for (int c : columns_) {
+        auto col = std::make_shared<Column>(b.segment->schema().fields[c].type);
+        RETL_RETURN_IF_ERROR(b.segment->ReadChunk(b.block, c, col.get()));
+        decoded_.push_back(std::move(col));
+      }
+    }
+  }
+
+ private:
+  std::string table_;
+  std::vector<BlockRef> blocks_;
+  std::vector<int> columns_;
+  std::vector<SqlType> types_;  // by schema field
+  size_t num_fields_;
+  std::string detail_;
+  size_t next_ = 0;
+  const BlockRef* current_ = nullptr;
+  RowIndex block_rows_ = 0;
+  RowIndex pos_ = 0;
+  std::vector<std::shared_ptr<const Column>> decoded_;
+};
+
+// Rows found through an index: every key's rows, then the filter above
+// re-checks the whole WHERE clause.
+class IndexProbe final : public Operator {
+ public:
+  IndexProbe(std::shared_ptr<const Snapshot> snapshot, std::string table, std::string index,
+             std::vector<std::vector<Value>> keys, std::vector<SqlType> types, std::string detail)
+      : snapshot_(std::move(snapshot)), table_(std::move(table)), index_(std::move(index)),
+        keys_(std::move(keys)), types_(std::move(types)), detail_(std::move(detail)) {}
+  std::string Describe() const override {
+    return StrCat("INDEX PROBE ", table_, " using ", index_.empty() ? "primary key" : "index " + index_, detail_);
+  }
+
+ protected:
+  absl::StatusOr<bool> Next(Batch* out) override {
+    if (!lookup_.has_value()) {
+      LookupOptions opts;
+      opts.index = index_;
+      RETL_ASSIGN_OR_RETURN(Lookup l, Lookup::Open(snapshot_, table_, opts));
+      lookup_.emplace(std::move(l));
+    }
+    std::vector<RowView> rows;
+    while (next_ < keys_.size() && rows.size() < kBatchRows) {
+      std::vector<KeyValue> kv;
+      std::vector<std::string> text;  // keeps Bytes alive
+      text.reserve(keys_[next_].size());
+      for (const Value& v : keys_[next_]) {
+        if (v.null) kv.push_back(KeyValue::Null());
+        else if (v.type.storage() == Storage::kString) kv.push_back(KeyValue::Bytes(v.s));
+        else if (v.type.storage() == Storage::kDouble) kv.push_back(KeyValue::Double(v.d));
+        else if (v.type.storage() == Storage::kInt128) kv.push_back(KeyValue::Int128(v.i128));
+        else if (v.type.kind == SqlKind::kBoolean) kv.push_back(KeyValue::Bool(v.i != 0));
+        else kv.push_back(KeyValue::Int(v.i));
+      }
+      ++next_;
+      RETL_RETURN_IF_ERROR(lookup_->Find(kv, &rows));
+    }
+    if (rows.empty()) return false;
+    const std::vector<Field>& fields = lookup_->fields();
+    out->size = rows.size();
+    out->columns.resize(fields.size());
+    for (size_t c = 0; c < fields.size(); ++c) {
+      Vector& v = out->columns[c];
+      v.Reset(types_[c], rows.size());
+      v.keep.push_back(snapshot_);
+      const int col = static_cast<int>(c);
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const RowView& r = rows[i];
+        if (r.IsNull(col)) {
+          v.valid[i] = 0;
+          continue;
+        }
+        switch (fields[c].type.physical()) {
+          case PhysicalType::kBool: v.i64[i] = r.GetBool(col); break;
+          case PhysicalType::kInt128: v.i128[i] = r.GetInt128(col); break;
+          case PhysicalType::kFloat:
+          case PhysicalType::kDouble: v.f64[i] = r.GetDouble(col); break;
+          case PhysicalType::kBytes: v.str[i] = r.GetBytes(col); break;
+          default: v.i64[i] = r.GetInt(col); break;
+        }
+      }
+    }
+    return true;
+  }
+
+ private:
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::string table_;
+  std::string index_;
+  std::vector<std::vector<Value>> keys_;
+  std::vector<SqlType> types_;
+  std::string detail_;
+  std::optional<Lookup> lookup_;
+  size_t next_ = 0;
+};
+
+// Keeps the rows of `rows` that `keep` selects.
+void GatherBatch(const Batch& in, const std::vector<uint32_t>& sel, Batch* out) {
+  out->size = sel.size();
+  out->columns.resize(in.columns.size());
+  for (size_t c = 0; c < in.columns.size(); ++c) {
+    const Vector& src = in.columns[c];
+    Vector& dst = out->columns[c];
+    if (src.size == 0 && in.size != 0) {
+      dst.Reset(SqlType{}, 0);
+      continue;
+    }
+    dst.type = src.type;
+    dst.size = sel.size();
+    dst.keep = src.keep;
+    dst.valid.resize(sel.size());
+    for (size_t k = 0; k < sel.size(); ++k) dst.valid[k] = src.valid[sel[k]];
+    dst.i64.clear();
+    dst.i128.clear();
+    dst.f64.clear();
+    dst.str.clear();
+    dst.iv.clear();
+    switch (src.type.storage()) {
+      case Storage::kInt64:
+        dst.i64.resize(sel.size());
+        for (size_t k = 0; k < sel.size(); ++k) dst.i64[k] = src.i64[sel[k]];
+        break;
+      case Storage::kInt128:
+        dst.i128.resize(sel.size());
+        for (size_t k = 0; k < sel.size(); ++k) dst.i128[k] = src.i128[sel[k]];
+        break;
+      case Storage::kDouble:
+        dst.f64.resize(sel.size());
+        for (size_t k = 0; k < sel.size(); ++k) dst.f64[k] = src.f64[sel[k]];
+        break;
+      case Storage::kString:
+        dst.str.resize(sel.size());
+        for (size_t k = 0; k < sel.size(); ++k) dst.str[k] = src.str[sel[k]];
+        break;
+      case Storage::kInterval:
+        dst.iv.resize(sel.size());
+        for (size_t k = 0; k < sel.size(); ++k) dst.iv[k] = src.iv[sel[k]];
+        break;
+    }
+  }
+}
+
+class Filter final : public Operator {
+ public:
+  Filter(OpPtr child, ExprPtr predicate, SourcePos pos) : child_(std::move(child)), pred_(std::move(predicate)), pos_(pos) {
+    children.push_back(child_.get());
+  }
+  std::string Describe() const override { return StrCat("FILTER ", pred_->ToString()); }
+
+ protected:
+  absl::StatusOr<bool> Next(Batch* out) override {
+    while (true) {
+      RETL_ASSIGN_OR_RETURN(bool more, child_->Pull(&in_));
+      if (!more) return false;
+      const Vector* r = nullptr;
+      RETL_RETURN_IF_ERROR(WithPos(pred_->Eval(in_, &r), pos_));
+      sel_.clear();
+      for (size_t i = 0; i < in_.size; ++i) {
+        if (r->valid[i] && r->i64[i]) sel_.push_back(static_cast<uint32_t>(i));
+      }
+      if (sel_.empty()) continue;
+      if (sel_.size() == in_.size) {
+        std::swap(*out, in_);
+        return true;
+      }
+      GatherBatch(in_, sel_, out);
+      return true;
+    }
+  }
+
+ private:
+  OpPtr child_;
+  ExprPtr pred_;
+  SourcePos pos_;
+  Batch in_;
+  std::vector<uint32_t> sel_;
+};
+
+class Project final : public Operator {
+ public:
+  Project(OpPtr child, std::vector<ExprPtr> exprs, std::vector<SourcePos> positions)
+      : child_(std::move(child)), exprs_(std::move(exprs)), pos_(std::move(positions)) {
+    children.push_back(child_.get());
+  }
+  std::string Describe() const override {
+    std::string s = "PROJECT ";
+    for (size_t i = 0; i < exprs_.size(); ++i) {
+      if (i) s += ", ";
+      s += exprs_[i]->ToString();
+    }
+    return s;
+  }
+
+ protected:
+  absl::StatusOr<bool> Next(Batch* out) override {
+    RETL_ASSIGN_OR_RETURN(bool more, child_->Pull(&in_));
+    if (!more) return false;
+    out->size = in_.size;
+    out->columns.resize(exprs_.size());
+    for (size_t i = 0; i < exprs_.size(); ++i) {
+      const Vector* r = nullptr;
+      RETL_RETURN_IF_ERROR(WithPos(exprs_[i]->Eval(in_, &r), pos_[i]));
+      out->columns[i] = *r;
+    }
+    return true;
+  }
+
+ private:
+  OpPtr child_;
+  std::vector<ExprPtr> exprs_;
+  std::vector<SourcePos> pos_;
+  Batch in_;
+};
+
+// ---------------------------------------------------------------------------
+// Aggregation
+
+enum class AggKind { kCountStar, kCount, kSum, kAvg, kMin, kMax, kStddev, kApproxDistinct };
+
+struct AggSpec {
+  AggKind kind;
+  bool distinct = false;
+  ExprPtr arg;  // nullptr for count(*)
+  SqlType type;  // result
+  std::string text;
+  SourcePos pos;
+};
+
+// Appends a byte encoding of row i of v that is equal exactly for equal SQL
+// values (used for group keys and DISTINCT).
+void EncodeKey(const Vector& v, size_t i, std::string* out) {
+  if (!v.valid[i]) {
+    out->push_back(0);
+    return;
+  }
+  out->push_back(1);
+  switch (v.type.storage()) {
+    case Storage::kInt64: out->append(reinterpret_cast<const char*>(&v.i64[i]), 8); break;
+    case Storage::kInt128: out->append(reinterpret_cast<const char*>(&v.i128[i]), 16); break;
+    case Storage::kDouble: {
+      double d = v.f64[i];
+      if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();
+      if (d == 0) d = 0;  // -0 groups with 0
+      out->append(reinterpret_cast<const char*>(&d), 8);
+      break;
+    }
+    case Storage::kString: {
+      uint32_t n = static_cast<uint32_t>(v.str[i].size());
+      out->append(reinterpret_cast<const char*>(&n), 4);
+      out->append(v.str[i]);
+      break;
+    }
+    case Storage::kInterval: {
+      int128 k = (int128{v.iv[i].months} * 30 + v.iv[i].days) * 86400000000LL + v.iv[i].micros;
+      out->append(reinterpret_cast<const char*>(&k), 16);
+      break;
+    }
+  }
+}
+
+struct AggState {
+  // Per group.
+  std::vector<int64_t> count;
+  std::vector<int64_t> isum;
+  std::vector<int128> dsum;
+  std::vector<double> fsum;
+  std::vector<double> mean, m2;
+  std::vector<Value> extreme;  // min/max
+  std::vector<uint8_t> has;
+  std::vector<absl::flat_hash_set<std::string>> distinct;
+  std::vector<std::vector<Value>> distinct_values;
+  std::vector<absl::flat_hash_set<uint64_t>> hashes;
+  std::vector<std::vector<uint8_t>> hll;
+};
+
+constexpr int kHllBits = 12;
+constexpr size_t kHllExactLimit = 4096;
+
+int CompareValues(const Value& a, const Value& b) {
+  switch (a.type.storage()) {
+    case Storage::kInt64: return (a.i > b.i) - (a.i < b.i);
+    case Storage::kInt128: return (a.i128 > b.i128) - (a.i128 < b.i128);
+    case Storage::kDouble: {
+      if (a.d < b.d) return -1;
+      if (a.d > b.d) return 1;
+      bool na = std::isnan(a.d), nb = std::isnan(b.d);
+      return na == nb ? 0 : (na ? 1 : -1);
+    }
+    case Storage::kString: return a.s.compare(b.s) < 0 ? -1 : a.s == b.s ? 0 : 1;
+    case Storage::kInterval: {
+      auto k = [](const Interval& v) { return (int128{v.months} * 30 + v.days) * 86400000000LL + v.micros; };
+      return (k(a.iv) > k(b.iv)) - (k(a.iv) < k(b.iv));
+    }
+  }
+  return 0;
+}
+
+class HashAggregate final : public Operator {
+ public:
+  HashAggregate(OpPtr child, std::vector<ExprPtr> keys, std::vector<AggSpec> aggs)
+      : child_(std::move(child)), keys_(std::move(keys)), aggs_(std::move(aggs)) {
+    children.push_back(child_.get());
+    states_.resize(aggs_.size());
+  }
+  std::string Describe() const override {
+    std::string s = "HASH AGGREGATE";
+    if (!keys_.empty()) {
+      s += " BY ";
+      for (size_t i = 0; i < keys_.size(); ++i) s += (i ? ", " : "") + keys_[i]->ToString();
+    }
+    if (!aggs_.empty()) {
+      s += ": ";
+      for (size_t i = 0; i < aggs_.size(); ++i) s += (i ? ", " : "") + aggs_[i].text;
+    }
+    return s;
+  }
+  std::string RuntimeDetail() const override { return StrCat(groups_, " groups"); }
+
+ protected:
+  absl::StatusOr<bool> Next(Batch* out) override {
+    if (!consumed_) {
+      RETL_RETURN_IF_ERROR(Consume());
+      consumed_ = true;
+    }
+    if (emitted_ >= groups_) return false;
+    size_t n = std::min(kBatchRows, groups_ - emitted_);
+    out->size = n;
+    out->columns.resize(keys_.size() + aggs_.size());
+    for (size_t k = 0; k < keys_.size(); ++k) {
+      Vector& v = out->columns[k];
+      v.Reset(keys_[k]->type(), n);
+      StringHeap* heap = v.type.storage() == Storage::kString ? v.NewHeap() : nullptr;
+      for (size_t g = 0; g < n; ++g) group_keys_[emitted_ + g][k].ToVector(&v, g, heap);
+    }
+    for (size_t a = 0; a < aggs_.size(); ++a) {
+      Vector& v = out->columns[keys_.size() + a];
+      v.Reset(aggs_[a].type, n);
+      StringHeap* heap = v.type.storage() == Storage::kString ? v.NewHeap() : nullptr;
+      for (size_t g = 0; g < n; ++g) {
+        RETL_ASSIGN_OR_RETURN(Value r, Final(a, emitted_ + g));
+        r.ToVector(&v, g, heap);
+      }
+    }
+    emitted_ += n;
+    return true;
+  }
+
+ private:
+  void Grow(size_t groups) {
+    for (size_t a = 0; a < aggs_.size(); ++a) {
+      AggState& s = states_[a];
+      s.count.resize(groups, 0);
+      s.has.resize(groups, 0);
+      switch (aggs_[a].kind) {
+        case AggKind::kSum:
+        case AggKind::kAvg:
+          s.isum.resize(groups, 0);
+          s.dsum.resize(groups, 0);
+          s.fsum.resize(groups, 0);
+          break;
+        case AggKind::kStddev:
+          s.mean.resize(groups, 0);
+          s.m2.resize(groups, 0);
+          break;
+        case AggKind::kMin:
+        case AggKind::kMax:
+          s.extreme.resize(groups);
+          break;
+        case AggKind::kApproxDistinct:
+          s.hashes.resize(groups);
+          s.hll.resize(groups);
+          break;
+        default:
+          break;
+      }
+      if (aggs_[a].distinct) {
+        s.distinct.resize(groups);
+        s.distinct_values.resize(groups);
+      }
+    }
+  }
+
+  absl::Status Consume() {
+    Batch in;
+    std::vector<uint32_t> gid;
+    std::string key;
+    std::vector<const Vector*> kv(keys_.size());
+    if (keys_.empty()) {
+      groups_ = 1;
+      group_keys_.emplace_back();
+      Grow(1);
+    }
+    while (true) {
+      RETL_ASSIGN_OR_RETURN(bool more, child_->Pull(&in));
+      if (!more) break;
+      gid.assign(in.size, 0);
+      if (!keys_.empty()) {
+        for (size_t k = 0; k < keys_.size(); ++k) RETL_RETURN_IF_ERROR(keys_[k]->Eval(in, &kv[k]));
+        for (size_t i = 0; i < in.size; ++i) {
+          key.clear();
+          for (const Vector* v : kv) EncodeKey(*v, i, &key);
+          auto [it, inserted] = map_.try_emplace(key, static_cast<uint32_t>(groups_));
+          if (inserted) {
+            std::vector<Value> gk;
+            for (const Vector* v : kv) gk.push_back(Value::FromVector(*v, i));
+            group_keys_.push_back(std::move(gk));
+            ++groups_;
+            if (groups_ > capacity_) {
+              capacity_ = std::max<size_t>(groups_ * 2, 64);
+              Grow(capacity_);
+            }
+          }
+          gid[i] = it->second;
+        }
+      }
+      for (size_t a = 0; a < aggs_.size(); ++a) RETL_RETURN_IF_ERROR(Update(a, in, gid));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Update(size_t a, const Batch& in, const std::vector<uint32_t>& gid) {
+    AggSpec& spec = aggs_[a];
+    AggState& s = states_[a];
+    if (spec.kind == AggKind::kCountStar) {
+      for (size_t i = 0; i < in.size; ++i) ++s.count[gid[i]];
+      return absl::OkStatus();
+    }
+    const Vector* x = nullptr;
+    RETL_RETURN_IF_ERROR(WithPos(spec.arg->Eval(in, &x), spec.pos));
+    if (spec.distinct) {
+      std::string k;
+      for (size_t i = 0; i < in.size; ++i) {
+        if (!x->valid[i]) continue;
+        k.clear();
+        EncodeKey(*x, i, &k);
+        if (s.distinct[gid[i]].insert(k).second) s.distinct_values[gid[i]].push_back(Value::FromVector(*x, i));
+      }
+      return absl::OkStatus();
+    }
+    return UpdateRows(a, *x, gid.data(), in.size);
+  }
+
+  absl::Status UpdateRows(size_t a, const Vector& x, const uint32_t* gid, size_t n) {
+    AggSpec& spec = aggs_[a];
+    AggState& s = states_[a];
+    const SqlType t = x.type;
+    switch (spec.kind) {
+      case AggKind::kCountStar:
+        break;
+      case AggKind::kCount:
+        for (size_t i = 0; i < n; ++i) s.count[gid[i]] += x.valid[i];
+        break;
+      case AggKind::kSum:
+      case AggKind::kAvg:
+        for (size_t i = 0; i < n; ++i) {
+          if (!x.valid[i]) continue;
+          const uint32_t g = gid[i];
+          ++s.count[g];
+          if (spec.kind == AggKind::kAvg || t.IsFloating()) {
+            double d = t.IsFloating() ? x.f64[i]
+                       : t.kind == SqlKind::kDecimal
+                           ? static_cast<double>(t.storage() == Storage::kInt128 ? x.i128[i] : int128{x.i64[i]}) /
+                                 std::pow(10.0, t.scale)
+                           : static_cast<double>(x.i64[i]);
+            s.fsum[g] += d;
+          } else if (t.kind == SqlKind::kDecimal) {
+            int128 v = t.storage() == Storage::kInt128 ? x.i128[i] : int128{x.i64[i]};
+            if (__builtin_add_overflow(s.dsum[g], v, &s.dsum[g]) || !(s.dsum[g] < Pow10(38) && s.dsum[g] > -Pow10(38))) {
+              return ErrorAtPos(spec.pos, "numeric field overflow: sum out of range for DECIMAL(38)");
+            }
+          } else {
+            if (__builtin_add_overflow(s.isum[g], x.i64[i], &s.isum[g])) {
+              return ErrorAtPos(spec.pos, "bigint out of range in sum()");
+            }
+          }
+        }
+        break;
+      case AggKind::kStddev:
+        for (size_t i = 0; i < n; ++i) {
+          if (!x.valid[i]) continue;
+          const uint32_t g = gid[i];
+          double d = t.IsFloating() ? x.f64[i]
+                     : t.kind == SqlKind::kDecimal
+                         ? static_cast<double>(t.storage() == Storage::kInt128 ? x.i128[i] : int128{x.i64[i]}) /
+                               std::pow(10.0, t.scale)
+                         : static_cast<double>(x.i64[i]);
+          ++s.count[g];
+          double delta = d - s.mean[g];
+          s.mean[g] += delta / static_cast<double>(s.count[g]);
+          s.m2[g] += delta * (d - s.mean[g]);
+        }
+        break;
+      case AggKind::kMin:
+      case AggKind::kMax: {
+        const bool is_min = spec.kind == AggKind::kMin;
+        for (size_t i = 0; i < n; ++i) {
+          if (!x.valid[i]) continue;
+          const uint32_t g = gid[i];
+          Value& e = s.extreme[g];
+          if (!s.has[g]) {
+            e = Value::FromVector(x, i);
+            s.has[g] = 1;
+            continue;
+          }
+          bool replace = false;
+          switch (t.storage()) {
+            case Storage::kInt64: replace = is_min ? x.i64[i] < e.i : x.i64[i] > e.i; break;
+            case Storage::kDouble: {
+              Value c = Value::FromVector(x, i);
+              int cmp = CompareValues(c, e);
+              replace = is_min ? cmp < 0 : cmp > 0;
+              break;
+            }
+            case Storage::kString: {
+              int cmp = x.str[i].compare(e.s);
+              replace = is_min ? cmp < 0 : cmp > 0;
+              break;
+            }
+            default: {
+              Value c = Value::FromVector(x, i);
+              int cmp = CompareValues(c, e);
+              replace = is_min ? cmp < 0 : cmp > 0;
+            }
+          }
+          if (replace) e = Value::FromVector(x, i);
+        }
+        break;
+      }
+      case AggKind::kApproxDistinct: {
+        std::string k;
+        for (size_t i = 0; i < n; ++i) {
+          if (!x.valid[i]) continue;
+          const uint32_t g = gid[i];
+          k.clear();
+          EncodeKey(x, i, &k);
+          uint64_t h = XXH64(k.data(), k.size(), 0);
+          if (s.hll[g].empty()) {
+            s.hashes[g].insert(h);
+            if (s.hashes[g].size() > kHllExactLimit) {
+              s.hll[g].assign(size_t{1} << kHllBits, 0);
+              for (uint64_t hh : s.hashes[g]) AddHll(&s.hll[g], hh);
+              s.hashes[g].clear();
+            }
+          } else {
+            AddHll(&s.hll[g], h);
+          }
+        }
+        break;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  static void AddHll(std::vector<uint8_t>* regs, uint64_t h) {
+    size_t idx = h >> (64 - kHllBits);
+    uint64_t rest = (h << kHllBits) | (uint64_t{1} << (kHllBits - 1));
+    uint8_t rank = static_cast<uint8_t>(__builtin_clzll(rest) + 1);
+    (*regs)[idx] = std::max((*regs)[idx], rank);
+  }
+
+  absl::StatusOr<Value> Final(size_t a, size_t g) {
+    AggSpec& spec = aggs_[a];
+    AggState& s = states_[a];
+    if (spec.distinct) {
+      // Feed the distinct values through a plain state once.
+      const std::vector<Value>& vals = s.distinct_values[g];
+      if (spec.kind == AggKind::kCount) return Value::Int(SqlKind::kBigInt, static_cast<int64_t>(vals.size()));
+      Vector v;
+      v.Reset(spec.arg->type(), vals.size());
+      StringHeap* heap = v.type.storage() == Storage::kString ? v.NewHeap() : nullptr;
+      for (size_t i = 0; i < vals.size(); ++i) vals[i].ToVector(&v, i, heap);
+      HashAggregate tmp(nullptr, {}, {});
+      AggSpec copy{spec.kind, false, nullptr, spec.type, spec.text, spec.pos};
+      tmp.aggs_.push_back(std::move(copy));
+      tmp.states_.resize(1);
+      tmp.Grow(1);
+      std::vector<uint32_t> zeros(vals.size(), 0);
+      RETL_RETURN_IF_ERROR(tmp.UpdateRows(0, v, zeros.data(), vals.size()));
+      return tmp.Final(0, 0);
+    }
+    switch (spec.kind) {
+      case AggKind::kCountStar:
+      case AggKind::kCount:
+        return Value::Int(SqlKind::kBigInt, s.count[g]);
+      case AggKind::kSum:
+        if (s.count[g] == 0) return Value::Null(spec.type);
+        if (spec.type.IsFloating()) return Value::Double(s.fsum[g]);
+        if (spec.type.kind == SqlKind::kDecimal) return Value::Decimal(spec.type, s.dsum[g]);
+        return Value::Int(SqlKind::kBigInt, s.isum[g]);
+      case AggKind::kAvg:
+        if (s.count[g] == 0) return Value::Null(spec.type);
+        return Value::Double(s.fsum[g] / static_cast<double>(s.count[g]));
+      case AggKind::kStddev:
+        if (s.count[g] < 2) return Value::Null(spec.type);
+        return Value::Double(std::sqrt(s.m2[g] / static_cast<double>(s.count[g] - 1)));
+      case AggKind::kMin:
+      case AggKind::kMax:
+        if (!s.has[g]) return Value::Null(spec.type);
+        return s.extreme[g];
+      case AggKind::kApproxDistinct: {
+        if (s.hll[g].empty()) return Value::Int(SqlKind::kBigInt, static_cast<int64_t>(s.hashes[g].size()));
+        const double m = static_cast<double>(size_t{1} << kHllBits);
+        double sum = 0;
+        int zeros = 0;
+        for (uint8_t r : s.hll[g]) {
+          sum += std::ldexp(1.0, -r);
+          zeros += r == 0;
+        }
+        double est = 0.7213 / (1 + 1.079 / m) * m * m / sum;
+        if (est <= 2.5 * m && zeros > 0) est = m * std::log(m / zeros);
+        return Value::Int(SqlKind::kBigInt, static_cast<int64_t>(std::llround(est)));
+      }
+    }
+    return Value::Null(spec.type);
+  }
+
+  OpPtr child_;
+  std::vector<ExprPtr> keys_;
+  std::vector<AggSpec> aggs_;
+  std::vector<AggState> states_;
+  absl::flat_hash_map<std::string, uint32_t> map_;
+  std::vector<std::vector<Value>> group_keys_;
+  size_t groups_ = 0;
+  size_t capacity_ = 0;
+  size_t emitted_ = 0;
+  bool consumed_ = false;
+};
+
+// ---------------------------------------------------------------------------
+// Sort, top-N, limit
+
+struct SortKey {
+  int column;
+  bool descending;
+  bool nulls_first;
+};
+
+class Sort final : public Operator {
+ public:
+  Sort(OpPtr child, std::vector<SortKey> keys, std::optional<int64_t> limit)
+      : child_(std::move(child)), keys_(std::move(keys)), limit_(limit) {
+    children.push_back(child_.get());
+  }
+  std::string Describe() const override {
+    std::string s = limit_.has_value() ? StrCat("TOP ", *limit_, " BY ") : "SORT BY ";
+    for (size_t i = 0; i < keys_.size(); ++i) {
+      s += StrCat(i ? ", " : "", "#", keys_[i].column + 1, keys_[i].descending ? " DESC" : " ASC",
+                  keys_[i].nulls_first ? " NULLS FIRST" : " NULLS LAST");
+    }
+    return s;
+  }
+
+ protected:
+  absl::StatusOr<bool> Next(Batch* out) override {
+    if (!sorted_) {
+      Batch b;
+      while (true) {
+        RETL_ASSIGN_OR_RETURN(bool more, child_->Pull(&b));
+        if (!more) break;
+        for (size_t i = 0; i < b.size; ++i) order_.push_back((uint64_t{batches_.size()} << 32) | i);
+        batches_.push_back(std::move(b));
+        b = Batch();
+      }
+      auto less = [this](uint64_t x, uint64_t y) { return Compare(x, y) < 0; };
+      if (limit_.has_value() && static_cast<size_t>(*limit_) < order_.size()) {
+        std::partial_sort(order_.begin(), order_.begin() + *limit_, order_.end(), less);
+        order_.resize(static_cast<size_t>(*limit_));
+      } else {
+        std::stable_sort(order_.begin(), order_.end(), less);
+      }
+      sorted_ = true;
+    }
+    if (pos_ >= order_.size() || batches_.empty()) return false;
+    size_t n = std::min(kBatchRows, order_.size() - pos_);
+    const Batch& first = batches_[0];
+    out->size = n;
+    out->columns.resize(first.columns.size());
+    for (size_t c = 0; c < first.columns.size(); ++c) {
+      Vector& v = out->columns[c];
+      v.Reset(first.columns[c].type, 0);
+      for (const Batch& b : batches_) v.KeepFrom(b.columns[c]);
+      for (size_t k = 0; k < n; ++k) {
+        uint64_t ref = order_[pos_ + k];
+        v.Append(batches_[ref >> 32].columns[c], ref & 0xffffffffu);
+      }
+    }
+    pos_ += n;
+    return true;
+  }
+
+ private:
+  int Compare(uint64_t x, uint64_t y) const {
+    const Batch& bx = batches_[x >> 32];
+    const Batch& by = batches_[y >> 32];
+    size_t ix = x & 0xffffffffu, iy = y & 0xffffffffu;
+    for (const SortKey& k : keys_) {
+      const Vector& a = bx.columns[k.column];
+      const Vector& b = by.columns[k.column];
+      bool na = !a.valid[ix], nb = !b.valid[iy];
+      if (na || nb) {
+        if (na && nb) continue;
+        return na == k.nulls_first ? -1 : 1;
+      }
+      int c = 0;
+      switch (a.type.storage()) {
+        case Storage::kInt64: c = (a.i64[ix] > b.i64[iy]) - (a.i64[ix] < b.i64[iy]); break;
+        case Storage::kInt128: c = (a.i128[ix] > b.i128[iy]) - (a.i128[ix] < b.i128[iy]); break;
+        case Storage::kDouble: {
+          double p = a.f64[ix], q = b.f64[iy];
+          if (p < q) c = -1;
+          else if (p > q) c = 1;
+          else if (p == q) c = 0;
+          else c = std::isnan(p) == std::isnan(q) ? 0 : (std::isnan(p) ? 1 : -1);
+          break;
+        }
+        case Storage::kString: {
+          int r = a.str[ix].compare(b.str[iy]);
+          c = (r > 0) - (r < 0);
+          break;
+        }
+        case Storage::kInterval: {
+          Value va = Value::FromVector(a, ix), vb = Value::FromVector(b, iy);
+          c = CompareValues(va, vb);
+          break;
+        }
+      }
+      if (c != 0) return k.descending ? -c : c;
+    }
+    return 0;
+  }
+
+  OpPtr child_;
+  std::vector<SortKey> keys_;
+  std::optional<int64_t> limit_;
+  std::vector<Batch> batches_;
+  std::vector<uint64_t> order_;
+  bool sorted_ = false;
+  size_t pos_ = 0;
+};
+
+class Limit final : public Operator {
+ public:
+  Limit(OpPtr child, std::optional<int64_t> limit, int64_t offset)
+      : child_(std::move(child)), limit_(limit), offset_(offset) {
+    children.push_back(child_.get());
+  }
+  std::string Describe() const override {
+    return StrCat("LIMIT ", limit_.has_value() ? StrCat(*limit_) : "ALL", offset_ ? StrCat(" OFFSET ", offset_) : "");
+  }
+
+ protected:
+  absl::StatusOr<bool> Next(Batch* out) override {
+    while (true) {
+      if (limit_.has_value() && emitted_ >= *limit_) return false;
+      RETL_ASSIGN_OR_RETURN(bool more, child_->Pull(&in_));
+      if (!more) return false;
+      size_t begin = 0;
+      if (skipped_ < offset_) {
+        size_t skip = static_cast<size_t>(std::min<int64_t>(offset_ - skipped_, static_cast<int64_t>(in_.size)));
+        skipped_ += static_cast<int64_t>(skip);
+        begin = skip;
+      }
+      size_t end = in_.size;
+      if (limit_.has_value()) end = std::min<size_t>(end, begin + static_cast<size_t>(*limit_ - emitted_));
+      if (end <= begin) continue;
+      if (begin == 0 && end == in_.size) {
+        std::swap(*out, in_);
+      } else {
+        std::vector<uint32_t> sel;
+        for (size_t i = begin; i < end; ++i) sel.push_back(static_cast<uint32_t>(i));
+        GatherBatch(in_, sel, out);
+      }
+      emitted_ += static_cast<int64_t>(end - begin);
+      return true;
+    }
+  }
+
+ private:
+  OpPtr child_;
+  std::optional<int64_t> limit_;
+  int64_t offset_;
+  int64_t emitted_ = 0;
+  int64_t skipped_ = 0;
+  Batch in_;
+};
+
+// ---------------------------------------------------------------------------
+// Binding
+
+bool IsAggregateName(const std::string& n) {
+  return n == "count" || n == "sum" || n == "avg" || n == "min" || n == "max" || n == "stddev" ||
+         n == "stddev_samp" || n == "approx_count_distinct";
+}
+
+bool ContainsAggregate(const AstExpr& e) {
+  if (e.kind == AstKind::kFunction && IsAggregateName(e.name)) return true;
+  for (const AstPtr& c : e.children) {
+    if (ContainsAggregate(*c)) return true;
+  }
+  return false;
+}
+
+struct Scope {
+  const Schema* schema = nullptr;  // table columns (nullptr without FROM)
+  std::string table;
+  std::string alias;
+  // After aggregation: expressions matched by text.
+  bool aggregated = false;
+  std::vector<std::pair<std::string, int>> group_keys;  // ToSql -> column
+  std::vector<SqlType> group_types;
+  std::vector<std::pair<std::string, int>> aggregates;
+  std::vector<SqlType> agg_types;
+  const char* clause = "";  // "WHERE", "GROUP BY", ... for errors
+  const std::vector<Value>* params = nullptr;
+  bool allow_aggregates = false;
+};
+
+class Binder {
+ public:
+  explicit Binder(const Scope& scope) : s_(scope) {}
+
+  absl::StatusOr<ExprPtr> Bind(const AstExpr& e) {
+    if (s_.aggregated) {
+      std::string text = e.ToSql();
+      for (auto& [t, idx] : s_.group_keys) {
+        if (t == text) return MakeColumnRef(idx, s_.group_types[idx], text);
+      }
+      if (e.kind == AstKind::kFunction && IsAggregateName(e.name)) {
+        for (auto& [t, idx] : s_.aggregates) {
+          if (t == text) return MakeColumnRef(idx, s_.agg_types[idx - s_.group_types.size()], text);
+        }
+        return ErrorAtPos(e.pos, "aggregate not found (internal)");
+      }
+      if (e.kind == AstKind::kColumn) {
+        return ErrorAtPos(e.pos, StrCat("column \"", e.name,
+                                        "\" must appear in the GROUP BY clause or be used in an aggregate function"));
+      }
+    }
+    switch (e.kind) {
+      case AstKind::kLiteral:
+        return MakeConstant(e.value, e.unknown_literal);
+      case AstKind::kParameter: {
+        if (s_.params == nullptr || static_cast<size_t>(e.index) >= s_.params->size()) {
+          return ErrorAtPos(e.pos, StrCat("no value given for parameter $", e.index + 1));
+        }
+        const Value& v = (*s_.params)[e.index];
+        return MakeConstant(v, v.type.kind == SqlKind::kString);
+      }
+      case AstKind::kColumn: {
+        if (s_.schema != nullptr && (e.qualifier.empty() || e.qualifier == s_.table || e.qualifier == s_.alias)) {
+          int idx = s_.schema->FindField(e.name);
+          if (idx >= 0) {
+            return MakeColumnRef(idx, SqlType::FromData(s_.schema->fields[idx].type), e.name);
+          }
+        }
+        if (e.qualifier.empty() && (absl::EqualsIgnoreCase(e.name, "current_date") ||
+                                    absl::EqualsIgnoreCase(e.name, "current_timestamp"))) {
+          return MakeFunction(absl::AsciiStrToLower(e.name), {}, e.pos);
+        }
+        if (!e.qualifier.empty() && e.qualifier != s_.table && e.qualifier != s_.alias) {
+          return ErrorAtPos(e.pos, StrCat("missing FROM-clause entry for table \"", e.qualifier, "\""));
+        }
+        return ErrorAtPos(e.pos, StrCat("column \"", e.name, "\" does not exist",
+                                        s_.schema == nullptr ? " (the query has no FROM clause)" : ""));
+      }
+      case AstKind::kStar:
+        return ErrorAtPos(e.pos, "* is only allowed in the select list and in count(*)");
+      case AstKind::kUnary: {
+        RETL_ASSIGN_OR_RETURN(ExprPtr x, Bind(*e.children[0]));
+        return MakeUnary(e.op, std::move(x), e.pos);
+      }
+      case AstKind::kBinary: {
+        RETL_ASSIGN_OR_RETURN(ExprPtr a, Bind(*e.children[0]));
+        RETL_ASSIGN_OR_RETURN(ExprPtr b, Bind(*e.children[1]));
+        return MakeBinary(e.op, std::move(a), std::move(b), e.pos);
+      }
+      case AstKind::kFunction: {
+        if (IsAggregateName(e.name)) {
+          return ErrorAtPos(e.pos, StrCat("aggregate functions are not allowed in ", s_.clause));
+        }
+        if (e.distinct) return ErrorAtPos(e.pos, StrCat("DISTINCT is only allowed in aggregate functions"));
+        std::vector<ExprPtr> args;
+        for (const AstPtr& c : e.children) {
+          RETL_ASSIGN_OR_RETURN(ExprPtr x, Bind(*c));
+          args.push_back(std::move(x));
+        }
+        return MakeFunction(e.name, std::move(args), e.pos);
+      }
+      case AstKind::kCase: {
+        std::vector<ExprPtr> conds, values;
+        ExprPtr otherwise;
+        size_t i = 0;
+        const AstExpr* operand = nullptr;
+        if (e.case_has_operand) operand = e.children[i++].get();
+        size_t end = e.children.size() - (e.case_has_else ? 1 : 0);
+        for (; i + 1 < end + 1 && i < end; i += 2) {
+          RETL_ASSIGN_OR_RETURN(ExprPtr w, Bind(*e.children[i]));
+          if (operand != nullptr) {
+            RETL_ASSIGN_OR_RETURN(ExprPtr op, Bind(*operand));
+            RETL_ASSIGN_OR_RETURN(w, MakeBinary("=", std::move(op), std::move(w), e.children[i]->pos));
+          }
+          RETL_ASSIGN_OR_RETURN(ExprPtr v, Bind(*e.children[i + 1]));
+          conds.push_back(std::move(w));
+          values.push_back(std::move(v));
+        }
+        if (e.case_has_else) {
+          RETL_ASSIGN_OR_RETURN(otherwise, Bind(*e.children.back()));
+        }
+        return MakeCase(std::move(conds), std::move(values), std::move(otherwise), e.pos);
+      }
+      case AstKind::kCast: {
+        RETL_ASSIGN_OR_RETURN(ExprPtr x, Bind(*e.children[0]));
+        return MakeCast(std::move(x), e.cast_type, e.pos);
+      }
+      case AstKind::kIn: {
+        RETL_ASSIGN_OR_RETURN(ExprPtr x, Bind(*e.children[0]));
+        std::vector<ExprPtr> list;
+        for (size_t i = 1; i < e.children.size(); ++i) {
+          RETL_ASSIGN_OR_RETURN(ExprPtr item, Bind(*e.children[i]));
+          list.push_back(std::move(item));
+        }
+        return MakeIn(std::move(x), std::move(list), e.negated, e.pos);
+      }
+      case AstKind::kBetween: {
+        RETL_ASSIGN_OR_RETURN(ExprPtr x1, Bind(*e.children[0]));
+        RETL_ASSIGN_OR_RETURN(ExprPtr lo, Bind(*e.children[1]));
+        RETL_ASSIGN_OR_RETURN(ExprPtr x2, Bind(*e.children[0]));
+        RETL_ASSIGN_OR_RETURN(ExprPtr hi, Bind(*e.children[2]));
+        RETL_ASSIGN_OR_RETURN(ExprPtr ge, MakeBinary(">=", std::move(x1), std::move(lo), e.pos));
+        RETL_ASSIGN_OR_RETURN(ExprPtr le, MakeBinary("<=", std::move(x2), std::move(hi), e.pos));
+        RETL_ASSIGN_OR_RETURN(ExprPtr both, MakeBinary("and", std::move(ge), std::move(le), e.pos));
+        if (e.negated) return MakeUnary("not", std::move(both), e.pos);
+        return both;
+      }
+      case AstKind::kLike: {
+        RETL_ASSIGN_OR_RETURN(ExprPtr x, Bind(*e.children[0]));
+        RETL_ASSIGN_OR_RETURN(ExprPtr p, Bind(*e.children[1]));
+        ExprPtr esc;
+        if (e.children.size() > 2) {
+          RETL_ASSIGN_OR_RETURN(esc, Bind(*e.children[2]));
+        }
+        return MakeLike(std::move(x), std::move(p), std::move(esc), e.op == "ilike", e.negated, e.pos);
+      }
+      case AstKind::kIsNull: {
+        RETL_ASSIGN_OR_RETURN(ExprPtr x, Bind(*e.children[0]));
+        return MakeIsNull(std::move(x), e.negated);
+      }
+      case AstKind::kIsDistinct: {
+        RETL_ASSIGN_OR_RETURN(ExprPtr a, Bind(*e.children[0]));
+        RETL_ASSIGN_OR_RETURN(ExprPtr b, Bind(*e.children[1]));
+        return MakeIsDistinct(std::move(a), std::move(b), e.negated, e.pos);
+      }
+      case AstKind::kExtract: {
+        RETL_ASSIGN_OR_RETURN(ExprPtr x, Bind(*e.children[0]));
+        return MakeExtract(e.name, std::move(x), e.pos);
+      }
+      case AstKind::kInterval:
+        return MakeConstant([&] {
+          Value v;
+          v.type = SqlType::Of(SqlKind::kInterval);
+          v.null = false;
+          v.iv = e.value.iv;
+          return v;
+        }());
+    }
+    return ErrorAtPos(e.pos, "unsupported expression");
+  }
+
+ private:
+  const Scope& s_;
+};
+
+void CollectAggregates(const AstExpr& e, std::vector<const AstExpr*>* out) {
+  if (e.kind == AstKind::kFunction && IsAggregateName(e.name)) {
+    out->push_back(&e);
+    return;
+  }
+  for (const AstPtr& c : e.children) CollectAggregates(*c, out);
+}
+
+void SplitConjuncts(const AstExpr* e, std::vector<const AstExpr*>* out) {
+  if (e->kind == AstKind::kBinary && e->op == "and") {
+    SplitConjuncts(e->children[0].get(), out);
+    SplitConjuncts(e->children[1].get(), out);
+    return;
+  }
+  out->push_back(e);
+}
+
+absl::StatusOr<int64_t> ConstantInt(const AstExpr& e, const Scope& scope, const char* what) {
+  Scope s = scope;
+  s.schema = nullptr;
+  s.aggregated = false;
+  s.clause = what;
+  Binder b(s);
+  RETL_ASSIGN_OR_RETURN(ExprPtr x, b.Bind(e));
+  const Value* v = x->constant();
+  if (v == nullptr || !(v->type.IsInteger() || v->type.kind == SqlKind::kNull)) {
+    return ErrorAtPos(e.pos, StrCat("argument of ", what, " must be an integer constant"));
+  }
+  if (v->null) return -1;
+  if (v->i < 0) return ErrorAtPos(e.pos, StrCat(what, " must not be negative"));
+  return v->i;
+}
+
+// Whether chunk statistics prove that no row of the block matches.
+bool StatsExclude(const ChunkInfo& chunk, RowIndex rows, const StatPredicate& p, SqlType t) {
+  const ChunkStats& st = chunk.stats;
+  if (p.op == "isnull") return st.null_count == 0;
+  if (st.null_count == rows) return true;  // every value NULL: no comparison holds
+  if (!st.min.has_value() || !st.max.has_value()) return false;
+  const StatValue& mn = *st.min;
+  const StatValue& mx = *st.max;
+  auto cmp = [&](const StatValue& s, const Value& v) -> std::optional<int> {
+    if (v.null) return std::nullopt;
+    switch (s.kind) {
+      case StatValue::Kind::kInt:
+        if (t.storage() != Storage::kInt64 || v.type.storage() != Storage::kInt64) return std::nullopt;
+        return (s.int_value > v.i) - (s.int_value < v.i);
+      case StatValue::Kind::kDouble:
+        if (v.type.storage() != Storage::kDouble || std::isnan(v.d) || std::isnan(s.double_value)) return std::nullopt;
+        return (s.double_value > v.d) - (s.double_value < v.d);
+      case StatValue::Kind::kBytes: {
+        if (t.storage() != Storage::kString || v.type.storage() != Storage::kString) return std::nullopt;
+        int c = s.bytes_value.compare(v.s);
+        return (c > 0) - (c < 0);
+      }
+    }
+    return std::nullopt;
+  };
+  auto outside = [&](const Value& v) {
+    std::optional<int> a = cmp(mn, v), b = cmp(mx, v);
+    if (!a || !b) return false;
+    return *a > 0 || *b < 0;
+  };
+  if (p.op == "in") {
+    for (const Value& v : p.values) {
+      if (!v.null && !outside(v)) return false;
+    }
+    return true;
+  }
+  const Value& v = p.values[0];
+  std::optional<int> vs_min = cmp(mn, v), vs_max = cmp(mx, v);
+  if (!vs_min || !vs_max) return false;
+  if (p.op == "=") return *vs_min > 0 || *vs_max < 0;
+  if (p.op == "<") return *vs_min >= 0;   // min >= v
+  if (p.op == "<=") return *vs_min > 0;   // min > v
+  if (p.op == ">") return *vs_max <= 0;   // max <= v
+  if (p.op == ">=") return *vs_max < 0;   // max < v
+  return false;
+}
+
+struct Plan {
+  OpPtr root;
+  std::vector<std::string> names;
+  std::vector<SqlType> types;
+  size_t visible = 0;  // leading columns returned
+  std::vector<std::string> notes;  // EXPLAIN lines above the operators
+};
+
+std::string FormatNanos(int64_t ns) {
+  if (ns < 1000000) return StrCat(ns / 1000, " us");
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f ms", static_cast<double>(ns) / 1e6);
+  return buf;
+}
+
+void ExplainTree(const Operator* op, int depth, bool analyze, std::vector<std::string>* lines) {
+  std::string line(static_cast<size_t>(depth) * 2, ' ');
+  line += depth == 0 ? "" : "-> ";
+  line += op->Describe();
+  if (analyze) {
+    line += StrCat("  (rows=", op->rows(), " time=", FormatNanos(op->nanos()));
+    std::string extra = op->RuntimeDetail();
+    if (!extra.empty()) line += ", " + extra;
+    line += ")";
+  }
+  lines->push_back(line);
+  for (const Operator* c : op->children) ExplainTree(c, depth + 1, analyze, lines);
+}
+
+class Planner {
+ public:
+  Planner(std::shared_ptr<const Snapshot> snapshot, const std::vector<Value>& params)
+      : snapshot_(std::move(snapshot)), params_(params) {}
+
+  absl::StatusOr<Plan> PlanSelect(const SelectStatement& sel) {
+    Plan plan;
+    Scope scope;
+    scope.params = &params_;
+    const TableInfo* table = nullptr;
+    std::vector<std::pair<std::string, SourcePos>> star_columns;
+    if (sel.from.has_value()) {
+      absl::StatusOr<const TableInfo*> t = snapshot_->GetTable(sel.from->name);
+      if (!t.ok()) {
+        std::string names;
+        for (const TableInfo& ti : snapshot_->tables()) names += (names.empty() ? "" : ", ") + ti.name;
+        return ErrorAtPos(sel.from->pos, StrCat("table \"", sel.from->name, "\" does not exist in version ",
+                                                snapshot_->version(),
+                                                names.empty() ? " (the dataset has no tables)" : StrCat(" (tables: ", names, ")")));
+      }
+      table = *t;
+      scope.schema = &table->schema;
+      scope.table = table->name;
+      scope.alias = sel.from->alias;
+    }
+
+    // Expand * in the select list.
+    struct Item {
+      const AstExpr* ast;
+      AstPtr owned;
+      std::string name;
+    };
+    std::vector<Item> items;
+    for (const SelectItem& it : sel.items) {
+      if (it.expr->kind == AstKind::kStar) {
+        if (table == nullptr) return ErrorAtPos(it.expr->pos, "SELECT * needs a FROM clause");
+        if (!it.expr->qualifier.empty() && it.expr->qualifier != scope.table && it.expr->qualifier != scope.alias) {
+          return ErrorAtPos(it.expr->pos, StrCat("missing FROM-clause entry for table \"", it.expr->qualifier, "\""));
+        }
+        for (const Field& f : table->schema.fields) {
+          auto col = std::make_unique<AstExpr>(AstKind::kColumn, it.expr->pos);
+          col->name = f.name;
+          Item item{col.get(), nullptr, f.name};
+          item.owned = std::move(col);
+          items.push_back(std::move(item));
+        }
+        continue;
+      }
+      std::string name = it.alias;
+      if (name.empty()) {
+        name = it.expr->kind == AstKind::kColumn ? it.expr->name : it.expr->ToSql();
+      }
+      items.push_back(Item{it.expr.get(), nullptr, name});
+    }
+
+    // WHERE: conjuncts, each bound against the table.
+    scope.clause = "WHERE";
+    std::vector<const AstExpr*> conjuncts;
+    if (sel.where) SplitConjuncts(sel.where.get(), &conjuncts);
+    std::vector<ExprPtr> where;
+    std::vector<SourcePos> where_pos;
+    for (const AstExpr* c : conjuncts) {
+      if (ContainsAggregate(*c)) return ErrorAtPos(c->pos, "aggregate functions are not allowed in WHERE");
+      Binder b(scope);
+      RETL_ASSIGN_OR_RETURN(ExprPtr e, b.Bind(*c));
+      if (e->type().kind != SqlKind::kBoolean && e->type().kind != SqlKind::kNull) {
+        if (!e->unknown_literal()) {
+          return ErrorAtPos(c->pos, StrCat("argument of WHERE must be type BOOLEAN, not type ", e->type().ToString()));
+        }
+      }
+      RETL_ASSIGN_OR_RETURN(e, CoerceTo(std::move(e), SqlType::Of(SqlKind::kBoolean), c->pos));
+      where.push_back(std::move(e));
+      where_pos.push_back(c->pos);
+    }
+
+    // Source: index probe, or scan of the unpruned partitions' blocks.
+    OpPtr source;
+    if (table == nullptr) {
+      source = std::make_unique<SingleRow>();
+      // A constant-false WHERE still filters the single row.
+    } else {
+      RETL_ASSIGN_OR_RETURN(source, PlanSource(*table, where, sel, items.size(), &plan));
+    }
+    // Filter: every conjunct (constant TRUE ones dropped).
+    ExprPtr pred;
+    SourcePos pred_pos;
+    for (size_t i = 0; i < where.size(); ++i) {
+      const Value* v = where[i]->constant();
+      if (v != nullptr && !v->null && v->i) continue;
+      if (!pred) {
+        pred = std::move(where[i]);
+        pred_pos = where_pos[i];
+      } else {
+        RETL_ASSIGN_OR_RETURN(pred, MakeBinary("and", std::move(pred), std::move(where[i]), where_pos[i]));
+      }
+    }
+    if (pred) source = std::make_unique<Filter>(std::move(source), std::move(pred), pred_pos);
+
+    // Aggregation?
+    bool aggregate = sel.has_group_by;
+    for (const Item& it : items) aggregate = aggregate || ContainsAggregate(*it.ast);
+    if (sel.having) aggregate = true;
+    for (const OrderItem& o : sel.order_by) aggregate = aggregate || ContainsAggregate(*o.expr);
+
+    Scope out_scope = scope;  // the scope select/order/having bind in
+    if (aggregate) {
+      // GROUP BY expressions: ordinals and output names refer to select items.
+      std::vector<const AstExpr*> group_asts;
+      if (sel.group_by_all) {
+        for (const Item& it : items) {
+          if (!ContainsAggregate(*it.ast)) group_asts.push_back(it.ast);
+        }
+      }
+      for (const AstPtr& g : sel.group_by) {
+        const AstExpr* target = g.get();
+        if (g->kind == AstKind::kLiteral && g->value.type.IsInteger() && !g->value.null) {
+          int64_t k = g->value.i;
+          if (k < 1 || k > static_cast<int64_t>(items.size())) {
+            return ErrorAtPos(g->pos, StrCat("GROUP BY position ", k, " is not in select list"));
+          }
+          target = items[k - 1].ast;
+          if (ContainsAggregate(*target)) {
+            return ErrorAtPos(g->pos, "aggregate functions are not allowed in GROUP BY");
+          }
+        } else if (g->kind == AstKind::kColumn && g->qualifier.empty() &&
+                   (table == nullptr || table->schema.FindField(g->name) < 0)) {
+          for (const Item& it : items) {
+            if (it.name == g->name) target = it.ast;
+          }
+        }
+        if (ContainsAggregate(*target)) return ErrorAtPos(g->pos, "aggregate functions are not allowed in GROUP BY");
+        group_asts.push_back(target);
+      }
+      std::vector<ExprPtr> keys;
+      Scope gscope = scope;
+      gscope.clause = "GROUP BY";
+      out_scope.aggregated = true;
+      for (const AstExpr* g : group_asts) {
+        std::string text = g->ToSql();
+        bool dup = false;
+        for (auto& [t, idx] : out_scope.group_keys) dup = dup || t == text;
+        if (dup) continue;
+        Binder b(gscope);
+        RETL_ASSIGN_OR_RETURN(ExprPtr e, b.Bind(*g));
+        out_scope.group_keys.emplace_back(text, static_cast<int>(keys.size()));
+        out_scope.group_types.push_back(e->type());
+        keys.push_back(std::move(e));
+      }
+      // Aggregates used anywhere above.
+      std::vector<const AstExpr*> calls;
+      for (const Item& it : items) CollectAggregates(*it.ast, &calls);
+      if (sel.having) CollectAggregates(*sel.having, &calls);
+      for (const OrderItem& o : sel.order_by) CollectAggregates(*o.expr, &calls);
+      std::vector<AggSpec> aggs;
+      for (const AstExpr* call : calls) {
+        std::string text = call->ToSql();
+        bool dup = false;
+        for (auto& [t, idx] : out_scope.aggregates) dup = dup || t == text;
+        if (dup) continue;
+        RETL_ASSIGN_OR_RETURN(AggSpec spec, BindAggregate(*call, scope));
+        out_scope.aggregates.emplace_back(text, static_cast<int>(keys.size() + aggs.size()));
+        out_scope.agg_types.push_back(spec.type);
+        aggs.push_back(std::move(spec));
+      }
+      source = std::make_unique<HashAggregate>(std::move(source), std::move(keys), std::move(aggs));
+      if (sel.having) {
+        out_scope.clause = "HAVING";
+        Binder b(out_scope);
+        RETL_ASSIGN_OR_RETURN(ExprPtr h, b.Bind(*sel.having));
+        RETL_ASSIGN_OR_RETURN(h, CoerceTo(std::move(h), SqlType::Of(SqlKind::kBoolean), sel.having->pos));
+        source = std::make_unique<Filter>(std::move(source), std::move(h), sel.having->pos);
+      }
+    }
+
+    // Projection: the select list, then hidden ORDER BY expressions.
+    out_scope.clause = "SELECT";
+    std::vector<ExprPtr> exprs;
+    std::vector<SourcePos> positions;
+    std::vector<std::string> texts;
+    for (const Item& it : items) {
+      Binder b(out_scope);
+      RETL_ASSIGN_OR_RETURN(ExprPtr e, b.Bind(*it.ast));
+      if (e->unknown_literal()) {
+        RETL_ASSIGN_OR_RETURN(e, CoerceTo(std::move(e), SqlType::Of(SqlKind::kString), it.ast->pos));
+      }
+      plan.names.push_back(it.name);
+      plan.types.push_back(e->type());
+      texts.push_back(it.ast->ToSql());
+      exprs.push_back(std::move(e));
+      positions.push_back(it.ast->pos);
+    }
+    plan.visible = exprs.size();
+    std::vector<SortKey> sort_keys;
+    out_scope.clause = "ORDER BY";
+    for (const OrderItem& o : sel.order_by) {
+      int column = -1;
+      const AstExpr& e = *o.expr;
+      if (e.kind == AstKind::kLiteral && e.value.type.IsInteger() && !e.value.null) {
+        if (e.value.i < 1 || e.value.i > static_cast<int64_t>(plan.visible)) {
+          return ErrorAtPos(e.pos, StrCat("ORDER BY position ", e.value.i, " is not in select list"));
+        }
+        column = static_cast<int>(e.value.i - 1);
+      } else if (e.kind == AstKind::kColumn && e.qualifier.empty()) {
+        for (size_t i = 0; i < plan.visible && column < 0; ++i) {
+          if (plan.names[i] == e.name) column = static_cast<int>(i);
+        }
+      }
+      if (column < 0) {
+        std::string text = e.ToSql();
+        for (size_t i = 0; i < texts.size() && column < 0; ++i) {
+          if (texts[i] == text) column = static_cast<int>(i);
+        }
+      }
+      if (column < 0) {
+        if (sel.distinct) {
+          return ErrorAtPos(e.pos, "for SELECT DISTINCT, ORDER BY expressions must appear in select list");
+        }
+        Binder b(out_scope);
+        RETL_ASSIGN_OR_RETURN(ExprPtr x, b.Bind(e));
+        column = static_cast<int>(exprs.size());
+        texts.push_back(e.ToSql());
+        plan.types.push_back(x->type());
+        plan.names.push_back(e.ToSql());
+        exprs.push_back(std::move(x));
+        positions.push_back(e.pos);
+      }
+      bool nulls_first = o.nulls_first.has_value() ? *o.nulls_first : o.descending;
+      sort_keys.push_back(SortKey{column, o.descending, nulls_first});
+    }
+    source = std::make_unique<Project>(std::move(source), std::move(exprs), std::move(positions));
+    if (sel.distinct) {
+      std::vector<ExprPtr> keys;
+      for (size_t i = 0; i < plan.visible; ++i) keys.push_back(MakeColumnRef(static_cast<int>(i), plan.types[i], plan.names[i]));
+      source = std::make_unique<HashAggregate>(std::move(source), std::move(keys), std::vector<AggSpec>{});
+    }
+    std::optional<int64_t> limit;
+    int64_t offset = 0;
+    if (sel.limit) {
+      RETL_ASSIGN_OR_RETURN(int64_t l, ConstantInt(*sel.limit, scope, "LIMIT"));
+      if (l >= 0) limit = l;
+    }
+    if (sel.offset) {
+      RETL_ASSIGN_OR_RETURN(int64_t o, ConstantInt(*sel.offset, scope, "OFFSET"));
+      offset = std::max<int64_t>(o, 0);
+    }
+    if (!sort_keys.empty()) {
+      std::optional<int64_t> topn;
+      if (limit.has_value()) topn = *limit + offset;
+      source = std::make_unique<Sort>(std::move(source), std::move(sort_keys), topn);
+    }
+    if (limit.has_value() || offset > 0) source = std::make_unique<Limit>(std::move(source), limit, offset);
+    plan.root = std::move(source);
+    return plan;
+  }
+
+ private:
+  absl::StatusOr<AggSpec> BindAggregate(const AstExpr& call, const Scope& scope) {
+    AggSpec spec;
+    spec.text = call.ToSql();
+    spec.pos = call.pos;
+    spec.distinct = call.distinct;
+    const std::string& n = call.name;
+    if (n == "count" && call.children.size() == 1 && call.children[0]->kind == AstKind::kStar) {
+      if (call.distinct) return ErrorAtPos(call.pos, "count(DISTINCT *) is not supported");
+      spec.kind = AggKind::kCountStar;
+      spec.type = SqlType::Of(SqlKind::kBigInt);
+      return spec;
+    }
+    if (call.children.size() != 1) {
+      return ErrorAtPos(call.pos, StrCat("function ", n, "() takes one argument, got ", call.children.size()));
+    }
+    if (ContainsAggregate(*call.children[0])) {
+      return ErrorAtPos(call.pos, "aggregate function calls cannot be nested");
+    }
+    Scope s = scope;
+    s.clause = "aggregate arguments";
+    Binder b(s);
+    RETL_ASSIGN_OR_RETURN(spec.arg, b.Bind(*call.children[0]));
+    if (spec.arg->unknown_literal()) {
+      RETL_ASSIGN_OR_RETURN(spec.arg, CoerceTo(std::move(spec.arg), SqlType::Of(SqlKind::kString), call.pos));
+    }
+    SqlType t = spec.arg->type();
+    auto no_such = [&]() {
+      return ErrorAtPos(call.pos, StrCat("function \"", n, "\" does not exist for argument type ", t.ToString()));
+    };
+    if (n == "count") {
+      spec.kind = AggKind::kCount;
+      spec.type = SqlType::Of(SqlKind::kBigInt);
+    } else if (n == "sum") {
+      spec.kind = AggKind::kSum;
+      if (t.IsInteger() || t.kind == SqlKind::kNull) {
+        spec.type = SqlType::Of(SqlKind::kBigInt);
+        if (t.kind == SqlKind::kNull) { RETL_ASSIGN_OR_RETURN(spec.arg, CoerceTo(std::move(spec.arg), spec.type, call.pos)); }
+      } else if (t.kind == SqlKind::kDecimal) spec.type = SqlType::Decimal(38, t.scale);
+      else if (t.IsFloating()) spec.type = SqlType::Of(SqlKind::kDouble);
+      else return no_such();
+    } else if (n == "avg" || n == "stddev" || n == "stddev_samp") {
+      spec.kind = n == "avg" ? AggKind::kAvg : AggKind::kStddev;
+      if (t.kind == SqlKind::kNull) {
+        RETL_ASSIGN_OR_RETURN(spec.arg, CoerceTo(std::move(spec.arg), SqlType::Of(SqlKind::kDouble), call.pos));
+      } else if (!t.IsNumeric()) {
+        return no_such();
+      }
+      spec.type = SqlType::Of(SqlKind::kDouble);
+    } else if (n == "min" || n == "max") {
+      spec.kind = n == "min" ? AggKind::kMin : AggKind::kMax;
+      if (t.kind == SqlKind::kNull) {
+        RETL_ASSIGN_OR_RETURN(spec.arg, CoerceTo(std::move(spec.arg), SqlType::Of(SqlKind::kString), call.pos));
+      }
+      spec.type = spec.arg->type();
+    } else {
+      spec.kind = AggKind::kApproxDistinct;
+      spec.type = SqlType::Of(SqlKind::kBigInt);
+    }
+    return spec;
+  }
+
+  // Chooses between an index probe and a scan, pruning partitions and blocks.
+  absl::StatusOr<OpPtr> PlanSource(const TableInfo& table, std::vector<ExprPtr>& where,
+                                   const SelectStatement& sel, size_t, Plan* plan) {
+    const Schema& schema = table.schema;
+    std::vector<SqlType> types;
+    for (const Field& f : schema.fields) types.push_back(SqlType::FromData(f.type));
+    // Equality and IN facts: column -> candidate values.
+    std::map<int, std::vector<Value>> eq;
+    std::vector<StatPredicate> stats;
+    for (const ExprPtr& w : where) {
+      int col;
+      std::string op;
+      Value v;
+      std::vector<Value> values;
+      if (MatchColumnComparison(w.get(), &col, &op, &v)) {
+        if (v.type == types[col]) {
+          if (op == "=" && !eq.count(col)) eq[col] = {v};
+          stats.push_back(StatPredicate{col, op, {v}});
+        }
+      } else if (MatchColumnIn(w.get(), &col, &values)) {
+        bool same = true;
+        for (const Value& x : values) same = same && x.type == types[col];
+        if (same) {
+          if (!eq.count(col)) eq[col] = values;
+          stats.push_back(StatPredicate{col, "in", values});
+        }
+      } else if (MatchColumnIsNull(w.get(), &col)) {
+        stats.push_back(StatPredicate{col, "isnull", {}});
+      }
+    }
+    // Index probe: every column of the primary key or of an index pinned.
+    auto probe_keys = [&](const std::vector<int>& cols) -> std::optional<std::vector<std::vector<Value>>> {
+      std::vector<std::vector<Value>> keys{{}};
+      for (int c : cols) {
+        auto it = eq.find(c);
+        if (it == eq.end()) return std::nullopt;
+        std::vector<std::vector<Value>> next;
+        for (const auto& k : keys) {
+          for (const Value& v : it->second) {
+            if (v.null) continue;
+            auto nk = k;
+            nk.push_back(v);
+            next.push_back(std::move(nk));
+          }
+        }
+        keys = std::move(next);
+        if (keys.size() > 100000) return std::nullopt;
+      }
+      return keys;
+    };
+    (void)sel;
+    std::optional<std::vector<std::vector<Value>>> keys = probe_keys(schema.primary_key);
+    std::string index_name;
+    if (!keys.has_value()) {
+      for (const IndexDef& idx : schema.indexes) {
+        keys = probe_keys(idx.columns);
+        if (keys.has_value()) {
+          index_name = idx.name;
+          break;
+        }
+      }
+    }
+    if (keys.has_value()) {
+      std::string detail = StrCat(" (", keys->size(), keys->size() == 1 ? " key" : " keys", ")");
+      return OpPtr(std::make_unique<IndexProbe>(snapshot_, table.name, index_name, std::move(*keys), types, detail));
+    }
+
+    // Scan: needed columns.
+    std::vector<int> needed;
+    CollectNeeded(sel, schema, &needed);
+    for (const ExprPtr& w : where) CollectColumns(w.get(), &needed);
+    std::sort(needed.begin(), needed.end());
+    needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
+
+    // Partition pruning: conjuncts over the partition column alone, evaluated
+    // on each partition's value.
+    std::vector<Expr*> part_preds;
+    if (schema.partition_column.has_value()) {
+      for (const ExprPtr& w : where) {
+        std::vector<int> cols;
+        CollectColumns(w.get(), &cols);
+        bool only = !cols.empty();
+        for (int c : cols) only = only && c == *schema.partition_column;
+        if (only) part_preds.push_back(w.get());
+      }
+    }
+    size_t parts_total = table.partitions.size(), parts_kept = 0;
+    size_t blocks_total = 0, blocks_kept = 0;
+    std::vector<BlockRef> blocks;
+    for (const PartitionInfo& p : table.partitions) {
+      bool keep = true;
+      if (!part_preds.empty()) {
+        const int pc = *schema.partition_column;
+        Batch one;
+        one.size = 1;
+        one.columns.resize(schema.fields.size());
+        Column c(schema.fields[pc].type);
+        if (p.value.has_value()) {
+          RETL_RETURN_IF_ERROR(AppendParsedValue(*p.value, &c));
+        } else {
+          c.AppendNull();
+        }
+        auto col = std::make_shared<Column>(std::move(c));
+        ColumnToVector(col, 0, 1, types[pc], &one.columns[pc]);
+        for (Expr* e : part_preds) {
+          const Vector* r = nullptr;
+          absl::Status s = e->Eval(one, &r);
+          if (!s.ok()) break;  // decided at run time instead
+          if (!r->valid[0] || !r->i64[0]) {
+            keep = false;
+            break;
+          }
+        }
+      }
+      for (const SegmentInfo& si : p.segments) {
+        std::shared_ptr<const Segment> seg = snapshot_->segment(si);
+        if (seg == nullptr) return absl::InternalError(StrCat("segment '", si.path, "' is not open"));
+        for (size_t b = 0; b < seg->blocks().size(); ++b) {
+          ++blocks_total;
+          if (!keep) continue;
+          const BlockInfo& bi = seg->blocks()[b];
+          bool skip = false;
+          for (const StatPredicate& sp : stats) {
+            if (StatsExclude(bi.columns[sp.column], bi.row_count, sp, types[sp.column])) {
+              skip = true;
+              break;
+            }
+          }
+          if (skip) continue;
+          ++blocks_kept;
+          blocks.push_back(BlockRef{seg, b, &p});
+        }
+      }
+      parts_kept += keep;
+    }
+    std::string detail;
+    if (table.partitioned()) {
+      detail += StrCat(" partitions ", parts_kept, "/", parts_total);
+      if (parts_kept < parts_total) {
+        std::vector<std::string> kept;
+        for (const BlockRef& b : blocks) {
+          std::string n = b.partition->DisplayName(true);
+          if (kept.empty() || kept.back() != n) kept.push_back(n);
+        }
+        kept.erase(std::unique(kept.begin(), kept.end()), kept.end());
+        if (!kept.empty() && kept.size() <= 8) detail += " (" + absl::StrJoin(kept, ", ") + ")";
+      }
+    }
+    detail += StrCat(" blocks ", blocks_kept, "/", blocks_total);
+    std::vector<std::string> names;
+    for (int c : needed) names.push_back(schema.fields[c].name);
+    detail += " columns " + (names.empty() ? std::string("none") : absl::StrJoin(names, ", "));
+    (void)plan;
+    return OpPtr(std::make_unique<TableScan>(table.name, std::move(blocks), std::move(needed), types,
+                                             schema.fields.size(), detail));
+  }
+
+  // Columns the select list, GROUP BY, HAVING and ORDER BY mention (by name;
+  // over-approximate: any matching identifier counts).
+  static void CollectNeeded(const SelectStatement& sel, const Schema& schema, std::vector<int>* out) {
+    std::function<void(const AstExpr&)> walk = [&](const AstExpr& e) {
+      if (e.kind == AstKind::kColumn) {
+        int i = schema.FindField(e.name);
+        if (i >= 0) out->push_back(i);
+      } else if (e.kind == AstKind::kStar && !(e.pos.line == 0)) {
+        // SELECT * (count(*) reads nothing; handled by its parent)
+      }
+      for (const AstPtr& c : e.children) walk(*c);
+    };
+    for (const SelectItem& it : sel.items) {
+      if (it.expr->kind == AstKind::kStar) {
+        for (size_t i = 0; i < schema.fields.size(); ++i) out->push_back(static_cast<int>(i));
+      } else {
+        walk(*it.expr);
+      }
+    }
+    for (const AstPtr& g : sel.group_by) walk(*g);
+    if (sel.having) walk(*sel.having);
+    for (const OrderItem& o : sel.order_by) walk(*o.expr);
+    if (sel.group_by_all) {
+    }
+  }
+
+  std::shared_ptr<const Snapshot> snapshot_;
+  const std::vector<Value>& params_;
+};
+
+QueryResult TextResult(std::vector<std::string> names, const std::vector<std::vector<std::optional<std::string>>>& rows,
+                       StatementKind kind, std::vector<SqlType> types = {}) {
+  QueryResult r;
+  r.kind = kind;
+  r.names = std::move(names);
+  if (types.empty()) types.assign(r.names.size(), SqlType::Of(SqlKind::kString));
+  r.types = std::move(types);
+  for (size_t start = 0; start < rows.size() || (start == 0 && rows.empty()); start += kBatchRows) {
+    if (rows.empty()) break;
+    Batch b;
+    size_t n = std::min(kBatchRows, rows.size() - start);
+    b.size = n;
+    b.columns.resize(r.names.size());
+    for (size_t c = 0; c < r.names.size(); ++c) {
+      Vector& v = b.columns[c];
+      v.Reset(r.types[c], n);
+      StringHeap* heap = v.NewHeap();
+      for (size_t i = 0; i < n; ++i) {
+        const auto& cell = rows[start + i][c];
+        if (!cell.has_value()) {
+          v.valid[i] = 0;
+          continue;
+        }
+        if (r.types[c].kind == SqlKind::kString) v.str[i] = heap->Add(*cell);
+        else if (r.types[c].storage() == Storage::kInt64) {
+          int64_t x = 0;
+          (void)absl::SimpleAtoi(*cell, &x);
+          v.i64[i] = x;
+        }
+      }
+    }
+    r.batches.push_back(std::move(b));
+  }
+  r.row_count = rows.size();
+  return r;
+}
+
+}  // namespace
+
+QueryEngine::QueryEngine(std::shared_ptr<const Dataset> dataset, EngineOptions options)
+    : dataset_(std::move(dataset)), options_(options) {}
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> QueryEngine::DefaultSnapshot() const {
+  if (options_.version.has_value()) return dataset_->AtVersion(*options_.version);
+  if (options_.as_of_micros.has_value()) return dataset_->AsOf(*options_.as_of_micros);
+  return dataset_->Latest();
+}
+
+absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std::vector<Value>& params) {
+  if (static_cast<int>(params.size()) < st.parameter_count) {
+    return ErrorAtPos(st.pos, StrCat("the statement has ", st.parameter_count, " parameter(s); ", params.size(),
+                                     " value(s) given"));
+  }
+  switch (st.kind) {
+    case StatementKind::kShowTables: {
+      RETL_ASSIGN_OR_RETURN(auto snap, DefaultSnapshot());
+      std::vector<std::vector<std::optional<std::string>>> rows;
+      for (const TableInfo& t : snap->tables()) rows.push_back({t.name});
+      return TextResult({"name"}, rows, st.kind);
+    }
+    case StatementKind::kShowVersions: {
+      RETL_ASSIGN_OR_RETURN(std::vector<VersionInfo> versions, dataset_->Versions());
+      std::vector<std::vector<std::optional<std::string>>> rows;
+      for (const VersionInfo& v : versions) {
+        rows.push_back({StrCat(v.version), FormatTimestamp(v.commit_time_micros), v.operation,
+                        v.message.empty() ? std::nullopt : std::optional<std::string>(v.message), v.summary});
+      }
+      return TextResult({"version", "committed_at", "operation", "message", "summary"}, rows, st.kind,
+                        {SqlType::Of(SqlKind::kBigInt), SqlType::Of(SqlKind::kString), SqlType::Of(SqlKind::kString),
+                         SqlType::Of(SqlKind::kString), SqlType::Of(SqlKind::kString)});
+    }
+    case StatementKind::kDescribe: {
+      RETL_ASSIGN_OR_RETURN(auto snap, DefaultSnapshot());
+      absl::StatusOr<const TableInfo*> t = snap->GetTable(st.table);
+      if (!t.ok()) return ErrorAtPos(st.table_pos, StrCat("table \"", st.table, "\" does not exist"));
+      const Schema& s = (*t)->schema;
+      std::vector<std::vector<std::optional<std::string>>> rows;
+      for (size_t i = 0; i < s.fields.size(); ++i) {
+        const Field& f = s.fields[i];
+        std::optional<std::string> key;
+        if (std::find(s.primary_key.begin(), s.primary_key.end(), static_cast<int>(i)) != s.primary_key.end()) key = "PRI";
+        else if (s.partition_column == static_cast<int>(i)) key = "PART";
+        rows.push_back({f.name, f.type.ToString(), f.nullable ? "YES" : "NO", key});
+      }
+      return TextResult({"column_name", "column_type", "null", "key"}, rows, st.kind);
+    }
+    case StatementKind::kCreateTable:
+      return ErrorAtPos(st.pos,
+                        "CREATE TABLE is how retl-build declares schemas (retl-build import --schema FILE); "
+                        "queries cannot change a dataset");
+    case StatementKind::kSet:
+      return ErrorAtPos(st.pos, StrCat("unknown setting \"", st.set_name, "\""));
+    case StatementKind::kSelect:
+    case StatementKind::kExplain:
+      break;
+  }
+  const SelectStatement& sel = *st.select;
+  std::shared_ptr<const Snapshot> snap;
+  if (sel.from.has_value() && sel.from->as_of_version.has_value()) {
+    absl::StatusOr<std::shared_ptr<const Snapshot>> s = dataset_->AtVersion(*sel.from->as_of_version);
+    if (!s.ok()) return ErrorAtPos(sel.from->pos, ToStd(s.status().message()));
+    snap = *s;
+  } else if (sel.from.has_value() && sel.from->as_of_timestamp) {
+    Scope scope;
+    scope.params = &params;
+    scope.clause = "AS OF";
+    Binder b(scope);
+    RETL_ASSIGN_OR_RETURN(ExprPtr e, b.Bind(*sel.from->as_of_timestamp));
+    RETL_ASSIGN_OR_RETURN(e, CoerceTo(std::move(e), SqlType::Of(SqlKind::kTimestamp), sel.from->as_of_timestamp->pos));
+    const Value* v = e->constant();
+    if (v == nullptr || v->null) return ErrorAtPos(sel.from->pos, "AS OF TIMESTAMP needs a constant timestamp");
+    absl::StatusOr<std::shared_ptr<const Snapshot>> s = dataset_->AsOf(v->i);
+    if (!s.ok()) return ErrorAtPos(sel.from->pos, ToStd(s.status().message()));
+    snap = *s;
+  } else {
+    RETL_ASSIGN_OR_RETURN(snap, DefaultSnapshot());
+  }
+  Planner planner(snap, params);
+  RETL_ASSIGN_OR_RETURN(Plan plan, planner.PlanSelect(sel));
+  QueryResult result;
+  result.kind = st.kind;
+  if (st.kind == StatementKind::kExplain && !st.analyze) {
+    std::vector<std::string> lines;
+    ExplainTree(plan.root.get(), 0, false, &lines);
+    std::vector<std::vector<std::optional<std::string>>> rows;
+    for (auto& l : lines) rows.push_back({l});
+    return TextResult({"plan"}, rows, st.kind);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  Batch b;
+  while (true) {
+    RETL_ASSIGN_OR_RETURN(bool more, plan.root->Pull(&b));
+    if (!more) break;
+    b.columns.resize(plan.visible);
+    result.row_count += b.size;
+    if (st.kind != StatementKind::kExplain) result.batches.push_back(std::move(b));
+    b = Batch();
+  }
+  if (st.kind == StatementKind::kExplain) {
+    std::vector<std::string> lines;
+    ExplainTree(plan.root.get(), 0, true, &lines);
+    lines.push_back(StrCat("total: ", result.row_count, " rows in ",
+                           FormatNanos(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::steady_clock::now() - t0).count()),
+                           " on version ", snap->version()));
+    std::vector<std::vector<std::optional<std::string>>> rows;
+    for (auto& l : lines) rows.push_back({l});
+    return TextResult({"plan"}, rows, st.kind);
+  }
+  result.names.assign(plan.names.begin(), plan.names.begin() + plan.visible);
+  result.types.assign(plan.types.begin(), plan.types.begin() + plan.visible);
+  return result;
+}
+
+absl::StatusOr<QueryResult> QueryEngine::ExecuteSql(std::string_view sql, const std::vector<Value>& params) {
+  RETL_ASSIGN_OR_RETURN(std::vector<Statement> statements, ParseStatements(sql));
+  if (statements.empty()) return absl::InvalidArgumentError("line 1, column 1: expected a statement, found end of input");
+  QueryResult last;
+  for (const Statement& s : statements) {
+    RETL_ASSIGN_OR_RETURN(last, Execute(s, params));
+  }
+  return last;
+}
+
+absl::StatusOr<PreparedStatement> PreparedStatement::Prepare(QueryEngine* engine, std::string_view sql) {
+  RETL_ASSIGN_OR_RETURN(Statement st, ParseStatement(sql));
+  return PreparedStatement(engine, std::make_shared<Statement>(std::move(st)));
+}
+
+absl::StatusOr<QueryResult> PreparedStatement::Execute(const std::vector<Value>& params) const {
+  return engine_->Execute(*statement_, params);
+}
+
+}  // namespace retl

@@ -1,0 +1,86 @@
+// The SQL engine: binds a parsed statement against a snapshot, plans it and
+// runs it (docs/sql.md).
+//
+//   parse (query/parser.h) -> bind names and types (query/expr.h)
+//     -> plan: index probe for key equality / IN, partition pruning from the
+//        partition column, block skipping from chunk statistics
+//     -> execute: a tree of operators passing column batches (query/vector.h)
+//
+// Every statement runs on one snapshot, so it never sees a half-committed
+// version; AS OF picks an older one.
+//
+// Thread-safety: a QueryEngine may be used by one thread at a time; separate
+// engines over one Dataset may run in parallel.
+#ifndef RETL_QUERY_ENGINE_H_
+#define RETL_QUERY_ENGINE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "query/ast.h"
+#include "query/vector.h"
+#include "retl/dataset.h"
+#include "retl/status.h"
+
+namespace retl {
+
+struct QueryResult {
+  std::vector<std::string> names;
+  std::vector<SqlType> types;
+  std::vector<Batch> batches;  // rows in order
+  size_t row_count = 0;
+  // The statement's kind, for callers that print differently (EXPLAIN).
+  StatementKind kind = StatementKind::kSelect;
+
+  // Row `r`'s value of column `c` as canonical text (nullopt for NULL);
+  // linear in the number of batches.
+  std::optional<std::string> Text(size_t r, size_t c) const;
+};
+
+struct EngineOptions {
+  // The snapshot queries use when they have no AS OF: nullopt = the latest
+  // version at the time of each statement.
+  std::optional<int64_t> version;
+  std::optional<int64_t> as_of_micros;
+};
+
+class QueryEngine {
+ public:
+  QueryEngine(std::shared_ptr<const Dataset> dataset, EngineOptions options);
+
+  // Runs one statement. `params` fill $1.. / ? in order.
+  absl::StatusOr<QueryResult> Execute(const Statement& statement,
+                                      const std::vector<Value>& params = {});
+  // Parses and runs every statement of `sql`; returns the last result.
+  absl::StatusOr<QueryResult> ExecuteSql(std::string_view sql,
+                                         const std::vector<Value>& params = {});
+
+  const Dataset& dataset() const { return *dataset_; }
+
+ private:
+  absl::StatusOr<std::shared_ptr<const Snapshot>> DefaultSnapshot() const;
+
+  std::shared_ptr<const Dataset> dataset_;
+  EngineOptions options_;
+};
+
+// A statement parsed once and run many times with different parameters.
+class PreparedStatement {
+ public:
+  static absl::StatusOr<PreparedStatement> Prepare(QueryEngine* engine, std::string_view sql);
+  int parameter_count() const { return statement_->parameter_count; }
+  absl::StatusOr<QueryResult> Execute(const std::vector<Value>& params) const;
+
+ private:
+  PreparedStatement(QueryEngine* engine, std::shared_ptr<Statement> s)
+      : engine_(engine), statement_(std::move(s)) {}
+  QueryEngine* engine_;
+  std::shared_ptr<Statement> statement_;
+};
+
+}  // namespace retl
+
+#endif  // RETL_QUERY_ENGINE_H_
