@@ -1653,6 +1653,21 @@ class Planner {
       }
     }
     if (keys.has_value()) {
+      // Each key once (IN (1, 1) returns the row once).
+      std::vector<std::vector<Value>> unique;
+      absl::flat_hash_set<std::string> seen;
+      for (auto& k : *keys) {
+        std::string enc;
+        for (const Value& v : k) {
+          Vector one;
+          one.Reset(v.type, 1);
+          StringHeap heap;
+          v.ToVector(&one, 0, &heap);
+          EncodeKey(one, 0, &enc);
+        }
+        if (seen.insert(enc).second) unique.push_back(std::move(k));
+      }
+      keys = std::move(unique);
       std::string detail = StrCat(" (", keys->size(), keys->size() == 1 ? " key" : " keys", ")");
       return OpPtr(std::make_unique<IndexProbe>(snapshot_, table.name, index_name, std::move(*keys), types, detail));
     }

@@ -215,6 +215,7 @@ absl::Status EvalRows(Expr* e, const Batch& in, const std::vector<uint32_t>& sel
     const Vector& src = in.columns[c];
     Vector& dst = scratch->columns[c];
     dst.Reset(src.type, 0);
+    if (src.size != in.size) continue;  // a column the query does not read
     dst.keep = src.keep;
     for (uint32_t r : sel) dst.Append(src, r);
   }
@@ -737,7 +738,7 @@ absl::StatusOr<ExprPtr> MakeArithmetic(const std::string& op, ExprPtr a, ExprPtr
                     for (size_t i = 0; i < n; ++i) {
                       if (!out->valid[i]) continue;
                       int64_t d = c == '+' ? v[0]->i64[i] + v[1]->i64[i] : v[0]->i64[i] - v[1]->i64[i];
-                      if (d < kMinDays || d > kMaxDays) return absl::InvalidArgumentError("date out of range");
+                      if (d < INT32_MIN || d > INT32_MAX) return absl::InvalidArgumentError("date out of range");
                       out->i64[i] = d;
                     }
                     return absl::OkStatus();
@@ -1431,13 +1432,35 @@ absl::StatusOr<ExprPtr> MakeUnary(const std::string& op, ExprPtr x, SourcePos po
     }
     return x;
   }
-  // Unary minus: 0 - x with the operand's type.
+  // Unary minus (a kernel of its own so that -0.0 stays negative zero).
   SqlType t = x->type();
   if (t.IsInteger() || t.IsFloating() || t.kind == SqlKind::kDecimal || t.kind == SqlKind::kInterval) {
-    Value zero = Value::Null(t);
-    zero.null = false;
-    ExprPtr z = MakeConstant(zero);
-    return MakeArithmetic("-", std::move(z), std::move(x), pos);
+    args.push_back(std::move(x));
+    return Finish("-", t, std::move(args), [t](const std::vector<const Vector*>& v, size_t n, Vector* out) -> absl::Status {
+      AndValid(v, n, out);
+      int64_t lo, hi;
+      IntRange(t.kind, &lo, &hi);
+      for (size_t i = 0; i < n; ++i) {
+        if (!out->valid[i]) continue;
+        switch (t.storage()) {
+          case Storage::kDouble: out->f64[i] = -v[0]->f64[i]; break;
+          case Storage::kInt128: out->i128[i] = -v[0]->i128[i]; break;
+          case Storage::kInterval: {
+            const Interval& x = v[0]->iv[i];
+            out->iv[i] = Interval{-x.months, -x.days, -x.micros};
+            break;
+          }
+          default: {
+            int64_t x = v[0]->i64[i];
+            if (x == INT64_MIN || (t.kind != SqlKind::kDecimal && x < -hi)) {
+              return absl::InvalidArgumentError(RangeName(t.kind));
+            }
+            out->i64[i] = -x;
+          }
+        }
+      }
+      return absl::OkStatus();
+    }, true);
   }
   return ErrorAtPos(pos, StrCat("operator does not exist: - ", t.ToString()));
 }

@@ -643,7 +643,9 @@ class Parser {
         return e;
       }
     }
-    // A name: column, qualified column, or function call.
+    // A name: column, qualified column, or function call. Clause keywords
+    // are not names here (SELECT a, FROM t is a syntax error, as in PostgreSQL).
+    if (IsReserved(t) && !c_.Peek(1).IsOperator("(")) return c_.Expected("an expression");
     c_.Next();
     if (c_.Peek().IsOperator("(")) return ParseCall(t, pos);
     auto e = std::make_unique<AstExpr>(AstKind::kColumn, pos);
