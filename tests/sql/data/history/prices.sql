@@ -1,0 +1,1 @@
+CREATE TABLE prices (sku STRING PRIMARY KEY, price DECIMAL(8,2), category STRING);

@@ -1,0 +1,1 @@
+CREATE TABLE customers (customer_id BIGINT PRIMARY KEY, email STRING NOT NULL, country STRING, region STRING, plan STRING, signup_date DATE, last_seen TIMESTAMP, ltv DOUBLE, orders INT, churn_score DOUBLE, segment INT, is_active BOOLEAN, INDEX (email)) PARTITION BY (region);

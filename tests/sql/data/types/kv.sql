@@ -1,0 +1,1 @@
+CREATE TABLE kv (a INT, b STRING, value DOUBLE, PRIMARY KEY (a, b));
