@@ -1,0 +1,243 @@
+// The SQL engine through its C++ API: plans (index probe, partition pruning,
+// block skipping), prepared statements, snapshots and errors. Result values
+// are covered by the SQL logic tests (tests/sql).
+#include "query/engine.h"
+
+#include <stdlib.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "query/create_table.h"
+#include "query/parser.h"
+#include "retl/dataset.h"
+#include "retl/writer.h"
+
+namespace retl {
+namespace {
+
+constexpr char kSchema[] =
+    "CREATE TABLE customers (customer_id BIGINT PRIMARY KEY, email STRING NOT NULL, "
+    "region STRING, orders INT, ltv DOUBLE, INDEX (email)) PARTITION BY (region)";
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/retl-engine-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    dir_ = root_ + "/ds";
+    ASSERT_TRUE(DatasetWriter::Init(dir_).ok());
+    Import(1000, "create");
+    std::shared_ptr<const Dataset> ds(Dataset::Open(dir_).value());
+    engine_ = std::make_unique<QueryEngine>(ds, EngineOptions{});
+  }
+  void TearDown() override { (void)system(("rm -rf " + root_).c_str()); }
+
+  // Rows 0..n-1: customer_id = 10 * i, region one of three, orders = i % 50.
+  void Import(int n, const std::string& mode) {
+    Schema schema = ParseCreateTable(kSchema).value().schema;
+    TableData data;
+    for (const Field& f : schema.fields) data.columns.emplace_back(f.type);
+    const char* regions[] = {"eu", "us", "apac"};
+    for (int i = 0; i < n; ++i) {
+      data.columns[0].AppendInt(10 * i);
+      data.columns[1].AppendBytes("user" + std::to_string(i) + "@example.com");
+      data.columns[2].AppendBytes(regions[i % 3]);
+      data.columns[3].AppendInt(i % 50);
+      if (i % 10 == 0) data.columns[4].AppendNull(); else data.columns[4].AppendDouble(i * 1.5);
+    }
+    WriterOptions options;
+    options.block_rows = 100;
+    auto writer = DatasetWriter::Open(dir_, options).value();
+    auto txn = writer->Begin("import").value();
+    if (mode == "create") ASSERT_TRUE(txn->CreateTable("customers", schema, data).ok());
+    else ASSERT_TRUE(txn->ReplaceTable("customers", schema, data).ok());
+    ASSERT_TRUE(txn->Commit("test").ok());
+  }
+
+  std::string Plan(const std::string& sql) {
+    absl::StatusOr<QueryResult> r = engine_->ExecuteSql(sql);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return "";
+    std::string out;
+    for (size_t i = 0; i < r->row_count; ++i) out += r->Text(i, 0).value_or("NULL") + "\n";
+    return out;
+  }
+
+  std::string One(const std::string& sql, const std::vector<Value>& params = {}) {
+    absl::StatusOr<QueryResult> r = engine_->ExecuteSql(sql, params);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok() || r->row_count == 0) return "<none>";
+    return r->Text(0, 0).value_or("NULL");
+  }
+
+  std::string root_, dir_;
+  std::unique_ptr<QueryEngine> engine_;
+};
+
+TEST_F(EngineTest, PrimaryKeyEqualityIsAnIndexProbe) {
+  std::string plan = Plan("EXPLAIN SELECT * FROM customers WHERE customer_id = 420");
+  EXPECT_TRUE(absl::StrContains(plan, "INDEX PROBE customers using primary key (1 key)")) << plan;
+  EXPECT_EQ(One("SELECT email FROM customers WHERE customer_id = 420"), "user42@example.com");
+  // IN is a probe too, each key once.
+  plan = Plan("EXPLAIN SELECT * FROM customers WHERE customer_id IN (10, 20, 10, 7)");
+  EXPECT_TRUE(absl::StrContains(plan, "(3 keys)")) << plan;
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE customer_id IN (10, 20, 10, 7)"), "2");
+  // A computed key is not a probe, and gives the same answer.
+  plan = Plan("EXPLAIN SELECT * FROM customers WHERE customer_id + 0 = 420");
+  EXPECT_TRUE(absl::StrContains(plan, "TABLE SCAN")) << plan;
+  EXPECT_EQ(One("SELECT email FROM customers WHERE customer_id + 0 = 420"), "user42@example.com");
+}
+
+TEST_F(EngineTest, SecondaryIndexEqualityIsAnIndexProbe) {
+  std::string plan = Plan("EXPLAIN SELECT * FROM customers WHERE email = 'user7@example.com'");
+  EXPECT_TRUE(absl::StrContains(plan, "using index email")) << plan;
+  EXPECT_EQ(One("SELECT customer_id FROM customers WHERE email = 'user7@example.com'"), "70");
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE email = 'nobody'"), "0");
+  // The rest of WHERE still applies to probed rows.
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE email = 'user7@example.com' AND orders > 7"), "0");
+}
+
+TEST_F(EngineTest, PartitionPruningAndBlockSkipping) {
+  std::string plan = Plan("EXPLAIN SELECT count(*) FROM customers WHERE region = 'eu'");
+  EXPECT_TRUE(absl::StrContains(plan, "partitions 1/3 (eu)")) << plan;
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE region = 'eu'"), "334");
+  plan = Plan("EXPLAIN SELECT count(*) FROM customers WHERE region IN ('eu', 'us') OR region IS NULL");
+  EXPECT_TRUE(absl::StrContains(plan, "partitions 2/3")) << plan;
+  plan = Plan("EXPLAIN SELECT count(*) FROM customers WHERE lower(region) LIKE 'a%'");
+  EXPECT_TRUE(absl::StrContains(plan, "partitions 1/3 (apac)")) << plan;
+  // Rows are stored by key: a key range reads only the blocks that hold it.
+  plan = Plan("EXPLAIN SELECT count(*) FROM customers WHERE customer_id < 500");
+  EXPECT_TRUE(absl::StrContains(plan, "blocks 3/")) << plan;
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE customer_id < 500"), "50");
+}
+
+TEST_F(EngineTest, ExplainAnalyzeCountsRows) {
+  std::string plan = Plan("EXPLAIN ANALYZE SELECT region, count(*) FROM customers GROUP BY region");
+  EXPECT_TRUE(absl::StrContains(plan, "HASH AGGREGATE")) << plan;
+  EXPECT_TRUE(absl::StrContains(plan, "rows=1000")) << plan;
+  EXPECT_TRUE(absl::StrContains(plan, "3 groups")) << plan;
+  EXPECT_TRUE(absl::StrContains(plan, "total: 3 rows")) << plan;
+}
+
+TEST_F(EngineTest, PreparedStatementsBindParameters) {
+  absl::StatusOr<PreparedStatement> p =
+      PreparedStatement::Prepare(engine_.get(), "SELECT email FROM customers WHERE customer_id = $1");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->parameter_count(), 1);
+  for (int i : {0, 5, 999}) {
+    absl::StatusOr<QueryResult> r = p->Execute({Value::Int(SqlKind::kBigInt, 10 * i)});
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->row_count, 1u);
+    EXPECT_EQ(r->Text(0, 0), "user" + std::to_string(i) + "@example.com");
+  }
+  // A text parameter is typed by its context, as a literal would be.
+  absl::StatusOr<PreparedStatement> q =
+      PreparedStatement::Prepare(engine_.get(), "SELECT count(*) FROM customers WHERE region = ? AND orders < ?");
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->parameter_count(), 2);
+  absl::StatusOr<QueryResult> r = q->Execute({Value::String("us"), Value::String("10")});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->Text(0, 0), "66");
+  // Too few values is an error naming the count.
+  r = q->Execute({Value::String("us")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "2 parameter(s)")) << r.status();
+}
+
+TEST_F(EngineTest, StatementsSeeOneSnapshotAndAsOfPicksOlderOnes) {
+  EXPECT_EQ(One("SELECT count(*) FROM customers"), "1000");
+  Import(10, "replace");
+  // The engine reads the latest version at each statement.
+  EXPECT_EQ(One("SELECT count(*) FROM customers"), "10");
+  EXPECT_EQ(One("SELECT count(*) FROM customers AS OF VERSION 2"), "1000");
+  absl::StatusOr<QueryResult> r = engine_->ExecuteSql("SELECT * FROM customers AS OF VERSION 99");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "line 1, column 15")) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "version")) << r.status();
+}
+
+TEST_F(EngineTest, ErrorsNameLineAndColumn) {
+  absl::StatusOr<QueryResult> r = engine_->ExecuteSql("SELECT customer_id,\n  nope FROM customers");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "line 2, column 3: column \"nope\" does not exist");
+  r = engine_->ExecuteSql("SELECT 1 FROM nowhere");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "line 1, column 15: table \"nowhere\" does not exist")) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "tables: customers")) << r.status();
+  r = engine_->ExecuteSql("SELECT orders / (orders - orders) FROM customers");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "division by zero")) << r.status();
+  EXPECT_TRUE(absl::StartsWith(r.status().message(), "line 1, column 15")) << r.status();  // the operator
+  r = engine_->ExecuteSql("SELECT region, orders FROM customers GROUP BY region");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "column \"orders\" must appear in the GROUP BY clause"))
+      << r.status();
+  r = engine_->ExecuteSql("SELECT 'a' + 1");
+  ASSERT_FALSE(r.ok());
+  r = engine_->ExecuteSql("SELECT email + 1 FROM customers");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "operator does not exist: STRING + INT")) << r.status();
+  r = engine_->ExecuteSql("SELECT 2147483647 + 1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "integer out of range")) << r.status();
+}
+
+TEST_F(EngineTest, CatalogStatements) {
+  EXPECT_EQ(Plan("SHOW TABLES"), "customers\n");
+  absl::StatusOr<QueryResult> r = engine_->ExecuteSql("DESCRIBE customers");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->row_count, 5u);
+  EXPECT_EQ(r->Text(0, 0), "customer_id");
+  EXPECT_EQ(r->Text(0, 3), "PRI");
+  EXPECT_EQ(r->Text(2, 3), "PART");
+  r = engine_->ExecuteSql("SHOW VERSIONS");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->row_count, 2u);
+  r = engine_->ExecuteSql("CREATE TABLE x (a INT PRIMARY KEY)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "retl-build import --schema")) << r.status();
+}
+
+TEST(ParserTest, PrecedenceAndPositions) {
+  absl::StatusOr<Statement> s = ParseStatement("SELECT 1 + 2 * 3 = 7 AND NOT x IS NULL OR y");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->select->items[0].expr->ToSql(), "((((1 + (2 * 3)) = 7) AND NOT x IS NULL) OR y)");
+  absl::StatusOr<std::vector<Statement>> all = ParseStatements("SELECT 1; SELECT 2;; SHOW TABLES");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 3u);
+  s = ParseStatement("SELECT a,\n  FROM t");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), "line 2, column 3: expected an expression, found 'FROM'");
+  s = ParseStatement("SELECT * FROM t WHERE a = $2 OR b = $1");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->parameter_count, 2);
+  s = ParseStatement("SELECT (1");
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StrContains(s.status().message(), "expected ')'")) << s.status();
+  // Nesting is bounded, not a stack overflow.
+  s = ParseStatement("SELECT " + std::string(100000, '(') + "1");
+  ASSERT_FALSE(s.ok());
+  s = ParseStatement("SELECT " + std::string(100000, '-') + "1");
+  ASSERT_FALSE(s.ok());
+  // CREATE TABLE goes through the schema parser, keeping positions.
+  s = ParseStatement("\n\nCREATE TABLE t (a INT PRIMARY KEY, b FOO)");
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StartsWith(s.status().message(), "line 3, column ")) << s.status();
+}
+
+TEST(ParserTest, EndsStatement) {
+  EXPECT_TRUE(EndsStatement("SELECT 1;"));
+  EXPECT_FALSE(EndsStatement("SELECT 1"));
+  EXPECT_FALSE(EndsStatement("SELECT ';"));
+  EXPECT_FALSE(EndsStatement("SELECT 1 /* ; */"));
+  EXPECT_TRUE(EndsStatement("SELECT 1; -- done"));
+  EXPECT_TRUE(EndsStatement(""));
+}
+
+}  // namespace
+}  // namespace retl
