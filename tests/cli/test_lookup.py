@@ -335,8 +335,11 @@ def test_not_a_dataset(tmp_path):
 
 
 def test_usage_errors(customers):
-    r = query(customers, expect=2)
-    assert "--lookup" in r.err and "issue 4" in r.err, r
+    # Keys without --lookup: a usage error pointing at -c for SQL.
+    r = query(customers, "42", expect=2)
+    assert "--lookup" in r.err and "-c" in r.err, r
+    r = query(customers, "-c", "SELECT 1", "--index", "email", expect=2)
+    assert "--lookup" in r.err, r
     r = query(customers, "--lookup", "customers", expect=2)
     assert "KEY" in r.err, r
     query(customers, "--lookup", "customers", "1", "--format", "xml", expect=2)

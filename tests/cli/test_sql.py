@@ -1,0 +1,160 @@
+"""retl-query's SQL front end: -c, stdin, the interactive shell, formats,
+exit statuses and errors. Query semantics are covered by tests/sql."""
+import json
+import os
+import pty
+import select
+import subprocess
+import time
+
+import pytest
+
+from conftest import RETL_QUERY, query, run, write_csv
+
+SCHEMA = ("CREATE TABLE people (id BIGINT PRIMARY KEY, name STRING, city STRING, "
+          "score DOUBLE, joined DATE, INDEX (name)) PARTITION BY (city);\n")
+ROWS = [
+    ["1", "ann", "oslo", "1.5", "2024-01-02"],
+    ["2", "bob", "rome", None, "2023-05-06"],
+    ["3", "cid", "oslo", "-2", None],
+    ["4", "dee", None, "0.25", "2024-12-31"],
+    ["5", "", "rome", "3", "2022-02-28"],
+]
+
+
+@pytest.fixture
+def people(tmp_path):
+    ds = tmp_path / "ds"
+    run("init", ds)
+    (tmp_path / "people.sql").write_text(SCHEMA)
+    write_csv(tmp_path / "people.csv", ["id", "name", "city", "score", "joined"], ROWS)
+    run("import", ds, "--table", "people", "--input", tmp_path / "people.csv",
+        "--schema", tmp_path / "people.sql")
+    return ds
+
+
+def test_command_prints_each_statement_as_a_table(people):
+    r = query(people, "-c", "SELECT id, name FROM people WHERE city = 'oslo' ORDER BY id; "
+                            "SELECT count(*) AS n FROM people")
+    assert r.out == (" id     | name\n"
+                     " bigint | string\n"
+                     "--------+--------\n"
+                     "      1 | ann\n"
+                     "      3 | cid\n"
+                     "(2 rows)\n"
+                     " n\n"
+                     " bigint\n"
+                     "--------\n"
+                     "      5\n"
+                     "(1 row)\n"), r
+
+
+def test_csv_and_json_formats(people):
+    sql = "SELECT id, name, score, joined FROM people ORDER BY id"
+    r = query(people, "-c", sql, "--format", "csv")
+    assert r.out.splitlines() == [
+        "id,name,score,joined", "1,ann,1.5,2024-01-02", "2,bob,,2023-05-06", "3,cid,-2,",
+        "4,dee,0.25,2024-12-31", '5,"",3,2022-02-28'], r
+    r = query(people, "-c", sql, "--format", "jsonl")
+    rows = [json.loads(line) for line in r.out.splitlines()]
+    assert rows[1] == {"id": 2, "name": "bob", "score": None, "joined": "2023-05-06"}
+    assert rows[2]["score"] == -2 and rows[4]["name"] == ""
+    r = query(people, "-c", sql + " LIMIT 0", "--format", "json")
+    assert r.out == "[]\n"
+
+
+def test_statements_on_stdin_stop_at_the_first_error(people):
+    proc = subprocess.run([str(RETL_QUERY), str(people), "--format", "csv"], capture_output=True,
+                          input=b"SELECT 1 AS a;\nSELECT nope FROM people;\nSELECT 2 AS b;\n")
+    assert proc.returncode == 1
+    assert proc.stdout.decode() == "a\n1\n"
+    assert proc.stderr.decode() == 'retl-query: error: line 2, column 8: column "nope" does not exist\n'
+
+
+def test_errors_exit_1_with_position(people):
+    r = query(people, "-c", "SELECT id FROM people WHERE", expect=1)
+    assert "line 1, column 28: expected an expression, found end of input" in r.err, r
+    assert r.out == ""
+    r = query(people, "-c", "SELECT 1/0", expect=1)
+    assert "division by zero" in r.err
+    r = query(people, "-c", "SELECT * FROM nope", expect=1)
+    assert 'table "nope" does not exist' in r.err and "people" in r.err
+    r = query(people / "missing", "-c", "SELECT 1", expect=1)
+    r = query(people, "-c", "SELECT 1", "--version", "99", expect=1)
+    assert "99" in r.err
+
+
+def test_version_and_as_of_select_the_snapshot(people, tmp_path):
+    write_csv(tmp_path / "more.csv", ["id", "name", "city", "score", "joined"],
+              [["6", "eve", "oslo", "1", "2024-01-01"]])
+    run("import", people, "--table", "people", "--input", tmp_path / "more.csv", "--mode", "append")
+    assert query(people, "-c", "SELECT count(*) FROM people", "--format", "csv").out == "count(*)\n6\n"
+    assert query(people, "-c", "SELECT count(*) FROM people", "--format", "csv",
+                 "--version", "2").out == "count(*)\n5\n"
+    assert query(people, "-c", "SELECT count(*) FROM people AS OF VERSION 2",
+                 "--format", "csv").out == "count(*)\n5\n"
+
+
+def test_explain_shows_probe_and_pruning(people):
+    r = query(people, "-c", "EXPLAIN SELECT * FROM people WHERE name = 'bob'")
+    assert "INDEX PROBE people using index name (1 key)" in r.out, r
+    r = query(people, "-c", "EXPLAIN SELECT * FROM people WHERE city = 'rome'")
+    assert "partitions 1/3 (rome)" in r.out, r
+    r = query(people, "-c", "EXPLAIN ANALYZE SELECT city, count(*) FROM people GROUP BY city")
+    assert "rows=5" in r.out and "total: 3 rows" in r.out, r
+
+
+def test_timer_goes_to_stderr_for_machine_formats(people):
+    r = query(people, "-c", "SELECT 1 AS x", "--format", "csv", "--timer")
+    assert r.out == "x\n1\n" and r.err.startswith("Time: "), r
+
+
+def read_until(fd, marker, timeout=20):
+    out = b""
+    deadline = time.time() + timeout
+    while marker not in out and time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out.decode("utf-8", errors="replace")
+
+
+def test_interactive_shell(people, tmp_path):
+    env = dict(os.environ, HOME=str(tmp_path), TERM="dumb")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(str(RETL_QUERY), [str(RETL_QUERY), str(people)], env)
+    try:
+        banner = read_until(fd, b"retl> ")
+        assert "retl-query on" in banner and "version 2" in banner, banner
+        os.write(fd, b"SELECT name\r")
+        assert "...>" in read_until(fd, b"...> ")
+        os.write(fd, b"FROM people WHERE id = 4;\r")
+        out = read_until(fd, b"retl> ")
+        assert "dee" in out and "(1 row)" in out, out
+        os.write(fd, b".mode csv\r")
+        read_until(fd, b"retl> ")
+        os.write(fd, b"SELECT id FROM people WHERE id < 3 ORDER BY id;\r")
+        out = read_until(fd, b"retl> ")
+        assert "id\r\n1\r\n2\r\n" in out, out
+        os.write(fd, b"SELECT nope;\r")
+        out = read_until(fd, b"retl> ")
+        assert 'column "nope" does not exist' in out, out
+        os.write(fd, b".tables\r")
+        out = read_until(fd, b"retl> ")
+        assert "people" in out, out
+        os.write(fd, b".quit\r")
+        read_until(fd, b"\n\n", timeout=5)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.WEXITSTATUS(status) == 0
+    # libedit's history file escapes blanks as \040.
+    history = (tmp_path / ".retl_query_history").read_text().replace("\\040", " ")
+    assert "SELECT id FROM people WHERE id < 3" in history, history
