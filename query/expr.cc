@@ -997,15 +997,7 @@ class CaseExpr final : public Expr {
   void Scatter(const Vector& v, const std::vector<uint32_t>& rows) {
     out_.KeepFrom(v);
     for (size_t k = 0; k < rows.size(); ++k) {
-      const uint32_t r = rows[k];
-      out_.valid[r] = v.valid[k];
-      switch (type_.storage()) {
-        case Storage::kInt64: out_.i64[r] = v.i64[k]; break;
-        case Storage::kInt128: out_.i128[r] = v.i128[k]; break;
-        case Storage::kDouble: out_.f64[r] = v.f64[k]; break;
-        case Storage::kString: out_.str[r] = v.str[k]; break;
-        case Storage::kInterval: out_.iv[r] = v.iv[k]; break;
-      }
+      out_.Set(rows[k], v, k);
     }
   }
   std::vector<ExprPtr> conds_, values_;
@@ -2033,14 +2025,7 @@ absl::StatusOr<ExprPtr> MakeFunction(const std::string& name, std::vector<ExprPt
           out->valid[i] = 0;
           continue;
         }
-        const Vector& src = *v[pick];
-        switch (t.storage()) {
-          case Storage::kInt64: out->i64[i] = src.i64[i]; break;
-          case Storage::kInt128: out->i128[i] = src.i128[i]; break;
-          case Storage::kDouble: out->f64[i] = src.f64[i]; break;
-          case Storage::kString: out->str[i] = src.str[i]; break;
-          case Storage::kInterval: out->iv[i] = src.iv[i]; break;
-        }
+        out->Set(i, *v[pick], i);
       }
       return absl::OkStatus();
     });
@@ -2054,19 +2039,13 @@ absl::StatusOr<ExprPtr> MakeFunction(const std::string& name, std::vector<ExprPt
     std::vector<ExprPtr> two;
     two.push_back(std::move(a));
     two.push_back(std::move(b));
-    return Finish(name, t, std::move(two), [eq, t](const V& v, size_t n, Vector* out) -> absl::Status {
+    return Finish(name, t, std::move(two), [eq](const V& v, size_t n, Vector* out) -> absl::Status {
       Vector tmp;
       tmp.Reset(SqlType::Of(SqlKind::kBoolean), n);
       RETL_RETURN_IF_ERROR(eq(v, n, &tmp));
       for (size_t i = 0; i < n; ++i) {
-        out->valid[i] = v[0]->valid[i] && !(tmp.valid[i] && tmp.i64[i]);
-        switch (t.storage()) {
-          case Storage::kInt64: out->i64[i] = v[0]->i64[i]; break;
-          case Storage::kInt128: out->i128[i] = v[0]->i128[i]; break;
-          case Storage::kDouble: out->f64[i] = v[0]->f64[i]; break;
-          case Storage::kString: out->str[i] = v[0]->str[i]; break;
-          case Storage::kInterval: out->iv[i] = v[0]->iv[i]; break;
-        }
+        out->Set(i, *v[0], i);
+        if (tmp.valid[i] && tmp.i64[i]) out->valid[i] = 0;
       }
       return absl::OkStatus();
     });

@@ -121,6 +121,17 @@ struct Vector {
   bool IsValid(size_t i) const { return valid[i] != 0; }
   // Appends row `i` of `src` (same storage).
   void Append(const Vector& src, size_t i);
+  // Sets row `row` to row `i` of `src` (same storage), validity included.
+  void Set(size_t row, const Vector& src, size_t i) {
+    valid[row] = src.valid[i];
+    switch (type.storage()) {
+      case Storage::kInt64: i64[row] = src.i64[i]; break;
+      case Storage::kInt128: i128[row] = src.i128[i]; break;
+      case Storage::kDouble: f64[row] = src.f64[i]; break;
+      case Storage::kString: str[row] = src.str[i]; break;
+      case Storage::kInterval: iv[row] = src.iv[i]; break;
+    }
+  }
   void AppendNull();
   // Adopts src's keep list (after copying views from it).
   void KeepFrom(const Vector& src);
