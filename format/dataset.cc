@@ -1,6 +1,8 @@
 #include "retl/dataset.h"
 #include "format/strings.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -214,16 +216,37 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Dataset::AtVersion(int64_t versi
 }
 
 absl::StatusOr<std::shared_ptr<const Snapshot>> Dataset::Latest() const {
+  // CURRENT is only ever replaced by a rename (FORMAT.md §7), which gives it
+  // a new inode and change time: one stat() tells whether the cached snapshot
+  // is still the live one, without opening and reading the file.
+  struct stat st;
+  std::array<int64_t, 5> now{};
+  const bool have_stat = ::stat(JoinPath(dir_, "CURRENT").c_str(), &st) == 0;
+  if (have_stat) {
+    now = {static_cast<int64_t>(st.st_dev), static_cast<int64_t>(st.st_ino),
+           static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec,
+           static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+           static_cast<int64_t>(st.st_size)};
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (latest_ != nullptr && current_stat_ == now) return latest_;
+  }
   // CURRENT may move between reading it and opening the manifest; any version
   // up to the live one stays readable, so this is still a consistent snapshot.
   RETL_ASSIGN_OR_RETURN(int64_t current, ReadCurrent(dir_));
   {
     std::lock_guard<std::mutex> lock(cache_mu_);
-    if (latest_ != nullptr && latest_->version() == current) return latest_;
+    if (latest_ != nullptr && latest_->version() == current) {
+      if (have_stat) current_stat_ = now;
+      return latest_;
+    }
   }
   RETL_ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, AtVersion(current));
   std::lock_guard<std::mutex> lock(cache_mu_);
-  if (latest_ == nullptr || latest_->version() < snap->version()) latest_ = snap;
+  if (latest_ == nullptr || latest_->version() < snap->version()) {
+    latest_ = snap;
+    // Only a stat taken before reading CURRENT may vouch for this version.
+    current_stat_ = have_stat ? now : std::array<int64_t, 5>{};
+  }
   return snap;
 }
 

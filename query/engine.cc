@@ -36,6 +36,39 @@ std::optional<std::string> QueryResult::Text(size_t r, size_t c) const {
   return std::nullopt;
 }
 
+// Lookups opened for index probes, kept while statements use the same
+// snapshot: opening one checks the table's index files and builds per-segment
+// state, which would otherwise dominate a prepared point lookup.
+class LookupCache {
+ public:
+  absl::StatusOr<std::shared_ptr<const Lookup>> Get(const std::shared_ptr<const Snapshot>& snapshot,
+                                                    const std::string& table, const std::string& index) {
+    if (snapshot != snapshot_) {
+      entries_.clear();
+      snapshot_ = snapshot;
+    }
+    for (const Entry& e : entries_) {
+      if (e.table == table && e.index == index) return e.lookup;
+    }
+    LookupOptions options;
+    options.index = index;
+    RETL_ASSIGN_OR_RETURN(Lookup l, Lookup::Open(snapshot, table, options));
+    auto shared = std::make_shared<const Lookup>(std::move(l));
+    if (entries_.size() >= 32) entries_.clear();
+    entries_.push_back(Entry{table, index, shared});
+    return shared;
+  }
+
+ private:
+  struct Entry {
+    std::string table;
+    std::string index;
+    std::shared_ptr<const Lookup> lookup;
+  };
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::vector<Entry> entries_;
+};
+
 namespace {
 
 absl::Status ErrorAtPos(SourcePos pos, std::string_view message) {
@@ -218,20 +251,18 @@ class TableScan final : public Operator {
 class IndexProbe final : public Operator {
  public:
   IndexProbe(std::shared_ptr<const Snapshot> snapshot, std::string table, std::string index,
-             std::vector<std::vector<Value>> keys, std::vector<SqlType> types, std::string detail)
+             std::vector<std::vector<Value>> keys, std::vector<SqlType> types, std::string detail,
+             LookupCache* cache)
       : snapshot_(std::move(snapshot)), table_(std::move(table)), index_(std::move(index)),
-        keys_(std::move(keys)), types_(std::move(types)), detail_(std::move(detail)) {}
+        keys_(std::move(keys)), types_(std::move(types)), detail_(std::move(detail)), cache_(cache) {}
   std::string Describe() const override {
     return StrCat("INDEX PROBE ", table_, " using ", index_.empty() ? "primary key" : "index " + index_, detail_);
   }
 
  protected:
   absl::StatusOr<bool> Next(Batch* out) override {
-    if (!lookup_.has_value()) {
-      LookupOptions opts;
-      opts.index = index_;
-      RETL_ASSIGN_OR_RETURN(Lookup l, Lookup::Open(snapshot_, table_, opts));
-      lookup_.emplace(std::move(l));
+    if (lookup_ == nullptr) {
+      RETL_ASSIGN_OR_RETURN(lookup_, cache_->Get(snapshot_, table_, index_));
     }
     std::vector<RowView> rows;
     while (next_ < keys_.size() && rows.size() < kBatchRows) {
@@ -284,7 +315,8 @@ class IndexProbe final : public Operator {
   std::vector<std::vector<Value>> keys_;
   std::vector<SqlType> types_;
   std::string detail_;
-  std::optional<Lookup> lookup_;
+  LookupCache* cache_;
+  std::shared_ptr<const Lookup> lookup_;
   size_t next_ = 0;
 };
 
@@ -1275,8 +1307,8 @@ void ExplainTree(const Operator* op, int depth, bool analyze, std::vector<std::s
 
 class Planner {
  public:
-  Planner(std::shared_ptr<const Snapshot> snapshot, const std::vector<Value>& params)
-      : snapshot_(std::move(snapshot)), params_(params) {}
+  Planner(std::shared_ptr<const Snapshot> snapshot, const std::vector<Value>& params, LookupCache* lookups)
+      : snapshot_(std::move(snapshot)), params_(params), lookups_(lookups) {}
 
   absl::StatusOr<Plan> PlanSelect(const SelectStatement& sel) {
     Plan plan;
@@ -1669,7 +1701,8 @@ class Planner {
       }
       keys = std::move(unique);
       std::string detail = StrCat(" (", keys->size(), keys->size() == 1 ? " key" : " keys", ")");
-      return OpPtr(std::make_unique<IndexProbe>(snapshot_, table.name, index_name, std::move(*keys), types, detail));
+      return OpPtr(std::make_unique<IndexProbe>(snapshot_, table.name, index_name, std::move(*keys), types, detail,
+                                                lookups_));
     }
 
     // Scan: needed columns.
@@ -1790,6 +1823,7 @@ class Planner {
 
   std::shared_ptr<const Snapshot> snapshot_;
   const std::vector<Value>& params_;
+  LookupCache* lookups_;
 };
 
 QueryResult TextResult(std::vector<std::string> names, const std::vector<std::vector<std::optional<std::string>>>& rows,
@@ -1829,10 +1863,178 @@ QueryResult TextResult(std::vector<std::string> names, const std::vector<std::ve
   return r;
 }
 
+// The value `param` takes as key column type `t` when the general plan would
+// compare them exactly like stored keys; nullopt when it would not (then the
+// general planner decides, and reports any error).
+std::optional<Value> KeyParameter(const Value& param, SqlType t) {
+  if (param.null) return std::nullopt;
+  if (param.type == t) return param;
+  if (param.type.kind == SqlKind::kString) {
+    // A text parameter is an unknown-typed literal: cast to the column type.
+    absl::StatusOr<ExprPtr> e = MakeCast(MakeConstant(param, true), t, SourcePos{});
+    if (!e.ok() || (*e)->constant() == nullptr) return std::nullopt;
+    return *(*e)->constant();
+  }
+  if (param.type.IsInteger() && t.IsInteger()) {
+    int64_t lo, hi;
+    switch (t.kind) {
+      case SqlKind::kTinyInt: lo = INT8_MIN; hi = INT8_MAX; break;
+      case SqlKind::kSmallInt: lo = INT16_MIN; hi = INT16_MAX; break;
+      case SqlKind::kInt: lo = INT32_MIN; hi = INT32_MAX; break;
+      default: lo = INT64_MIN; hi = INT64_MAX; break;
+    }
+    if (param.i < lo || param.i > hi) return std::nullopt;
+    Value v = param;
+    v.type = t;
+    return v;
+  }
+  return std::nullopt;
+}
+
+// SELECT columns|* FROM t WHERE k1 = $1 AND ... over exactly the columns of
+// the primary key or of a secondary index, with parameters: answered by the
+// index without planning (what a prepared point lookup runs). nullopt when
+// the statement has another shape.
+absl::StatusOr<std::optional<QueryResult>> DirectLookup(const SelectStatement& sel,
+                                                        const std::shared_ptr<const Snapshot>& snap,
+                                                        const std::vector<Value>& params, LookupCache* cache) {
+  if (!sel.from.has_value() || sel.from->as_of_timestamp || !sel.where || sel.distinct ||
+      sel.has_group_by || sel.having || !sel.order_by.empty() || sel.limit || sel.offset) {
+    return std::nullopt;
+  }
+  absl::StatusOr<const TableInfo*> t = snap->GetTable(sel.from->name);
+  if (!t.ok()) return std::nullopt;
+  const Schema& schema = (*t)->schema;
+  auto own_column = [&](const AstExpr& e) {
+    if (e.kind != AstKind::kColumn) return -1;
+    if (!e.qualifier.empty() && e.qualifier != (*t)->name && e.qualifier != sel.from->alias) return -1;
+    return schema.FindField(e.name);
+  };
+  // WHERE: column = parameter, ANDed.
+  std::vector<const AstExpr*> conjuncts;
+  SplitConjuncts(sel.where.get(), &conjuncts);
+  std::vector<std::pair<int, const Value*>> pinned;
+  for (const AstExpr* c : conjuncts) {
+    if (c->kind != AstKind::kBinary || c->op != "=") return std::nullopt;
+    const AstExpr* a = c->children[0].get();
+    const AstExpr* b = c->children[1].get();
+    if (a->kind == AstKind::kParameter) std::swap(a, b);
+    int col = own_column(*a);
+    if (col < 0 || b->kind != AstKind::kParameter || static_cast<size_t>(b->index) >= params.size()) {
+      return std::nullopt;
+    }
+    for (auto& [pc, pv] : pinned) {
+      if (pc == col) return std::nullopt;
+    }
+    pinned.emplace_back(col, &params[b->index]);
+  }
+  // Which index: the primary key, else a secondary index, on exactly these columns.
+  auto matches = [&](const std::vector<int>& cols) {
+    if (cols.size() != pinned.size()) return false;
+    for (int c : cols) {
+      bool found = false;
+      for (auto& [pc, pv] : pinned) found = found || pc == c;
+      if (!found) return false;
+    }
+    return true;
+  };
+  std::string index;
+  const std::vector<int>* key_columns = nullptr;
+  if (matches(schema.primary_key)) {
+    key_columns = &schema.primary_key;
+  } else {
+    for (const IndexDef& idx : schema.indexes) {
+      if (matches(idx.columns)) {
+        key_columns = &idx.columns;
+        index = idx.name;
+        break;
+      }
+    }
+  }
+  if (key_columns == nullptr) return std::nullopt;
+  // Output columns.
+  std::vector<int> out_cols;
+  std::vector<std::string> names;
+  for (const SelectItem& item : sel.items) {
+    if (item.expr->kind == AstKind::kStar && item.expr->qualifier.empty()) {
+      for (size_t i = 0; i < schema.fields.size(); ++i) {
+        out_cols.push_back(static_cast<int>(i));
+        names.push_back(schema.fields[i].name);
+      }
+      continue;
+    }
+    int col = own_column(*item.expr);
+    if (col < 0) return std::nullopt;
+    out_cols.push_back(col);
+    names.push_back(item.alias.empty() ? item.expr->name : item.alias);
+  }
+  // Key values, in the index's column order.
+  std::vector<Value> key;
+  for (int c : *key_columns) {
+    const Value* p = nullptr;
+    for (auto& [pc, pv] : pinned) {
+      if (pc == c) p = pv;
+    }
+    if (p->null) {
+      key.clear();  // key = NULL matches nothing
+      break;
+    }
+    std::optional<Value> v = KeyParameter(*p, SqlType::FromData(schema.fields[c].type));
+    if (!v.has_value()) return std::nullopt;
+    key.push_back(std::move(*v));
+  }
+  QueryResult result;
+  result.kind = StatementKind::kSelect;
+  result.names = std::move(names);
+  for (int c : out_cols) result.types.push_back(SqlType::FromData(schema.fields[c].type));
+  if (key.empty()) return result;
+  RETL_ASSIGN_OR_RETURN(std::shared_ptr<const Lookup> lookup, cache->Get(snap, (*t)->name, index));
+  std::vector<KeyValue> kv;
+  for (const Value& v : key) {
+    if (v.type.storage() == Storage::kString) kv.push_back(KeyValue::Bytes(v.s));
+    else if (v.type.storage() == Storage::kDouble) kv.push_back(KeyValue::Double(v.d));
+    else if (v.type.storage() == Storage::kInt128) kv.push_back(KeyValue::Int128(v.i128));
+    else if (v.type.kind == SqlKind::kBoolean) kv.push_back(KeyValue::Bool(v.i != 0));
+    else kv.push_back(KeyValue::Int(v.i));
+  }
+  std::vector<RowView> rows;
+  RETL_RETURN_IF_ERROR(lookup->Find(kv, &rows));
+  if (rows.empty()) return result;
+  Batch b;
+  b.size = rows.size();
+  b.columns.resize(out_cols.size());
+  for (size_t k = 0; k < out_cols.size(); ++k) {
+    const int col = out_cols[k];
+    Vector& v = b.columns[k];
+    v.Reset(result.types[k], rows.size());
+    v.keep.push_back(snap);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const RowView& r = rows[i];
+      if (r.IsNull(col)) {
+        v.valid[i] = 0;
+        continue;
+      }
+      switch (schema.fields[col].type.physical()) {
+        case PhysicalType::kBool: v.i64[i] = r.GetBool(col); break;
+        case PhysicalType::kInt128: v.i128[i] = r.GetInt128(col); break;
+        case PhysicalType::kFloat:
+        case PhysicalType::kDouble: v.f64[i] = r.GetDouble(col); break;
+        case PhysicalType::kBytes: v.str[i] = r.GetBytes(col); break;
+        default: v.i64[i] = r.GetInt(col); break;
+      }
+    }
+  }
+  result.row_count = rows.size();
+  result.batches.push_back(std::move(b));
+  return result;
+}
+
 }  // namespace
 
 QueryEngine::QueryEngine(std::shared_ptr<const Dataset> dataset, EngineOptions options)
-    : dataset_(std::move(dataset)), options_(options) {}
+    : dataset_(std::move(dataset)), options_(options), lookups_(std::make_unique<LookupCache>()) {}
+
+QueryEngine::~QueryEngine() = default;
 
 absl::StatusOr<std::shared_ptr<const Snapshot>> QueryEngine::DefaultSnapshot() const {
   if (options_.version.has_value()) return dataset_->AtVersion(*options_.version);
@@ -1909,7 +2111,11 @@ absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std:
   } else {
     RETL_ASSIGN_OR_RETURN(snap, DefaultSnapshot());
   }
-  Planner planner(snap, params);
+  if (st.kind == StatementKind::kSelect) {
+    RETL_ASSIGN_OR_RETURN(std::optional<QueryResult> direct, DirectLookup(sel, snap, params, lookups_.get()));
+    if (direct.has_value()) return std::move(*direct);
+  }
+  Planner planner(snap, params, lookups_.get());
   RETL_ASSIGN_OR_RETURN(Plan plan, planner.PlanSelect(sel));
   QueryResult result;
   result.kind = st.kind;

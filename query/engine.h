@@ -47,9 +47,12 @@ struct EngineOptions {
   std::optional<int64_t> as_of_micros;
 };
 
+class LookupCache;  // engine.cc: open Lookups, reused across statements
+
 class QueryEngine {
  public:
   QueryEngine(std::shared_ptr<const Dataset> dataset, EngineOptions options);
+  ~QueryEngine();
 
   // Runs one statement. `params` fill $1.. / ? in order.
   absl::StatusOr<QueryResult> Execute(const Statement& statement,
@@ -65,6 +68,7 @@ class QueryEngine {
 
   std::shared_ptr<const Dataset> dataset_;
   EngineOptions options_;
+  std::unique_ptr<LookupCache> lookups_;
 };
 
 // A statement parsed once and run many times with different parameters.

@@ -256,7 +256,7 @@ class Func final : public Expr {
     for (auto& a : args_) out->push_back(a.get());
   }
   std::vector<ExprPtr>& args() { return args_; }
-  Kernel& kernel() { return kernel_; }
+  const std::string& name() const { return name_; }
 
  private:
   std::string name_;
@@ -2101,13 +2101,8 @@ absl::StatusOr<ExprPtr> FoldConstants(ExprPtr e) { return e; }
 bool MatchColumnComparison(Expr* e, int* column, std::string* op, Value* constant) {
   auto* f = dynamic_cast<Func*>(e);
   if (f == nullptr || f->args().size() != 2) return false;
-  std::string name = f->ToString();
-  std::string o;
-  for (std::string_view c : {"=", "<", "<=", ">", ">="}) {
-    std::vector<ExprPtr>& a = f->args();
-    if (StrCat("(", a[0]->ToString(), " ", c, " ", a[1]->ToString(), ")") == name) o = std::string(c);
-  }
-  if (o.empty()) return false;
+  const std::string& o = f->name();
+  if (o != "=" && o != "<" && o != "<=" && o != ">" && o != ">=") return false;
   Expr* l = f->args()[0].get();
   Expr* r = f->args()[1].get();
   if (l->column_index() >= 0 && r->constant() != nullptr) {
@@ -2136,7 +2131,7 @@ bool MatchColumnIn(Expr* e, int* column, std::vector<Value>* values) {
 bool MatchColumnIsNull(Expr* e, int* column) {
   auto* f = dynamic_cast<Func*>(e);
   if (f == nullptr || f->args().size() != 1 || f->args()[0]->column_index() < 0) return false;
-  if (f->ToString() != StrCat("IS NULL(", f->args()[0]->ToString(), ")")) return false;
+  if (f->name() != "IS NULL") return false;
   *column = f->args()[0]->column_index();
   return true;
 }

@@ -22,6 +22,7 @@
 #define RETL_DATASET_H_
 
 #include <functional>
+#include <array>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -124,6 +125,9 @@ class RETL_EXPORT Dataset {
   mutable std::unordered_map<std::string, std::weak_ptr<const Segment>> cache_;
   std::shared_ptr<IndexCache> index_cache_;
   mutable std::shared_ptr<const Snapshot> latest_;  // the last snapshot Latest() returned
+  // What stat() said of CURRENT when latest_ was read from it: while it says
+  // the same, CURRENT has not been replaced and Latest() skips reading it.
+  mutable std::array<int64_t, 5> current_stat_{};
 };
 
 }  // namespace retl
