@@ -34,7 +34,7 @@ enum class AstKind : uint8_t {
   kCase,       // children: [operand?] then (when, then)* [else]; see flags
   kCast,       // children[0]; cast_type
   kIn,         // children[0] IN (children[1..]); negated
-  kBetween,    // children: x, low, high; negated
+  kBetween,    // children: x, low, high; negated; distinct = SYMMETRIC
   kLike,       // children: x, pattern; op "like"/"ilike"; negated
   kIsNull,     // children[0]; negated = IS NOT NULL
   kIsDistinct, // children: a, b; negated = IS NOT DISTINCT FROM

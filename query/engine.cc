@@ -487,8 +487,8 @@ void EncodeKey(const Vector& v, size_t i, std::string* out) {
 struct AggState {
   // Per group.
   std::vector<int64_t> count;
-  std::vector<int64_t> isum;
-  std::vector<int128> dsum;
+  std::vector<int128> isum;  // integers: exact, checked against BIGINT at the end
+  std::vector<int128> dsum;  // DECIMAL unscaled
   std::vector<double> fsum;
   std::vector<double> mean, m2;
   std::vector<Value> extreme;  // min/max
@@ -523,8 +523,9 @@ int CompareValues(const Value& a, const Value& b) {
 
 class HashAggregate final : public Operator {
  public:
-  HashAggregate(OpPtr child, std::vector<ExprPtr> keys, std::vector<AggSpec> aggs)
-      : child_(std::move(child)), keys_(std::move(keys)), aggs_(std::move(aggs)) {
+  HashAggregate(OpPtr child, std::vector<ExprPtr> keys, std::vector<AggSpec> aggs,
+                std::vector<SourcePos> key_pos = {})
+      : child_(std::move(child)), keys_(std::move(keys)), aggs_(std::move(aggs)), key_pos_(std::move(key_pos)) {
     children.push_back(child_.get());
     states_.resize(aggs_.size());
   }
@@ -621,7 +622,9 @@ class HashAggregate final : public Operator {
       if (!more) break;
       gid.assign(in.size, 0);
       if (!keys_.empty()) {
-        for (size_t k = 0; k < keys_.size(); ++k) RETL_RETURN_IF_ERROR(keys_[k]->Eval(in, &kv[k]));
+        for (size_t k = 0; k < keys_.size(); ++k) {
+          RETL_RETURN_IF_ERROR(WithPos(keys_[k]->Eval(in, &kv[k]), key_pos_.size() > k ? key_pos_[k] : SourcePos{}));
+        }
         for (size_t i = 0; i < in.size; ++i) {
           key.clear();
           for (const Vector* v : kv) EncodeKey(*v, i, &key);
@@ -682,22 +685,15 @@ class HashAggregate final : public Operator {
           if (!x.valid[i]) continue;
           const uint32_t g = gid[i];
           ++s.count[g];
-          if (spec.kind == AggKind::kAvg || t.IsFloating()) {
-            double d = t.IsFloating() ? x.f64[i]
-                       : t.kind == SqlKind::kDecimal
-                           ? static_cast<double>(t.storage() == Storage::kInt128 ? x.i128[i] : int128{x.i64[i]}) /
-                                 std::pow(10.0, t.scale)
-                           : static_cast<double>(x.i64[i]);
-            s.fsum[g] += d;
+          if (t.IsFloating()) {
+            s.fsum[g] += x.f64[i];
           } else if (t.kind == SqlKind::kDecimal) {
             int128 v = t.storage() == Storage::kInt128 ? x.i128[i] : int128{x.i64[i]};
             if (__builtin_add_overflow(s.dsum[g], v, &s.dsum[g]) || !(s.dsum[g] < Pow10(38) && s.dsum[g] > -Pow10(38))) {
               return ErrorAtPos(spec.pos, "numeric field overflow: sum out of range for DECIMAL(38)");
             }
           } else {
-            if (__builtin_add_overflow(s.isum[g], x.i64[i], &s.isum[g])) {
-              return ErrorAtPos(spec.pos, "bigint out of range in sum()");
-            }
+            s.isum[g] += x.i64[i];  // cannot overflow int128 below 2^64 rows
           }
         }
         break;
@@ -796,7 +792,7 @@ class HashAggregate final : public Operator {
       StringHeap* heap = v.type.storage() == Storage::kString ? v.NewHeap() : nullptr;
       for (size_t i = 0; i < vals.size(); ++i) vals[i].ToVector(&v, i, heap);
       HashAggregate tmp(nullptr, {}, {});
-      AggSpec copy{spec.kind, false, nullptr, spec.type, spec.text, spec.pos};
+      AggSpec copy{spec.kind, false, MakeColumnRef(0, spec.arg->type(), spec.text), spec.type, spec.text, spec.pos};
       tmp.aggs_.push_back(std::move(copy));
       tmp.states_.resize(1);
       tmp.Grow(1);
@@ -812,10 +808,22 @@ class HashAggregate final : public Operator {
         if (s.count[g] == 0) return Value::Null(spec.type);
         if (spec.type.IsFloating()) return Value::Double(s.fsum[g]);
         if (spec.type.kind == SqlKind::kDecimal) return Value::Decimal(spec.type, s.dsum[g]);
-        return Value::Int(SqlKind::kBigInt, s.isum[g]);
-      case AggKind::kAvg:
+        if (s.isum[g] > INT64_MAX || s.isum[g] < INT64_MIN) {
+          return ErrorAtPos(spec.pos, "bigint out of range in sum() (CAST the argument to DECIMAL(38,0))");
+        }
+        return Value::Int(SqlKind::kBigInt, static_cast<int64_t>(s.isum[g]));
+      case AggKind::kAvg: {
         if (s.count[g] == 0) return Value::Null(spec.type);
-        return Value::Double(s.fsum[g] / static_cast<double>(s.count[g]));
+        const SqlType in = spec.arg->type();
+        const long double n = static_cast<long double>(s.count[g]);
+        // Exact sums, one rounding in the division.
+        if (in.IsFloating()) return Value::Double(s.fsum[g] / static_cast<double>(s.count[g]));
+        if (in.kind == SqlKind::kDecimal) {
+          long double scale = std::pow(10.0L, static_cast<long double>(in.scale));
+          return Value::Double(static_cast<double>(static_cast<long double>(s.dsum[g]) / scale / n));
+        }
+        return Value::Double(static_cast<double>(static_cast<long double>(s.isum[g]) / n));
+      }
       case AggKind::kStddev:
         if (s.count[g] < 2) return Value::Null(spec.type);
         return Value::Double(std::sqrt(s.m2[g] / static_cast<double>(s.count[g] - 1)));
@@ -843,6 +851,7 @@ class HashAggregate final : public Operator {
   OpPtr child_;
   std::vector<ExprPtr> keys_;
   std::vector<AggSpec> aggs_;
+  std::vector<SourcePos> key_pos_;
   std::vector<AggState> states_;
   absl::flat_hash_map<std::string, uint32_t> map_;
   std::vector<std::vector<Value>> group_keys_;
@@ -880,14 +889,29 @@ class Sort final : public Operator {
   absl::StatusOr<bool> Next(Batch* out) override {
     if (!sorted_) {
       Batch b;
+      auto less = [this](uint64_t x, uint64_t y) { return Compare(x, y) < 0; };
+      // Top-N keeps at most a few times N rows: when more pile up, the best
+      // N are copied into one batch and the rest dropped.
+      const size_t cap = limit_.has_value() ? std::max<size_t>(8 * kBatchRows, 4 * static_cast<size_t>(*limit_))
+                                            : SIZE_MAX;
       while (true) {
         RETL_ASSIGN_OR_RETURN(bool more, child_->Pull(&b));
         if (!more) break;
         for (size_t i = 0; i < b.size; ++i) order_.push_back((uint64_t{batches_.size()} << 32) | i);
         batches_.push_back(std::move(b));
         b = Batch();
+        if (order_.size() > cap) {
+          const size_t n = static_cast<size_t>(*limit_);
+          std::partial_sort(order_.begin(), order_.begin() + n, order_.end(), less);
+          order_.resize(n);
+          keeps_.clear();
+          Batch kept = Gather(0, n);
+          batches_.clear();
+          batches_.push_back(std::move(kept));
+          keeps_.clear();  // collected again from the new batches
+          for (size_t i = 0; i < n; ++i) order_[i] = i;
+        }
       }
-      auto less = [this](uint64_t x, uint64_t y) { return Compare(x, y) < 0; };
       if (limit_.has_value() && static_cast<size_t>(*limit_) < order_.size()) {
         std::partial_sort(order_.begin(), order_.begin() + *limit_, order_.end(), less);
         order_.resize(static_cast<size_t>(*limit_));
@@ -898,23 +922,42 @@ class Sort final : public Operator {
     }
     if (pos_ >= order_.size() || batches_.empty()) return false;
     size_t n = std::min(kBatchRows, order_.size() - pos_);
-    const Batch& first = batches_[0];
-    out->size = n;
-    out->columns.resize(first.columns.size());
-    for (size_t c = 0; c < first.columns.size(); ++c) {
-      Vector& v = out->columns[c];
-      v.Reset(first.columns[c].type, 0);
-      for (const Batch& b : batches_) v.KeepFrom(b.columns[c]);
-      for (size_t k = 0; k < n; ++k) {
-        uint64_t ref = order_[pos_ + k];
-        v.Append(batches_[ref >> 32].columns[c], ref & 0xffffffffu);
-      }
-    }
+    *out = Gather(pos_, n);
     pos_ += n;
     return true;
   }
 
  private:
+  // Rows order_[from, from + n) as one batch.
+  Batch Gather(size_t from, size_t n) {
+    const Batch& first = batches_[0];
+    if (keeps_.empty()) {
+      // What the rows' strings point into, collected once per column.
+      keeps_.resize(first.columns.size());
+      for (size_t c = 0; c < first.columns.size(); ++c) {
+        absl::flat_hash_set<const void*> seen;
+        for (const Batch& b : batches_) {
+          for (const auto& k : b.columns[c].keep) {
+            if (seen.insert(k.get()).second) keeps_[c].push_back(k);
+          }
+        }
+      }
+    }
+    Batch out;
+    out.size = n;
+    out.columns.resize(first.columns.size());
+    for (size_t c = 0; c < first.columns.size(); ++c) {
+      Vector& v = out.columns[c];
+      v.Reset(first.columns[c].type, 0);
+      v.keep = keeps_[c];
+      for (size_t k = 0; k < n; ++k) {
+        uint64_t ref = order_[from + k];
+        v.Append(batches_[ref >> 32].columns[c], ref & 0xffffffffu);
+      }
+    }
+    return out;
+  }
+
   int Compare(uint64_t x, uint64_t y) const {
     const Batch& bx = batches_[x >> 32];
     const Batch& by = batches_[y >> 32];
@@ -960,6 +1003,7 @@ class Sort final : public Operator {
   std::optional<int64_t> limit_;
   std::vector<Batch> batches_;
   std::vector<uint64_t> order_;
+  std::vector<std::vector<std::shared_ptr<const void>>> keeps_;
   bool sorted_ = false;
   size_t pos_ = 0;
 };
@@ -1026,6 +1070,18 @@ bool ContainsAggregate(const AstExpr& e) {
   return false;
 }
 
+// The SQL text of `e` with table qualifiers dropped, for matching GROUP BY
+// expressions and aggregates (t.s and s are the same column: one table).
+void StripQualifiers(AstExpr* e) {
+  if (e->kind == AstKind::kColumn) e->qualifier.clear();
+  for (AstPtr& c : e->children) StripQualifiers(c.get());
+}
+std::string MatchText(const AstExpr& e) {
+  AstPtr copy = e.Clone();
+  StripQualifiers(copy.get());
+  return copy->ToSql();
+}
+
 struct Scope {
   const Schema* schema = nullptr;  // table columns (nullptr without FROM)
   std::string table;
@@ -1045,9 +1101,19 @@ class Binder {
  public:
   explicit Binder(const Scope& scope) : s_(scope) {}
 
+  // Binds `e`; errors without a position get e's.
   absl::StatusOr<ExprPtr> Bind(const AstExpr& e) {
+    absl::StatusOr<ExprPtr> r = BindNode(e);
+    if (!r.ok() && !absl::StartsWith(r.status().message(), "line ")) {
+      return absl::Status(r.status().code(), StrCat(e.pos.Location(), ": ", ToStd(r.status().message())));
+    }
+    return r;
+  }
+
+ private:
+  absl::StatusOr<ExprPtr> BindNode(const AstExpr& e) {
     if (s_.aggregated) {
-      std::string text = e.ToSql();
+      std::string text = MatchText(e);
       for (auto& [t, idx] : s_.group_keys) {
         if (t == text) return MakeColumnRef(idx, s_.group_types[idx], text);
       }
@@ -1105,6 +1171,20 @@ class Binder {
           return ErrorAtPos(e.pos, StrCat("aggregate functions are not allowed in ", s_.clause));
         }
         if (e.distinct) return ErrorAtPos(e.pos, StrCat("DISTINCT is only allowed in aggregate functions"));
+        if (e.name == "coalesce" && !e.children.empty()) {
+          // CASE WHEN a IS NOT NULL THEN a WHEN b ... ELSE last END: later
+          // arguments are evaluated only where the earlier ones are NULL.
+          std::vector<ExprPtr> conds, values;
+          for (size_t i = 0; i + 1 < e.children.size(); ++i) {
+            RETL_ASSIGN_OR_RETURN(ExprPtr test, Bind(*e.children[i]));
+            RETL_ASSIGN_OR_RETURN(ExprPtr cond, MakeIsNull(std::move(test), /*negated=*/true));
+            RETL_ASSIGN_OR_RETURN(ExprPtr value, Bind(*e.children[i]));
+            conds.push_back(std::move(cond));
+            values.push_back(std::move(value));
+          }
+          RETL_ASSIGN_OR_RETURN(ExprPtr last, Bind(*e.children.back()));
+          return MakeCase(std::move(conds), std::move(values), std::move(last), e.pos);
+        }
         std::vector<ExprPtr> args;
         for (const AstPtr& c : e.children) {
           RETL_ASSIGN_OR_RETURN(ExprPtr x, Bind(*c));
@@ -1141,20 +1221,45 @@ class Binder {
       case AstKind::kIn: {
         RETL_ASSIGN_OR_RETURN(ExprPtr x, Bind(*e.children[0]));
         std::vector<ExprPtr> list;
+        bool constant = true;
         for (size_t i = 1; i < e.children.size(); ++i) {
           RETL_ASSIGN_OR_RETURN(ExprPtr item, Bind(*e.children[i]));
+          constant = constant && item->constant() != nullptr;
           list.push_back(std::move(item));
         }
-        return MakeIn(std::move(x), std::move(list), e.negated, e.pos);
+        if (constant) return MakeIn(std::move(x), std::move(list), e.negated, e.pos);
+        // x IN (a, y) with a column or expression among the items:
+        // x = a OR x = y, binding x once per item.
+        ExprPtr acc;
+        for (size_t i = 1; i < e.children.size(); ++i) {
+          RETL_ASSIGN_OR_RETURN(ExprPtr lhs, Bind(*e.children[0]));
+          RETL_ASSIGN_OR_RETURN(ExprPtr eq, MakeBinary("=", std::move(lhs), std::move(list[i - 1]), e.pos));
+          if (!acc) {
+            acc = std::move(eq);
+          } else {
+            RETL_ASSIGN_OR_RETURN(acc, MakeBinary("or", std::move(acc), std::move(eq), e.pos));
+          }
+        }
+        if (e.negated) return MakeUnary("not", std::move(acc), e.pos);
+        return acc;
       }
       case AstKind::kBetween: {
-        RETL_ASSIGN_OR_RETURN(ExprPtr x1, Bind(*e.children[0]));
-        RETL_ASSIGN_OR_RETURN(ExprPtr lo, Bind(*e.children[1]));
-        RETL_ASSIGN_OR_RETURN(ExprPtr x2, Bind(*e.children[0]));
-        RETL_ASSIGN_OR_RETURN(ExprPtr hi, Bind(*e.children[2]));
-        RETL_ASSIGN_OR_RETURN(ExprPtr ge, MakeBinary(">=", std::move(x1), std::move(lo), e.pos));
-        RETL_ASSIGN_OR_RETURN(ExprPtr le, MakeBinary("<=", std::move(x2), std::move(hi), e.pos));
-        RETL_ASSIGN_OR_RETURN(ExprPtr both, MakeBinary("and", std::move(ge), std::move(le), e.pos));
+        // x BETWEEN lo AND hi == x >= lo AND x <= hi; SYMMETRIC also tries
+        // the bounds swapped.
+        auto range = [&](size_t lo_i, size_t hi_i) -> absl::StatusOr<ExprPtr> {
+          RETL_ASSIGN_OR_RETURN(ExprPtr x1, Bind(*e.children[0]));
+          RETL_ASSIGN_OR_RETURN(ExprPtr lo, Bind(*e.children[lo_i]));
+          RETL_ASSIGN_OR_RETURN(ExprPtr x2, Bind(*e.children[0]));
+          RETL_ASSIGN_OR_RETURN(ExprPtr hi, Bind(*e.children[hi_i]));
+          RETL_ASSIGN_OR_RETURN(ExprPtr ge, MakeBinary(">=", std::move(x1), std::move(lo), e.pos));
+          RETL_ASSIGN_OR_RETURN(ExprPtr le, MakeBinary("<=", std::move(x2), std::move(hi), e.pos));
+          return MakeBinary("and", std::move(ge), std::move(le), e.pos);
+        };
+        RETL_ASSIGN_OR_RETURN(ExprPtr both, range(1, 2));
+        if (e.distinct) {
+          RETL_ASSIGN_OR_RETURN(ExprPtr swapped, range(2, 1));
+          RETL_ASSIGN_OR_RETURN(both, MakeBinary("or", std::move(both), std::move(swapped), e.pos));
+        }
         if (e.negated) return MakeUnary("not", std::move(both), e.pos);
         return both;
       }
@@ -1192,7 +1297,6 @@ class Binder {
     return ErrorAtPos(e.pos, "unsupported expression");
   }
 
- private:
   const Scope& s_;
 };
 
@@ -1439,11 +1543,12 @@ class Planner {
         group_asts.push_back(target);
       }
       std::vector<ExprPtr> keys;
+      std::vector<SourcePos> key_pos;
       Scope gscope = scope;
       gscope.clause = "GROUP BY";
       out_scope.aggregated = true;
       for (const AstExpr* g : group_asts) {
-        std::string text = g->ToSql();
+        std::string text = MatchText(*g);
         bool dup = false;
         for (auto& [t, idx] : out_scope.group_keys) dup = dup || t == text;
         if (dup) continue;
@@ -1452,6 +1557,7 @@ class Planner {
         out_scope.group_keys.emplace_back(text, static_cast<int>(keys.size()));
         out_scope.group_types.push_back(e->type());
         keys.push_back(std::move(e));
+        key_pos.push_back(g->pos);
       }
       // Aggregates used anywhere above.
       std::vector<const AstExpr*> calls;
@@ -1460,7 +1566,7 @@ class Planner {
       for (const OrderItem& o : sel.order_by) CollectAggregates(*o.expr, &calls);
       std::vector<AggSpec> aggs;
       for (const AstExpr* call : calls) {
-        std::string text = call->ToSql();
+        std::string text = MatchText(*call);
         bool dup = false;
         for (auto& [t, idx] : out_scope.aggregates) dup = dup || t == text;
         if (dup) continue;
@@ -1469,7 +1575,7 @@ class Planner {
         out_scope.agg_types.push_back(spec.type);
         aggs.push_back(std::move(spec));
       }
-      source = std::make_unique<HashAggregate>(std::move(source), std::move(keys), std::move(aggs));
+      source = std::make_unique<HashAggregate>(std::move(source), std::move(keys), std::move(aggs), std::move(key_pos));
       if (sel.having) {
         out_scope.clause = "HAVING";
         Binder b(out_scope);
@@ -1552,7 +1658,10 @@ class Planner {
     }
     if (!sort_keys.empty()) {
       std::optional<int64_t> topn;
-      if (limit.has_value()) topn = *limit + offset;
+      if (limit.has_value()) {
+        int64_t n;
+        if (!__builtin_add_overflow(*limit, offset, &n)) topn = n;  // else: a full sort
+      }
       source = std::make_unique<Sort>(std::move(source), std::move(sort_keys), topn);
     }
     if (limit.has_value() || offset > 0) source = std::make_unique<Limit>(std::move(source), limit, offset);
@@ -1699,7 +1808,23 @@ class Planner {
         }
         if (seen.insert(enc).second) unique.push_back(std::move(k));
       }
-      keys = std::move(unique);
+      // Stored keys keep the sign of zero (FORMAT.md §4.3) while SQL has
+      // -0 = 0: a zero in a floating-point key column is probed both ways.
+      std::vector<std::vector<Value>> probes;
+      for (auto& k : unique) {
+        std::vector<std::vector<Value>> variants{k};
+        for (size_t c = 0; c < k.size(); ++c) {
+          if (k[c].type.storage() != Storage::kDouble || k[c].d != 0) continue;
+          size_t m = variants.size();
+          for (size_t j = 0; j < m; ++j) {
+            std::vector<Value> flipped = variants[j];
+            flipped[c].d = -flipped[c].d;
+            variants.push_back(std::move(flipped));
+          }
+        }
+        for (auto& v : variants) probes.push_back(std::move(v));
+      }
+      keys = std::move(probes);
       std::string detail = StrCat(" (", keys->size(), keys->size() == 1 ? " key" : " keys", ")");
       return OpPtr(std::make_unique<IndexProbe>(snapshot_, table.name, index_name, std::move(*keys), types, detail,
                                                 lookups_));
@@ -1979,6 +2104,7 @@ absl::StatusOr<std::optional<QueryResult>> DirectLookup(const SelectStatement& s
       key.clear();  // key = NULL matches nothing
       break;
     }
+    if (SqlType::FromData(schema.fields[c].type).IsFloating()) return std::nullopt;  // -0 = 0: the planner probes both
     std::optional<Value> v = KeyParameter(*p, SqlType::FromData(schema.fields[c].type));
     if (!v.has_value()) return std::nullopt;
     key.push_back(std::move(*v));

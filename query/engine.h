@@ -62,9 +62,11 @@ class QueryEngine {
                                          const std::vector<Value>& params = {});
 
   const Dataset& dataset() const { return *dataset_; }
+  // The snapshot statements without AS OF read now (options.version /
+  // as_of_micros, else the live version).
+  absl::StatusOr<std::shared_ptr<const Snapshot>> DefaultSnapshot() const;
 
  private:
-  absl::StatusOr<std::shared_ptr<const Snapshot>> DefaultSnapshot() const;
 
   std::shared_ptr<const Dataset> dataset_;
   EngineOptions options_;

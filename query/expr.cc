@@ -291,8 +291,11 @@ absl::StatusOr<ExprPtr> Finish(std::string name, SqlType t, std::vector<ExprPtr>
   bool fold = foldable && AllConstant(args);
   auto f = std::make_unique<Func>(std::move(name), t, std::move(args), std::move(k), infix);
   if (!fold) return ExprPtr(std::move(f));
-  RETL_ASSIGN_OR_RETURN(Value v, EvalConst(f.get()));
-  return MakeConstant(std::move(v));
+  absl::StatusOr<Value> v = EvalConst(f.get());
+  // An error (1/0) is raised only if the expression is evaluated: CASE WHEN
+  // false THEN 1/0 END and coalesce(1, 1/0) must not fail.
+  if (!v.ok()) return ExprPtr(std::move(f));
+  return MakeConstant(std::move(*v));
 }
 
 // ---------------------------------------------------------------------------
@@ -456,9 +459,15 @@ absl::Status CastRows(const Vector& a, size_t n, Vector* out) {
           if (std::isnan(d) || std::isinf(d)) {
             return absl::InvalidArgumentError(StrCat("cannot cast ", FormatDouble(d), " to ", to.ToString()));
           }
-          double scaled = std::round(d * std::pow(10.0, to.scale));
-          if (std::fabs(scaled) >= 1e38) return absl::InvalidArgumentError("numeric field overflow (out of range)");
-          v = static_cast<int128>(scaled);
+          // Through the shortest text that round-trips, as PostgreSQL does,
+          // so 0.1 becomes 0.1000... and not the binary value's expansion.
+          std::string text = from.kind == SqlKind::kFloat ? FormatFloat(static_cast<float>(d)) : FormatDouble(d);
+          absl::StatusOr<int128> parsed = ParseDecimal(text, 38, to.scale);
+          if (!parsed.ok()) {
+            return absl::InvalidArgumentError(StrCat("numeric field overflow: ", text, " is out of range for ",
+                                                     to.ToString()));
+          }
+          v = *parsed;
         } else {
           return absl::InvalidArgumentError(StrCat("cannot cast ", from.ToString(), " to ", to.ToString()));
         }
@@ -676,7 +685,9 @@ absl::StatusOr<ExprPtr> MakeArithmetic(const std::string& op, ExprPtr a, ExprPtr
   }
   if (b->unknown_literal() && ta.kind != SqlKind::kNull) {
     SqlType target = ta;
-    if (ta.IsTemporal()) target = SqlType::Of(SqlKind::kInterval);
+    // date + 'text' adds an interval; date - 'text' subtracts a date, as
+    // PostgreSQL resolves an unknown literal to the other side's type first.
+    if (ta.IsTemporal() && op != "-") target = SqlType::Of(SqlKind::kInterval);
     RETL_ASSIGN_OR_RETURN(b, MakeCast(std::move(b), target, pos));
     tb = b->type();
   }
@@ -939,6 +950,74 @@ Kernel AndOrKernel(bool is_and) {
   };
 }
 
+// AND / OR. Both sides are evaluated over the whole batch (the fast path);
+// if the right side fails (10 / x with x = 0), it is evaluated again on only
+// the rows the left side does not decide, so the guard idiom
+// `x <> 0 AND 10 / x > 1` works as it does in PostgreSQL.
+class AndOrExpr final : public Expr {
+ public:
+  AndOrExpr(bool is_and, ExprPtr a, ExprPtr b)
+      : Expr(SqlType::Of(SqlKind::kBoolean)), is_and_(is_and), a_(std::move(a)), b_(std::move(b)),
+        kernel_(AndOrKernel(is_and)) {}
+  absl::Status Eval(const Batch& in, const Vector** result) override {
+    const Vector* a = nullptr;
+    RETL_RETURN_IF_ERROR(a_->Eval(in, &a));
+    out_.Reset(type_, in.size);
+    const Vector* b = nullptr;
+    absl::Status s = b_->Eval(in, &b);
+    if (s.ok()) {
+      RETL_RETURN_IF_ERROR(kernel_({a, b}, in.size, &out_));
+      *result = &out_;
+      return absl::OkStatus();
+    }
+    // Rows the left side decides: false for AND, true for OR.
+    std::vector<uint32_t> open;
+    for (size_t i = 0; i < in.size; ++i) {
+      bool decided = a->valid[i] && (a->i64[i] != 0) != is_and_;
+      if (!decided) open.push_back(static_cast<uint32_t>(i));
+    }
+    if (open.size() == in.size) return s;
+    left_.Reset(type_, in.size);
+    for (size_t i = 0; i < in.size; ++i) left_.Set(i, *a, i);
+    const Vector* part = nullptr;
+    if (!open.empty()) RETL_RETURN_IF_ERROR(EvalRows(b_.get(), in, open, &sub_, &part));
+    for (size_t i = 0; i < in.size; ++i) {
+      out_.valid[i] = 1;
+      out_.i64[i] = is_and_ ? 0 : 1;
+    }
+    for (size_t k = 0; k < open.size(); ++k) {
+      const uint32_t r = open[k];
+      bool av = left_.valid[r], bv = part->valid[k];
+      int64_t x = left_.i64[r], y = part->i64[k];
+      if (is_and_) {
+        if ((av && !x) || (bv && !y)) { out_.valid[r] = 1; out_.i64[r] = 0; }
+        else if (av && bv) { out_.valid[r] = 1; out_.i64[r] = 1; }
+        else out_.valid[r] = 0;
+      } else {
+        if ((av && x) || (bv && y)) { out_.valid[r] = 1; out_.i64[r] = 1; }
+        else if (av && bv) { out_.valid[r] = 1; out_.i64[r] = 0; }
+        else out_.valid[r] = 0;
+      }
+    }
+    *result = &out_;
+    return absl::OkStatus();
+  }
+  std::string ToString() const override {
+    return StrCat("(", a_->ToString(), is_and_ ? " AND " : " OR ", b_->ToString(), ")");
+  }
+  void Children(std::vector<Expr*>* out) override {
+    out->push_back(a_.get());
+    out->push_back(b_.get());
+  }
+
+ private:
+  bool is_and_;
+  ExprPtr a_, b_;
+  Kernel kernel_;
+  Vector out_, left_;
+  Batch sub_;
+};
+
 // ---------------------------------------------------------------------------
 // CASE
 
@@ -1009,6 +1088,15 @@ class CaseExpr final : public Expr {
 // ---------------------------------------------------------------------------
 // IN with a constant list
 
+// Equal doubles (SQL's equality: every NaN equal, -0 = 0) give equal keys.
+uint64_t DoubleKey(double d) {
+  if (std::isnan(d)) return 0x7ff8000000000000ULL;
+  if (d == 0) d = 0;
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  return bits;
+}
+
 class InSet final : public Expr {
  public:
   InSet(ExprPtr x, std::vector<Value> values, bool has_null, bool negated)
@@ -1018,7 +1106,7 @@ class InSet final : public Expr {
       switch (x_->type().storage()) {
         case Storage::kInt64: ints_.insert(v.i); break;
         case Storage::kString: strings_.insert(v.s); break;
-        case Storage::kDouble: doubles_.insert(std::isnan(v.d) ? std::numeric_limits<double>::quiet_NaN() : v.d + 0.0); break;
+        case Storage::kDouble: doubles_.insert(DoubleKey(v.d)); break;
         default: break;
       }
     }
@@ -1037,8 +1125,7 @@ class InSet final : public Expr {
         case Storage::kInt64: found = ints_.contains(x->i64[i]); break;
         case Storage::kString: found = strings_.contains(ToAbsl(x->str[i])); break;
         case Storage::kDouble: {
-          double d = x->f64[i];
-          found = doubles_.contains(std::isnan(d) ? std::numeric_limits<double>::quiet_NaN() : d + 0.0);
+          found = doubles_.contains(DoubleKey(x->f64[i]));
           break;
         }
         case Storage::kInt128:
@@ -1080,7 +1167,7 @@ class InSet final : public Expr {
   bool negated_;
   absl::flat_hash_set<int64_t> ints_;
   absl::flat_hash_set<std::string> strings_;
-  absl::flat_hash_set<double> doubles_;
+  absl::flat_hash_set<uint64_t> doubles_;  // DoubleKey()s
   Vector out_;
 };
 
@@ -1366,11 +1453,15 @@ absl::StatusOr<ExprPtr> MakeBinary(const std::string& op, ExprPtr a, ExprPtr b, 
   if (op == "and" || op == "or") {
     RETL_ASSIGN_OR_RETURN(a, ToBoolean(std::move(a), pos, op == "and" ? "AND" : "OR"));
     RETL_ASSIGN_OR_RETURN(b, ToBoolean(std::move(b), pos, op == "and" ? "AND" : "OR"));
-    std::vector<ExprPtr> args;
-    args.push_back(std::move(a));
-    args.push_back(std::move(b));
-    r = Finish(op == "and" ? "AND" : "OR", SqlType::Of(SqlKind::kBoolean), std::move(args),
-               AndOrKernel(op == "and"), true);
+    if (a->constant() != nullptr && b->constant() != nullptr) {
+      std::vector<ExprPtr> args;
+      args.push_back(std::move(a));
+      args.push_back(std::move(b));
+      r = Finish(op == "and" ? "AND" : "OR", SqlType::Of(SqlKind::kBoolean), std::move(args),
+                 AndOrKernel(op == "and"), true);
+    } else {
+      r = ExprPtr(std::make_unique<AndOrExpr>(op == "and", std::move(a), std::move(b)));
+    }
   } else if (op == "=" || op == "<>" || op == "<" || op == "<=" || op == ">" || op == ">=") {
     r = MakeComparison(op, std::move(a), std::move(b), pos);
   } else if (op == "||") {
@@ -1495,7 +1586,12 @@ absl::StatusOr<ExprPtr> MakeIn(ExprPtr x, std::vector<ExprPtr> list, bool negate
     if (e->unknown_literal() && !x_unknown) continue;
     RETL_ASSIGN_OR_RETURN(t, CommonType(t, e->type(), pos, StrCat(x->type().ToString(), " IN (", e->type().ToString(), ")")));
   }
-  if (x_unknown && t.kind == SqlKind::kString) t = SqlType::Of(SqlKind::kString);
+  if (t.kind == SqlKind::kNull) {
+    // NULL IN ('a'): the quoted items decide, as unknown literals are text.
+    for (ExprPtr& e : list) {
+      if (e->unknown_literal()) t = SqlType::Of(SqlKind::kString);
+    }
+  }
   RETL_ASSIGN_OR_RETURN(x, CoerceTo(std::move(x), t, pos));
   bool all_constant = true;
   for (ExprPtr& e : list) {
@@ -1555,7 +1651,7 @@ absl::StatusOr<ExprPtr> MakeLike(ExprPtr x, ExprPtr pattern, ExprPtr escape, boo
     const Value* v = escape->constant();
     if (v == nullptr || v->type.kind != SqlKind::kString) return ErrorAtPos(pos, "ESCAPE must be a string literal");
     if (v->s.size() > 1) return ErrorAtPos(pos, "ESCAPE must be empty or one character");
-    esc = v->s.empty() ? 0 : static_cast<unsigned char>(v->s[0]);
+    esc = v->s.empty() ? 0 : static_cast<unsigned char>(ilike ? FoldCase(v->s, false)[0] : v->s[0]);
   }
   std::optional<LikePlan> plan;
   std::string const_pattern;
@@ -1946,12 +2042,12 @@ absl::StatusOr<ExprPtr> MakeFunction(const std::string& name, std::vector<ExprPt
           if (mode == 0) q = RoundDiv(x, d);
           else if (mode == 1 && rem < 0) q -= 1;
           else if (mode == 2 && rem > 0) q += 1;
+          // q counts units of 10^-digits; the result has scale rt.scale.
           r = q;
-          // back to the result scale
-          int up = rt.scale - (t.scale - drop);
-          if (up > 0) r *= Pow10(up);
-          else if (up < 0) r /= Pow10(-up);
-          if (digits < 0) r *= Pow10(static_cast<int>(-digits));
+          const int shift = static_cast<int>(rt.scale - digits);  // >= 0
+          if (shift > 0 && __builtin_mul_overflow(r, Pow10(std::min(shift, 38)), &r)) {
+            return absl::InvalidArgumentError("numeric field overflow (out of range)");
+          }
         }
         if (!FitsPrecision(r, rt.precision)) return absl::InvalidArgumentError("numeric field overflow (out of range)");
         SetUnscaled(out, i, r);

@@ -33,6 +33,12 @@ bool IsReserved(const Token& t) {
   return false;
 }
 
+// Expressions deeper than this (nesting plus the length of left-deep chains
+// such as a + b + c) are refused: binding and evaluation recurse once per
+// level, and the stack must not overflow, sanitizers included.
+constexpr int kMaxDepth = 400;
+constexpr char kTooDeep[] = "expression nested too deeply (simplify it, or use IN (...) for long OR lists)";
+
 class Parser {
  public:
   Parser(std::string_view sql, std::vector<Token> tokens) : sql_(sql), c_(std::move(tokens)) {}
@@ -46,6 +52,7 @@ class Parser {
       RETL_ASSIGN_OR_RETURN(Statement s, ParseOne());
       s.parameter_count = max_param_;
       max_param_ = 0;
+      next_param_ = 0;
       out.push_back(std::move(s));
       if (!c_.AtEnd() && !c_.Peek().IsOperator(";")) {
         return c_.Expected("';' or end of input after the statement");
@@ -214,7 +221,7 @@ class Parser {
 
   // expr := or
   absl::StatusOr<AstPtr> ParseExpr() {
-    if (++depth_ > 200) return ErrorAt(c_.Peek(), "expression nested too deeply");
+    if (++depth_ > kMaxDepth) return ErrorAt(c_.Peek(), kTooDeep);
     auto r = ParseOr();
     --depth_;
     return r;
@@ -228,30 +235,57 @@ class Parser {
     return e;
   }
 
+  // AND and OR are associative (in three-valued logic too): long chains
+  // become balanced trees, so 20,000 ORed conditions nest only 15 deep.
+  AstPtr Balanced(const std::string& op, std::vector<AstPtr>& items, std::vector<SourcePos>& pos,
+                  size_t begin, size_t end) {
+    if (end - begin == 1) return std::move(items[begin]);
+    size_t mid = begin + (end - begin) / 2;
+    AstPtr l = Balanced(op, items, pos, begin, mid);
+    AstPtr r = Balanced(op, items, pos, mid, end);
+    return Binary(op, pos[mid], std::move(l), std::move(r));
+  }
+
   absl::StatusOr<AstPtr> ParseOr() {
-    RETL_ASSIGN_OR_RETURN(AstPtr left, ParseAnd());
+    std::vector<AstPtr> items;
+    std::vector<SourcePos> pos;
+    RETL_ASSIGN_OR_RETURN(AstPtr first, ParseAnd());
+    items.push_back(std::move(first));
+    pos.push_back(SourcePos{});
     while (c_.Peek().IsKeyword("or")) {
-      SourcePos pos = PosOf(c_.Next());
+      pos.push_back(PosOf(c_.Next()));
       RETL_ASSIGN_OR_RETURN(AstPtr right, ParseAnd());
-      left = Binary("or", pos, std::move(left), std::move(right));
+      items.push_back(std::move(right));
     }
-    return left;
+    return Balanced("or", items, pos, 0, items.size());
   }
 
   absl::StatusOr<AstPtr> ParseAnd() {
-    RETL_ASSIGN_OR_RETURN(AstPtr left, ParseNot());
+    std::vector<AstPtr> items;
+    std::vector<SourcePos> pos;
+    RETL_ASSIGN_OR_RETURN(AstPtr first, ParseNot());
+    items.push_back(std::move(first));
+    pos.push_back(SourcePos{});
     while (c_.Peek().IsKeyword("and")) {
-      SourcePos pos = PosOf(c_.Next());
+      pos.push_back(PosOf(c_.Next()));
       RETL_ASSIGN_OR_RETURN(AstPtr right, ParseNot());
-      left = Binary("and", pos, std::move(left), std::move(right));
+      items.push_back(std::move(right));
     }
-    return left;
+    return Balanced("and", items, pos, 0, items.size());
+  }
+
+  // Counts one more level of a left-deep chain against kMaxDepth; the
+  // caller gives the levels back when the chain ends.
+  absl::Status ChainLevel(int* levels) {
+    ++*levels;
+    if (++depth_ > kMaxDepth) return ErrorAt(c_.Peek(), kTooDeep);
+    return absl::OkStatus();
   }
 
   absl::StatusOr<AstPtr> ParseNot() {
     if (c_.Peek().IsKeyword("not")) {
       SourcePos pos = PosOf(c_.Next());
-      if (++depth_ > 200) return ErrorAt(c_.Peek(), "expression nested too deeply");
+      if (++depth_ > kMaxDepth) return ErrorAt(c_.Peek(), kTooDeep);
       RETL_ASSIGN_OR_RETURN(AstPtr x, ParseNot());
       --depth_;
       auto e = std::make_unique<AstExpr>(AstKind::kUnary, pos);
@@ -298,6 +332,7 @@ class Parser {
   }
 
   absl::StatusOr<AstPtr> ParseComparison() {
+    int levels = 0;
     RETL_ASSIGN_OR_RETURN(AstPtr left, ParsePredicate());
     while (true) {
       const Token& t = c_.Peek();
@@ -308,9 +343,11 @@ class Parser {
       if (op.empty()) break;
       if (op == "!=") op = "<>";
       SourcePos pos = PosOf(c_.Next());
+      RETL_RETURN_IF_ERROR(ChainLevel(&levels));
       RETL_ASSIGN_OR_RETURN(AstPtr right, ParsePredicate());
       left = Binary(op, pos, std::move(left), std::move(right));
     }
+    depth_ -= levels;
     return left;
   }
 
@@ -327,12 +364,14 @@ class Parser {
       SourcePos pos = PosOf(t);
       if (t.IsKeyword("between")) {
         for (size_t i = 0; i <= ahead; ++i) c_.Next();
-        c_.ConsumeKeyword("symmetric");
+        bool symmetric = c_.ConsumeKeyword("symmetric");
+        if (!symmetric) c_.ConsumeKeyword("asymmetric");
         RETL_ASSIGN_OR_RETURN(AstPtr low, ParseConcat());
         RETL_RETURN_IF_ERROR(c_.ExpectKeyword("and", "in BETWEEN"));
         RETL_ASSIGN_OR_RETURN(AstPtr high, ParseConcat());
         auto e = std::make_unique<AstExpr>(AstKind::kBetween, pos);
         e->negated = negated;
+        e->distinct = symmetric;  // BETWEEN SYMMETRIC: the bounds in either order
         e->children.push_back(std::move(left));
         e->children.push_back(std::move(low));
         e->children.push_back(std::move(high));
@@ -374,34 +413,43 @@ class Parser {
   }
 
   absl::StatusOr<AstPtr> ParseConcat() {
+    int levels = 0;
     RETL_ASSIGN_OR_RETURN(AstPtr left, ParseAdditive());
     while (c_.Peek().IsOperator("||")) {
       SourcePos pos = PosOf(c_.Next());
+      RETL_RETURN_IF_ERROR(ChainLevel(&levels));
       RETL_ASSIGN_OR_RETURN(AstPtr right, ParseAdditive());
       left = Binary("||", pos, std::move(left), std::move(right));
     }
+    depth_ -= levels;
     return left;
   }
 
   absl::StatusOr<AstPtr> ParseAdditive() {
+    int levels = 0;
     RETL_ASSIGN_OR_RETURN(AstPtr left, ParseMultiplicative());
     while (c_.Peek().IsOperator("+") || c_.Peek().IsOperator("-")) {
       const Token& t = c_.Next();
       std::string op = t.text;
+      RETL_RETURN_IF_ERROR(ChainLevel(&levels));
       RETL_ASSIGN_OR_RETURN(AstPtr right, ParseMultiplicative());
       left = Binary(op, PosOf(t), std::move(left), std::move(right));
     }
+    depth_ -= levels;
     return left;
   }
 
   absl::StatusOr<AstPtr> ParseMultiplicative() {
+    int levels = 0;
     RETL_ASSIGN_OR_RETURN(AstPtr left, ParseUnary());
     while (c_.Peek().IsOperator("*") || c_.Peek().IsOperator("/") || c_.Peek().IsOperator("%")) {
       const Token& t = c_.Next();
       std::string op = t.text;
+      RETL_RETURN_IF_ERROR(ChainLevel(&levels));
       RETL_ASSIGN_OR_RETURN(AstPtr right, ParseUnary());
       left = Binary(op, PosOf(t), std::move(left), std::move(right));
     }
+    depth_ -= levels;
     return left;
   }
 
@@ -409,25 +457,29 @@ class Parser {
     if (c_.Peek().IsOperator("-") || c_.Peek().IsOperator("+")) {
       const Token& t = c_.Next();
       std::string op = t.text;
-      if (++depth_ > 200) return ErrorAt(c_.Peek(), "expression nested too deeply");
+      if (++depth_ > kMaxDepth) return ErrorAt(c_.Peek(), kTooDeep);
       RETL_ASSIGN_OR_RETURN(AstPtr x, ParseUnary());
       --depth_;
-      // Fold "-<number>" so the most negative BIGINT is writable.
-      if (op == "-" && x->kind == AstKind::kLiteral && !x->value.null && x->value.type.IsInteger() &&
-          x->value.i == 0 && !x->value.s.empty()) {
-        // marker set by ParsePrimary for 9223372036854775808
-        x->value.i = INT64_MIN;
-        x->value.s.clear();
-        x->pos = PosOf(t);
-        return x;
-      }
-      if (op == "-" && x->kind == AstKind::kLiteral && !x->value.null &&
+      // Fold "-<number>" into the literal, typed as PostgreSQL types it:
+      // -2147483648 is INT, -9223372036854775808 is BIGINT.
+      if (op == "-" && x->kind == AstKind::kLiteral && !x->value.null && x->children.empty() &&
+          !x->unknown_literal &&
           (x->value.type.IsInteger() || x->value.type.kind == SqlKind::kDecimal ||
-           x->value.type.kind == SqlKind::kDouble) && x->value.s.empty()) {
-        if (x->value.type.IsInteger()) x->value.i = -x->value.i;
-        else if (x->value.type.kind == SqlKind::kDouble) x->value.d = -x->value.d;
-        else if (x->value.type.storage() == Storage::kInt128) x->value.i128 = -x->value.i128;
-        else x->value.i = -x->value.i;
+           x->value.type.kind == SqlKind::kDouble)) {
+        Value& v = x->value;
+        if (v.type.IsInteger()) {
+          v.i = -v.i;  // literals are >= 0, so this cannot overflow
+        } else if (v.type.kind == SqlKind::kDouble) {
+          v.d = -v.d;
+        } else {
+          int128 u = -v.unscaled();
+          if (v.type.scale == 0 && u >= INT64_MIN && u <= INT64_MAX) {
+            v = Value::Int(SqlKind::kBigInt, static_cast<int64_t>(u));
+          } else {
+            v = Value::Decimal(v.type, u);
+          }
+        }
+        if (v.type.IsInteger()) v.type = SqlType::Of(v.i >= INT32_MIN && v.i <= INT32_MAX ? SqlKind::kInt : SqlKind::kBigInt);
         x->pos = PosOf(t);
         return x;
       }
@@ -489,15 +541,13 @@ class Parser {
         int64_t v = 0;
         if (absl::SimpleAtoi(ToAbsl(t.text), &v)) {
           e->value = Value::Int(v >= INT32_MIN && v <= INT32_MAX ? SqlKind::kInt : SqlKind::kBigInt, v);
-        } else if (t.text == "9223372036854775808") {
-          e->value = Value::Int(SqlKind::kBigInt, 0);
-          e->value.s = t.text;  // only valid negated (ParseUnary)
         } else {
           // Too big for BIGINT: a DECIMAL, as PostgreSQL makes it NUMERIC.
-          if (t.text.size() > 38) return ErrorAt(t, "integer literal out of range");
+          size_t digits = t.text.size() - std::min(t.text.find_first_not_of('0'), t.text.size());
+          if (digits > 38) return ErrorAt(t, "integer literal out of range (more than 38 digits)");
           absl::StatusOr<int128> d = ParseDecimal(t.text, 38, 0);
-          if (!d.ok()) return ErrorAt(t, "integer literal out of range");
-          e->value = Value::Decimal(SqlType::Decimal(38, 0), *d);
+          if (!d.ok()) return ErrorAt(t, "integer literal out of range (more than 38 digits)");
+          e->value = Value::Decimal(SqlType::Decimal(static_cast<int>(digits), 0), *d);
         }
         return e;
       }
@@ -825,6 +875,7 @@ void AppendSql(const AstExpr& e, std::string* out) {
     case AstKind::kBetween:
       child(0);
       *out += e.negated ? " NOT BETWEEN " : " BETWEEN ";
+      if (e.distinct) *out += "SYMMETRIC ";
       child(1);
       *out += " AND ";
       child(2);

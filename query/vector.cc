@@ -176,7 +176,7 @@ std::string IntervalText(const Interval& iv) {
   auto part = [&](int64_t n, const char* one, const char* many) {
     if (n == 0) return;
     if (!out.empty()) out += ' ';
-    StrAppend(&out, n, " ", (n == 1 || n == -1) ? one : many);
+    StrAppend(&out, n, " ", n == 1 ? one : many);
   };
   part(iv.months / 12, "year", "years");
   part(iv.months % 12, "mon", "mons");

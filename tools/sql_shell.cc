@@ -126,7 +126,7 @@ bool DotCommand(QueryEngine* engine, const std::string& line, ShellOptions* opti
       std::fprintf(stderr, "usage: .schema TABLE\n");
       return true;
     }
-    absl::StatusOr<std::shared_ptr<const Snapshot>> snap = engine->dataset().Latest();
+    absl::StatusOr<std::shared_ptr<const Snapshot>> snap = engine->DefaultSnapshot();
     if (!snap.ok()) {
       PrintError(snap.status());
       return true;
@@ -157,9 +157,9 @@ int RunRepl(QueryEngine* engine, const std::string& dir, ShellOptions options) {
   const std::string history = HistoryPath();
   using_history();
   if (!history.empty()) read_history(history.c_str());
-  absl::StatusOr<int64_t> version = engine->dataset().CurrentVersion();
+  absl::StatusOr<std::shared_ptr<const Snapshot>> snap = engine->DefaultSnapshot();
   std::printf("retl-query on %s (version %s). Statements end with ';'. .help for help.\n", dir.c_str(),
-              version.ok() ? StrCat(*version).c_str() : "?");
+              snap.ok() ? StrCat((*snap)->version()).c_str() : "?");
   std::string pending;
   int status = 0;
   while (true) {
