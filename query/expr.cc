@@ -303,6 +303,46 @@ absl::StatusOr<ExprPtr> Finish(std::string name, SqlType t, std::vector<ExprPtr>
 
 absl::StatusOr<Interval> ParseIntervalText(std::string_view text);
 
+// PostgreSQL also reads dates and times without zero padding or seconds
+// ('2024-1-5', '2024-06-10 12:00', '2024-01-05 7:05:03'): rewrite those to the
+// canonical form the strict parsers of format/text.h read. Other text is
+// returned unchanged (and fails there with their message).
+std::string LenientDateTime(std::string_view in) {
+  size_t i = 0;
+  auto number = [&](int max_digits, int* out) {
+    int n = 0, digits = 0;
+    while (i < in.size() && digits < max_digits && in[i] >= '0' && in[i] <= '9') {
+      n = n * 10 + (in[i++] - '0');
+      ++digits;
+    }
+    *out = n;
+    return digits > 0;
+  };
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  if (!number(4, &y) || i >= in.size() || in[i] != '-') return std::string(in);
+  ++i;
+  if (!number(2, &mo) || i >= in.size() || in[i] != '-') return std::string(in);
+  ++i;
+  if (!number(2, &d)) return std::string(in);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, mo, d);
+  std::string out = buf;
+  if (i == in.size()) return out;
+  if (in[i] != ' ' && in[i] != 'T') return std::string(in);
+  ++i;
+  if (!number(2, &h) || i >= in.size() || in[i] != ':') return std::string(in);
+  ++i;
+  if (!number(2, &mi)) return std::string(in);
+  if (i < in.size() && in[i] == ':') {
+    ++i;
+    if (!number(2, &sec)) return std::string(in);
+  }
+  std::snprintf(buf, sizeof buf, " %02d:%02d:%02d", h, mi, sec);
+  out += buf;
+  out.append(in.substr(i));  // fraction and zone, as written
+  return out;
+}
+
 std::string CastError(const std::string& text, SqlType to) {
   return StrCat("cannot parse '", text, "' as ", to.ToString());
 }
@@ -375,6 +415,10 @@ absl::Status CastRows(const Vector& a, size_t n, Vector* out) {
         case SqlKind::kDate: {
           absl::StatusOr<int32_t> v = ParseDate(trimmed);
           if (!v.ok()) {
+            trimmed = LenientDateTime(trimmed);
+            v = ParseDate(trimmed);
+          }
+          if (!v.ok()) {
             absl::StatusOr<int64_t> ts = ParseTimestamp(trimmed);
             if (!ts.ok()) return absl::InvalidArgumentError(CastError(std::string(s), to));
             out->i64[i] = FloorDiv(*ts, kMicrosPerDay);
@@ -385,6 +429,7 @@ absl::Status CastRows(const Vector& a, size_t n, Vector* out) {
         }
         case SqlKind::kTimestamp: {
           absl::StatusOr<int64_t> v = ParseTimestamp(trimmed);
+          if (!v.ok()) v = ParseTimestamp(LenientDateTime(trimmed));
           if (!v.ok()) return absl::InvalidArgumentError(CastError(std::string(s), to));
           out->i64[i] = *v;
           break;
@@ -608,6 +653,41 @@ Kernel DecimalArith(char op, SqlType ta, SqlType tb, SqlType result) {
   };
 }
 
+absl::Status IntervalRangeError() { return absl::InvalidArgumentError("interval out of range"); }
+
+// An interval of fractional months, days and microseconds, cascading
+// fractions down as PostgreSQL does: a month is 30 days, a day 24 hours.
+absl::StatusOr<Interval> MakeInterval(double months, double days, double micros) {
+  double whole_months = std::trunc(months);
+  days += (months - whole_months) * 30;
+  double whole_days = std::trunc(days);
+  micros += (days - whole_days) * 86400e6;
+  micros = std::nearbyint(micros);
+  if (!(std::fabs(whole_months) <= INT32_MAX) || !(std::fabs(whole_days) <= INT32_MAX) ||
+      !(std::fabs(micros) < 9.2e18)) {
+    return IntervalRangeError();
+  }
+  return Interval{static_cast<int32_t>(whole_months), static_cast<int32_t>(whole_days),
+                  static_cast<int64_t>(micros)};
+}
+
+absl::StatusOr<Interval> AddIntervals(const Interval& a, const Interval& b, int sign) {
+  Interval r;
+  int32_t bm = b.months, bd = b.days;
+  int64_t bu = b.micros;
+  if (sign < 0 && (bm == INT32_MIN || bd == INT32_MIN || bu == INT64_MIN)) return IntervalRangeError();
+  if (sign < 0) {
+    bm = -bm;
+    bd = -bd;
+    bu = -bu;
+  }
+  if (__builtin_add_overflow(a.months, bm, &r.months) || __builtin_add_overflow(a.days, bd, &r.days) ||
+      __builtin_add_overflow(a.micros, bu, &r.micros)) {
+    return IntervalRangeError();
+  }
+  return r;
+}
+
 absl::StatusOr<Interval> ParseIntervalText(std::string_view text) {
   Interval iv;
   std::string s = absl::AsciiStrToLower(ToAbsl(text));
@@ -629,24 +709,23 @@ absl::StatusOr<Interval> ParseIntervalText(std::string_view text) {
       continue;
     }
     double qty = 0;
-    if (!absl::SimpleAtod(w, &qty)) return absl::InvalidArgumentError("bad quantity");
-    if (i + 1 >= words.size()) {
-      // a bare number is seconds
-      iv.micros += static_cast<int64_t>(std::llround(qty * 1e6));
-      continue;
-    }
-    std::string unit = words[++i];
+    if (!absl::SimpleAtod(w, &qty) || !std::isfinite(qty)) return absl::InvalidArgumentError("bad quantity");
+    std::string unit = "second";  // a bare number is seconds
+    if (i + 1 < words.size()) unit = words[++i];
     if (unit.size() > 1 && unit.back() == 's') unit.pop_back();
-    if (unit == "year" || unit == "yr" || unit == "y") iv.months += static_cast<int32_t>(qty * 12);
-    else if (unit == "month" || unit == "mon") iv.months += static_cast<int32_t>(qty);
-    else if (unit == "week" || unit == "w") iv.days += static_cast<int32_t>(qty * 7);
-    else if (unit == "day" || unit == "d") iv.days += static_cast<int32_t>(qty);
-    else if (unit == "hour" || unit == "h" || unit == "hr") iv.micros += static_cast<int64_t>(std::llround(qty * 3600e6));
-    else if (unit == "minute" || unit == "min" || unit == "m") iv.micros += static_cast<int64_t>(std::llround(qty * 60e6));
-    else if (unit == "second" || unit == "sec" || unit == "s") iv.micros += static_cast<int64_t>(std::llround(qty * 1e6));
-    else if (unit == "millisecond" || unit == "ms") iv.micros += static_cast<int64_t>(std::llround(qty * 1e3));
-    else if (unit == "microsecond" || unit == "us") iv.micros += static_cast<int64_t>(std::llround(qty));
+    double months = 0, days = 0, micros = 0;
+    if (unit == "year" || unit == "yr" || unit == "y") months = qty * 12;
+    else if (unit == "month" || unit == "mon") months = qty;
+    else if (unit == "week" || unit == "w") days = qty * 7;
+    else if (unit == "day" || unit == "d") days = qty;
+    else if (unit == "hour" || unit == "h" || unit == "hr") micros = qty * 3600e6;
+    else if (unit == "minute" || unit == "min" || unit == "m") micros = qty * 60e6;
+    else if (unit == "second" || unit == "sec" || unit == "s") micros = qty * 1e6;
+    else if (unit == "millisecond" || unit == "ms") micros = qty * 1e3;
+    else if (unit == "microsecond" || unit == "us") micros = qty;
     else return absl::InvalidArgumentError("unknown unit");
+    RETL_ASSIGN_OR_RETURN(Interval part, MakeInterval(months, days, micros));
+    RETL_ASSIGN_OR_RETURN(iv, AddIntervals(iv, part, 1));
   }
   return iv;
 }
@@ -803,9 +882,8 @@ absl::StatusOr<ExprPtr> MakeArithmetic(const std::string& op, ExprPtr a, ExprPtr
                   [sign](const std::vector<const Vector*>& v, size_t n, Vector* out) -> absl::Status {
                     AndValid(v, n, out);
                     for (size_t i = 0; i < n; ++i) {
-                      const Interval& x = v[0]->iv[i];
-                      const Interval& y = v[1]->iv[i];
-                      out->iv[i] = Interval{x.months + sign * y.months, x.days + sign * y.days, x.micros + sign * y.micros};
+                      if (!out->valid[i]) continue;
+                      RETL_ASSIGN_OR_RETURN(out->iv[i], AddIntervals(v[0]->iv[i], v[1]->iv[i], sign));
                     }
                     return absl::OkStatus();
                   }, true);
@@ -825,8 +903,8 @@ absl::StatusOr<ExprPtr> MakeArithmetic(const std::string& op, ExprPtr a, ExprPtr
                         f = 1 / f;
                       }
                       const Interval& x = v[0]->iv[i];
-                      out->iv[i] = Interval{static_cast<int32_t>(x.months * f), static_cast<int32_t>(x.days * f),
-                                            static_cast<int64_t>(std::llround(x.micros * f))};
+                      RETL_ASSIGN_OR_RETURN(out->iv[i], MakeInterval(x.months * f, x.days * f,
+                                                                     static_cast<double>(x.micros) * f));
                     }
                     return absl::OkStatus();
                   }, true);
