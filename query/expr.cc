@@ -1980,9 +1980,27 @@ absl::StatusOr<ExprPtr> MakeFunction(const std::string& name, std::vector<ExprPt
         if (!out->valid[i]) continue;
         std::string_view s = v[0]->str[i];
         std::string_view chars = has_chars ? v[1]->str[i] : std::string_view(" ");
+        // Characters, not bytes: trim('ÀÉ', 'é') must not cut a UTF-8 sequence.
+        auto in_set = [&](std::string_view ch) {
+          for (size_t k = 0; k < chars.size();) {
+            size_t len = std::min(Utf8Len(static_cast<unsigned char>(chars[k])), chars.size() - k);
+            if (chars.substr(k, len) == ch) return true;
+            k += len;
+          }
+          return false;
+        };
         size_t b = 0, e = s.size();
-        if (l) while (b < e && chars.find(s[b]) != std::string_view::npos) ++b;
-        if (r) while (e > b && chars.find(s[e - 1]) != std::string_view::npos) --e;
+        while (l && b < e) {
+          size_t len = std::min(Utf8Len(static_cast<unsigned char>(s[b])), e - b);
+          if (!in_set(s.substr(b, len))) break;
+          b += len;
+        }
+        while (r && e > b) {
+          size_t start = e - 1;
+          while (start > b && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+          if (!in_set(s.substr(start, e - start))) break;
+          e = start;
+        }
         out->str[i] = s.substr(b, e - b);
       }
       return absl::OkStatus();
