@@ -488,8 +488,10 @@ absl::Status CastRows(const Vector& a, size_t n, Vector* out) {
       case SqlKind::kDecimal: {
         int128 v = 0;
         if (from.IsInteger()) {
-          v = int128{a.i64[i]} * Pow10(to.scale);
-          if (!FitsPrecision(a.i64[i], 38 - to.scale)) return absl::InvalidArgumentError("numeric field overflow (out of range)");
+          if (__builtin_mul_overflow(int128{a.i64[i]}, Pow10(to.scale), &v)) {
+            return absl::InvalidArgumentError(StrCat("numeric field overflow: ", a.i64[i], " is out of range for ",
+                                                     to.ToString()));
+          }
         } else if (from.kind == SqlKind::kDecimal) {
           int128 x = Unscaled(a, i);
           if (to.scale >= from.scale) {
@@ -918,17 +920,6 @@ absl::StatusOr<ExprPtr> MakeArithmetic(const std::string& op, ExprPtr a, ExprPtr
 
 enum class CmpOp { kEq, kNe, kLt, kLe, kGt, kGe };
 
-inline bool Apply(CmpOp op, int c) {
-  switch (op) {
-    case CmpOp::kEq: return c == 0;
-    case CmpOp::kNe: return c != 0;
-    case CmpOp::kLt: return c < 0;
-    case CmpOp::kLe: return c <= 0;
-    case CmpOp::kGt: return c > 0;
-    case CmpOp::kGe: return c >= 0;
-  }
-  return false;
-}
 
 template <typename T, typename Get>
 void CompareLoop(CmpOp op, size_t n, Get get, int64_t* o) {
@@ -1499,7 +1490,9 @@ absl::StatusOr<SqlType> CommonType(const SqlType& a, const SqlType& b, SourcePos
     SqlType y = b.IsInteger() ? SqlType::Decimal(IntDigits(b.kind), 0) : b;
     int s = std::max(x.scale, y.scale);
     int ints = std::max(x.precision - x.scale, y.precision - y.scale);
-    return SqlType::Decimal(std::min(38, ints + s), s);
+    // Beyond 38 digits no DECIMAL holds both exactly: compare as DOUBLE.
+    if (ints + s > 38) return SqlType::Of(SqlKind::kDouble);
+    return SqlType::Decimal(ints + s, s);
   }
   if (a.IsTemporal() && b.IsTemporal()) return SqlType::Of(SqlKind::kTimestamp);
   if (a.kind == b.kind) return a;  // e.g. two DECIMAL handled above; STRING/BINARY same kind

@@ -460,24 +460,19 @@ class Parser {
       if (++depth_ > kMaxDepth) return ErrorAt(c_.Peek(), kTooDeep);
       RETL_ASSIGN_OR_RETURN(AstPtr x, ParseUnary());
       --depth_;
-      // Fold "-<number>" into the literal, typed as PostgreSQL types it:
-      // -2147483648 is INT, -9223372036854775808 is BIGINT.
+      // Fold "-<number>" into the literal, typed as PostgreSQL 15 types it:
+      // -2147483648 is INT, -9223372036854775808 is DECIMAL (NUMERIC).
       if (op == "-" && x->kind == AstKind::kLiteral && !x->value.null && x->children.empty() &&
-          !x->unknown_literal &&
+          !x->unknown_literal && !(x->value.type.IsInteger() && x->value.i == INT64_MIN) &&
           (x->value.type.IsInteger() || x->value.type.kind == SqlKind::kDecimal ||
            x->value.type.kind == SqlKind::kDouble)) {
         Value& v = x->value;
-        if (v.type.IsInteger()) {
-          v.i = -v.i;  // literals are >= 0, so this cannot overflow
+        if (v.type.IsInteger()) {  // not INT64_MIN (- -9223372036854775808 overflows at run time)
+          v.i = -v.i;
         } else if (v.type.kind == SqlKind::kDouble) {
           v.d = -v.d;
         } else {
-          int128 u = -v.unscaled();
-          if (v.type.scale == 0 && u >= INT64_MIN && u <= INT64_MAX) {
-            v = Value::Int(SqlKind::kBigInt, static_cast<int64_t>(u));
-          } else {
-            v = Value::Decimal(v.type, u);
-          }
+          v = Value::Decimal(v.type, -v.unscaled());  // -9223372036854775808 is DECIMAL, as in PostgreSQL 15
         }
         if (v.type.IsInteger()) v.type = SqlType::Of(v.i >= INT32_MIN && v.i <= INT32_MAX ? SqlKind::kInt : SqlKind::kBigInt);
         x->pos = PosOf(t);
