@@ -1740,24 +1740,26 @@ class Planner {
     // Equality and IN facts: column -> candidate values.
     std::map<int, std::vector<Value>> eq;
     std::vector<StatPredicate> stats;
-    for (const ExprPtr& w : where) {
+    std::vector<Expr*> leaves;  // BETWEEN binds to an AND: look inside
+    for (const ExprPtr& w : where) CollectConjuncts(w.get(), &leaves);
+    for (Expr* w : leaves) {
       int col;
       std::string op;
       Value v;
       std::vector<Value> values;
-      if (MatchColumnComparison(w.get(), &col, &op, &v)) {
+      if (MatchColumnComparison(w, &col, &op, &v)) {
         if (v.type == types[col]) {
           if (op == "=" && !eq.count(col)) eq[col] = {v};
           stats.push_back(StatPredicate{col, op, {v}});
         }
-      } else if (MatchColumnIn(w.get(), &col, &values)) {
+      } else if (MatchColumnIn(w, &col, &values)) {
         bool same = true;
         for (const Value& x : values) same = same && x.type == types[col];
         if (same) {
           if (!eq.count(col)) eq[col] = values;
           stats.push_back(StatPredicate{col, "in", values});
         }
-      } else if (MatchColumnIsNull(w.get(), &col)) {
+      } else if (MatchColumnIsNull(w, &col)) {
         stats.push_back(StatPredicate{col, "isnull", {}});
       }
     }

@@ -114,6 +114,10 @@ TEST_F(EngineTest, PartitionPruningAndBlockSkipping) {
   plan = Plan("EXPLAIN SELECT count(*) FROM customers WHERE customer_id < 500");
   EXPECT_TRUE(absl::StrContains(plan, "blocks 3/")) << plan;
   EXPECT_EQ(One("SELECT count(*) FROM customers WHERE customer_id < 500"), "50");
+  // BETWEEN binds to an AND; each side still skips blocks.
+  plan = Plan("EXPLAIN SELECT count(*) FROM customers WHERE customer_id BETWEEN 100 AND 400");
+  EXPECT_TRUE(absl::StrContains(plan, "blocks 3/12")) << plan;
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE customer_id BETWEEN 100 AND 400"), "31");
 }
 
 TEST_F(EngineTest, ExplainAnalyzeCountsRows) {

@@ -1074,6 +1074,7 @@ class AndOrExpr final : public Expr {
   std::string ToString() const override {
     return StrCat("(", a_->ToString(), is_and_ ? " AND " : " OR ", b_->ToString(), ")");
   }
+  bool is_and() const { return is_and_; }
   void Children(std::vector<Expr*>* out) override {
     out->push_back(a_.get());
     out->push_back(b_.get());
@@ -2319,6 +2320,16 @@ bool MatchColumnIsNull(Expr* e, int* column) {
   if (f->name() != "IS NULL") return false;
   *column = f->args()[0]->column_index();
   return true;
+}
+
+void CollectConjuncts(Expr* e, std::vector<Expr*>* out) {
+  if (auto* a = dynamic_cast<AndOrExpr*>(e); a != nullptr && a->is_and()) {
+    std::vector<Expr*> kids;
+    a->Children(&kids);
+    for (Expr* k : kids) CollectConjuncts(k, out);
+    return;
+  }
+  out->push_back(e);
 }
 
 void CollectColumns(Expr* e, std::vector<int>* out) {

@@ -93,6 +93,8 @@ bool MatchColumnComparison(Expr* e, int* column, std::string* op, Value* constan
 bool MatchColumnIn(Expr* e, int* column, std::vector<Value>* values);
 // `e` is `column IS NULL`.
 bool MatchColumnIsNull(Expr* e, int* column);
+// The operands of `e`'s top-level ANDs (e itself if it is not an AND).
+void CollectConjuncts(Expr* e, std::vector<Expr*>* out);
 // Every input column `e` reads.
 void CollectColumns(Expr* e, std::vector<int>* out);
 
