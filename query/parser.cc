@@ -36,7 +36,8 @@ bool IsReserved(const Token& t) {
 // Expressions deeper than this (nesting plus the length of left-deep chains
 // such as a + b + c) are refused: binding and evaluation recurse once per
 // level, and the stack must not overflow, sanitizers included.
-constexpr int kMaxDepth = 400;
+constexpr int kMaxDepth = 500;
+constexpr int kNestingWeight = 5;  // so at most 100 nested parentheses
 constexpr char kTooDeep[] = "expression nested too deeply (simplify it, or use IN (...) for long OR lists)";
 
 class Parser {
@@ -221,9 +222,12 @@ class Parser {
 
   // expr := or
   absl::StatusOr<AstPtr> ParseExpr() {
-    if (++depth_ > kMaxDepth) return ErrorAt(c_.Peek(), kTooDeep);
+    // A nested expression costs a dozen parser frames (one per precedence
+    // level), a chain element one: weigh them so both fit the stack.
+    depth_ += kNestingWeight;
+    if (depth_ > kMaxDepth) return ErrorAt(c_.Peek(), kTooDeep);
     auto r = ParseOr();
-    --depth_;
+    depth_ -= kNestingWeight;
     return r;
   }
 
