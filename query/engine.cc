@@ -246,6 +246,29 @@ class TableScan final : public Operator {
   std::vector<std::shared_ptr<const Column>> decoded_;
 };
 
+// Column `col` of `rows` (found by a Lookup) as a vector of type `t`; strings
+// point into the snapshot's files, which `snapshot` keeps mapped.
+void RowViewsToVector(const std::vector<RowView>& rows, int col, PhysicalType physical, SqlType t,
+                      const std::shared_ptr<const Snapshot>& snapshot, Vector* v) {
+  v->Reset(t, rows.size());
+  v->keep.push_back(snapshot);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const RowView& r = rows[i];
+    if (r.IsNull(col)) {
+      v->valid[i] = 0;
+      continue;
+    }
+    switch (physical) {
+      case PhysicalType::kBool: v->i64[i] = r.GetBool(col); break;
+      case PhysicalType::kInt128: v->i128[i] = r.GetInt128(col); break;
+      case PhysicalType::kFloat:
+      case PhysicalType::kDouble: v->f64[i] = r.GetDouble(col); break;
+      case PhysicalType::kBytes: v->str[i] = r.GetBytes(col); break;
+      default: v->i64[i] = r.GetInt(col); break;
+    }
+  }
+}
+
 // Rows found through an index: every key's rows, then the filter above
 // re-checks the whole WHERE clause.
 class IndexProbe final : public Operator {
@@ -285,25 +308,7 @@ class IndexProbe final : public Operator {
     out->size = rows.size();
     out->columns.resize(fields.size());
     for (size_t c = 0; c < fields.size(); ++c) {
-      Vector& v = out->columns[c];
-      v.Reset(types_[c], rows.size());
-      v.keep.push_back(snapshot_);
-      const int col = static_cast<int>(c);
-      for (size_t i = 0; i < rows.size(); ++i) {
-        const RowView& r = rows[i];
-        if (r.IsNull(col)) {
-          v.valid[i] = 0;
-          continue;
-        }
-        switch (fields[c].type.physical()) {
-          case PhysicalType::kBool: v.i64[i] = r.GetBool(col); break;
-          case PhysicalType::kInt128: v.i128[i] = r.GetInt128(col); break;
-          case PhysicalType::kFloat:
-          case PhysicalType::kDouble: v.f64[i] = r.GetDouble(col); break;
-          case PhysicalType::kBytes: v.str[i] = r.GetBytes(col); break;
-          default: v.i64[i] = r.GetInt(col); break;
-        }
-      }
+      RowViewsToVector(rows, static_cast<int>(c), fields[c].type.physical(), types_[c], snapshot_, &out->columns[c]);
     }
     return true;
   }
@@ -320,7 +325,13 @@ class IndexProbe final : public Operator {
   size_t next_ = 0;
 };
 
-// Keeps the rows of `rows` that `keep` selects.
+template <typename T>
+void GatherValues(const std::vector<T>& src, const std::vector<uint32_t>& sel, std::vector<T>* dst) {
+  dst->resize(sel.size());
+  for (size_t k = 0; k < sel.size(); ++k) (*dst)[k] = src[sel[k]];
+}
+
+// The rows `sel` of `in`, in that order.
 void GatherBatch(const Batch& in, const std::vector<uint32_t>& sel, Batch* out) {
   out->size = sel.size();
   out->columns.resize(in.columns.size());
@@ -342,26 +353,11 @@ void GatherBatch(const Batch& in, const std::vector<uint32_t>& sel, Batch* out) 
     dst.str.clear();
     dst.iv.clear();
     switch (src.type.storage()) {
-      case Storage::kInt64:
-        dst.i64.resize(sel.size());
-        for (size_t k = 0; k < sel.size(); ++k) dst.i64[k] = src.i64[sel[k]];
-        break;
-      case Storage::kInt128:
-        dst.i128.resize(sel.size());
-        for (size_t k = 0; k < sel.size(); ++k) dst.i128[k] = src.i128[sel[k]];
-        break;
-      case Storage::kDouble:
-        dst.f64.resize(sel.size());
-        for (size_t k = 0; k < sel.size(); ++k) dst.f64[k] = src.f64[sel[k]];
-        break;
-      case Storage::kString:
-        dst.str.resize(sel.size());
-        for (size_t k = 0; k < sel.size(); ++k) dst.str[k] = src.str[sel[k]];
-        break;
-      case Storage::kInterval:
-        dst.iv.resize(sel.size());
-        for (size_t k = 0; k < sel.size(); ++k) dst.iv[k] = src.iv[sel[k]];
-        break;
+      case Storage::kInt64: GatherValues(src.i64, sel, &dst.i64); break;
+      case Storage::kInt128: GatherValues(src.i128, sel, &dst.i128); break;
+      case Storage::kDouble: GatherValues(src.f64, sel, &dst.f64); break;
+      case Storage::kString: GatherValues(src.str, sel, &dst.str); break;
+      case Storage::kInterval: GatherValues(src.iv, sel, &dst.iv); break;
     }
   }
 }
@@ -2133,24 +2129,7 @@ absl::StatusOr<std::optional<QueryResult>> DirectLookup(const SelectStatement& s
   b.columns.resize(out_cols.size());
   for (size_t k = 0; k < out_cols.size(); ++k) {
     const int col = out_cols[k];
-    Vector& v = b.columns[k];
-    v.Reset(result.types[k], rows.size());
-    v.keep.push_back(snap);
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const RowView& r = rows[i];
-      if (r.IsNull(col)) {
-        v.valid[i] = 0;
-        continue;
-      }
-      switch (schema.fields[col].type.physical()) {
-        case PhysicalType::kBool: v.i64[i] = r.GetBool(col); break;
-        case PhysicalType::kInt128: v.i128[i] = r.GetInt128(col); break;
-        case PhysicalType::kFloat:
-        case PhysicalType::kDouble: v.f64[i] = r.GetDouble(col); break;
-        case PhysicalType::kBytes: v.str[i] = r.GetBytes(col); break;
-        default: v.i64[i] = r.GetInt(col); break;
-      }
-    }
+    RowViewsToVector(rows, col, schema.fields[col].type.physical(), result.types[k], snap, &b.columns[k]);
   }
   result.row_count = rows.size();
   result.batches.push_back(std::move(b));
