@@ -2150,6 +2150,11 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> QueryEngine::DefaultSnapshot() c
 }
 
 absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std::vector<Value>& params) {
+  return Execute(st, params, nullptr);
+}
+
+absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std::vector<Value>& params,
+                                                 const ResultSink* sink) {
   if (static_cast<int>(params.size()) < st.parameter_count) {
     return ErrorAtPos(st.pos, StrCat("the statement has ", st.parameter_count, " parameter(s); ", params.size(),
                                      " value(s) given"));
@@ -2220,7 +2225,14 @@ absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std:
   }
   if (st.kind == StatementKind::kSelect) {
     RETL_ASSIGN_OR_RETURN(std::optional<QueryResult> direct, DirectLookup(sel, snap, params, lookups_.get()));
-    if (direct.has_value()) return std::move(*direct);
+    if (direct.has_value()) {
+      if (sink != nullptr) {
+        if (sink->start) RETL_RETURN_IF_ERROR(sink->start(direct->names, direct->types));
+        for (const Batch& batch : direct->batches) RETL_RETURN_IF_ERROR(sink->rows(batch));
+        direct->batches.clear();
+      }
+      return std::move(*direct);
+    }
   }
   Planner planner(snap, params, lookups_.get());
   RETL_ASSIGN_OR_RETURN(Plan plan, planner.PlanSelect(sel));
@@ -2233,6 +2245,10 @@ absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std:
     for (auto& l : lines) rows.push_back({l});
     return TextResult({"plan"}, rows, st.kind);
   }
+  result.names.assign(plan.names.begin(), plan.names.begin() + plan.visible);
+  result.types.assign(plan.types.begin(), plan.types.begin() + plan.visible);
+  const bool streaming = sink != nullptr && st.kind == StatementKind::kSelect;
+  if (streaming && sink->start) RETL_RETURN_IF_ERROR(sink->start(result.names, result.types));
   auto t0 = std::chrono::steady_clock::now();
   Batch b;
   while (true) {
@@ -2240,7 +2256,11 @@ absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std:
     if (!more) break;
     b.columns.resize(plan.visible);
     result.row_count += b.size;
-    if (st.kind != StatementKind::kExplain) result.batches.push_back(std::move(b));
+    if (streaming) {
+      RETL_RETURN_IF_ERROR(sink->rows(b));
+    } else if (st.kind != StatementKind::kExplain) {
+      result.batches.push_back(std::move(b));
+    }
     b = Batch();
   }
   if (st.kind == StatementKind::kExplain) {
@@ -2254,8 +2274,6 @@ absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std:
     for (auto& l : lines) rows.push_back({l});
     return TextResult({"plan"}, rows, st.kind);
   }
-  result.names.assign(plan.names.begin(), plan.names.begin() + plan.visible);
-  result.types.assign(plan.types.begin(), plan.types.begin() + plan.visible);
   return result;
 }
 

@@ -14,6 +14,7 @@
 #ifndef RETL_QUERY_ENGINE_H_
 #define RETL_QUERY_ENGINE_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,14 @@ struct QueryResult {
   std::optional<std::string> Text(size_t r, size_t c) const;
 };
 
+// Receives a SELECT's rows as they are produced, instead of collecting them
+// in the QueryResult: `start` once (column names and types), then `rows` per
+// batch. An error returned by either stops the statement.
+struct ResultSink {
+  std::function<absl::Status(const std::vector<std::string>& names, const std::vector<SqlType>& types)> start;
+  std::function<absl::Status(const Batch& batch)> rows;
+};
+
 struct EngineOptions {
   // The snapshot queries use when they have no AS OF: nullopt = the latest
   // version at the time of each statement.
@@ -57,6 +66,11 @@ class QueryEngine {
   // Runs one statement. `params` fill $1.. / ? in order.
   absl::StatusOr<QueryResult> Execute(const Statement& statement,
                                       const std::vector<Value>& params = {});
+  // As Execute; a SELECT's rows go to `sink` as they are produced (the
+  // result then has names, types and row_count but no batches). Other
+  // statements return their result as Execute does.
+  absl::StatusOr<QueryResult> Execute(const Statement& statement, const std::vector<Value>& params,
+                                      const ResultSink* sink);
   // Parses and runs every statement of `sql`; returns the last result.
   absl::StatusOr<QueryResult> ExecuteSql(std::string_view sql,
                                          const std::vector<Value>& params = {});

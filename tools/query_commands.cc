@@ -153,11 +153,11 @@ void FormatTable(const TextTable& t, std::string* out) {
 }
 
 void FormatCsv(const TextTable& t, std::string* out) {
-  for (size_t c = 0; c < t.fields.size(); ++c) {
+  for (size_t c = 0; c < t.fields.size() && t.header; ++c) {
     if (c > 0) out->push_back(',');
     AppendCsvField(t.fields[c].name, ',', out);
   }
-  out->push_back('\n');
+  if (t.header) out->push_back('\n');
   for (const auto& row : t.rows) {
     for (size_t c = 0; c < row.size(); ++c) {
       if (c > 0) out->push_back(',');

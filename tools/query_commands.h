@@ -52,6 +52,8 @@ struct TextTable {
   // Table format only: values longer than this many characters are cut and
   // end in an ellipsis. 0: never.
   size_t max_cell_width = 0;
+  // CSV only: false leaves out the header row (for rows streamed after it).
+  bool header = true;
   std::vector<std::vector<std::optional<std::string>>> rows;
 };
 

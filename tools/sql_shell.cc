@@ -29,24 +29,35 @@ std::string Elapsed(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-TextTable ResultTable(const QueryResult& result) {
+namespace {
+
+TextTable HeaderTable(const std::vector<std::string>& names, const std::vector<SqlType>& types) {
   TextTable t;
-  for (size_t c = 0; c < result.names.size(); ++c) {
+  for (size_t c = 0; c < names.size(); ++c) {
     Field f;
-    f.name = result.names[c];
-    f.type = result.types[c].ToData();
+    f.name = names[c];
+    f.type = types[c].ToData();
     t.fields.push_back(f);
-    t.type_labels.push_back(absl::AsciiStrToLower(result.types[c].ToString()));
+    t.type_labels.push_back(absl::AsciiStrToLower(types[c].ToString()));
   }
   t.max_cell_width = kMaxCellWidth;
-  for (const Batch& b : result.batches) {
-    for (size_t r = 0; r < b.size; ++r) {
-      auto& row = t.rows.emplace_back(result.names.size());
-      for (size_t c = 0; c < result.names.size(); ++c) {
-        if (b.columns[c].IsValid(r)) row[c] = ValueText(b.columns[c], r);
-      }
+  return t;
+}
+
+void AppendRows(const Batch& b, size_t columns, TextTable* t) {
+  for (size_t r = 0; r < b.size; ++r) {
+    auto& row = t->rows.emplace_back(columns);
+    for (size_t c = 0; c < columns; ++c) {
+      if (b.columns[c].IsValid(r)) row[c] = ValueText(b.columns[c], r);
     }
   }
+}
+
+}  // namespace
+
+TextTable ResultTable(const QueryResult& result) {
+  TextTable t = HeaderTable(result.names, result.types);
+  for (const Batch& b : result.batches) AppendRows(b, result.names.size(), &t);
   return t;
 }
 
@@ -67,9 +78,32 @@ absl::Status RunStatements(QueryEngine* engine, std::string_view sql, const Shel
   RETL_ASSIGN_OR_RETURN(std::vector<Statement> statements, ParseStatements(sql));
   for (const Statement& st : statements) {
     auto t0 = std::chrono::steady_clock::now();
-    RETL_ASSIGN_OR_RETURN(QueryResult r, engine->Execute(st));
+    // csv and jsonl rows are written batch by batch, so an export of a whole
+    // table needs memory for one batch, not for the result.
+    const bool stream = options.format == OutputFormat::kCsv || options.format == OutputFormat::kJsonl;
+    TextTable header;
+    ResultSink sink;
+    sink.start = [&](const std::vector<std::string>& names, const std::vector<SqlType>& types) {
+      header = HeaderTable(names, types);
+      header.type_labels.clear();
+      std::string buf;
+      FormatTextTable(header, options.format, &buf);  // csv: the header row; jsonl: nothing
+      out << buf;
+      header.header = false;
+      return absl::OkStatus();
+    };
+    sink.rows = [&](const Batch& b) {
+      TextTable t = header;
+      AppendRows(b, t.fields.size(), &t);
+      std::string buf;
+      FormatTextTable(t, options.format, &buf);
+      out << buf;
+      if (!out) return absl::InternalError("cannot write the output");
+      return absl::OkStatus();
+    };
+    RETL_ASSIGN_OR_RETURN(QueryResult r, engine->Execute(st, {}, stream ? &sink : nullptr));
     std::string buf;
-    PrintResult(r, options, &buf);
+    if (!stream || st.kind != StatementKind::kSelect) PrintResult(r, options, &buf);
     out << buf;
     if (options.timer) {
       (options.format == OutputFormat::kTable ? out : err) << Elapsed(t0) << "\n";

@@ -158,3 +158,21 @@ def test_interactive_shell(people, tmp_path):
     # libedit's history file escapes blanks as \040.
     history = (tmp_path / ".retl_query_history").read_text().replace("\\040", " ")
     assert "SELECT id FROM people WHERE id < 3" in history, history
+
+
+def test_csv_and_jsonl_stream_large_results(tmp_path):
+    ds = tmp_path / "big"
+    run("init", ds)
+    (tmp_path / "n.sql").write_text("CREATE TABLE n (id BIGINT PRIMARY KEY, sq BIGINT);\n")
+    write_csv(tmp_path / "n.csv", ["id", "sq"], [[str(i), str(i * i)] for i in range(5000)])
+    run("import", ds, "--table", "n", "--input", tmp_path / "n.csv", "--schema", tmp_path / "n.sql")
+    r = query(ds, "--format", "csv", "-c", "SELECT id, sq FROM n WHERE id % 2 = 0; SELECT count(*) AS c FROM n")
+    lines = r.out.splitlines()
+    assert lines[0] == "id,sq" and len(lines) == 1 + 2500 + 2, lines[:3]
+    assert lines.count("id,sq") == 1 and lines[-2:] == ["c", "5000"]
+    assert lines[1:2501] == [f"{i},{i * i}" for i in range(0, 5000, 2)]
+    r = query(ds, "--format", "jsonl", "-c", "SELECT id FROM n")
+    assert [json.loads(line)["id"] for line in r.out.splitlines()] == list(range(5000))
+    # An error after rows were streamed: those rows stay printed, the run fails.
+    r = query(ds, "--format", "csv", "-c", "SELECT 10 / (id - 4000) AS x FROM n", expect=1)
+    assert r.out.startswith("x\n") and "division by zero" in r.err, r
