@@ -2015,9 +2015,9 @@ std::optional<Value> KeyParameter(const Value& param, SqlType t) {
 }
 
 // SELECT columns|* FROM t WHERE k1 = $1 AND ... over exactly the columns of
-// the primary key or of a secondary index, with parameters: answered by the
-// index without planning (what a prepared point lookup runs). nullopt when
-// the statement has another shape.
+// the primary key or of a secondary index, with parameters or literals:
+// answered by the index without planning (what a prepared point lookup
+// runs). nullopt when the statement has another shape.
 absl::StatusOr<std::optional<QueryResult>> DirectLookup(const SelectStatement& sel,
                                                         const std::shared_ptr<const Snapshot>& snap,
                                                         const std::vector<Value>& params, LookupCache* cache) {
@@ -2041,15 +2041,19 @@ absl::StatusOr<std::optional<QueryResult>> DirectLookup(const SelectStatement& s
     if (c->kind != AstKind::kBinary || c->op != "=") return std::nullopt;
     const AstExpr* a = c->children[0].get();
     const AstExpr* b = c->children[1].get();
-    if (a->kind == AstKind::kParameter) std::swap(a, b);
+    if (a->kind == AstKind::kParameter || a->kind == AstKind::kLiteral) std::swap(a, b);
     int col = own_column(*a);
-    if (col < 0 || b->kind != AstKind::kParameter || static_cast<size_t>(b->index) >= params.size()) {
-      return std::nullopt;
+    const Value* value = nullptr;
+    if (b->kind == AstKind::kParameter && static_cast<size_t>(b->index) < params.size()) {
+      value = &params[b->index];
+    } else if (b->kind == AstKind::kLiteral) {
+      value = &b->value;  // a quoted literal is text, cast like a text parameter
     }
+    if (col < 0 || value == nullptr) return std::nullopt;
     for (auto& [pc, pv] : pinned) {
       if (pc == col) return std::nullopt;
     }
-    pinned.emplace_back(col, &params[b->index]);
+    pinned.emplace_back(col, value);
   }
   // Which index: the primary key, else a secondary index, on exactly these columns.
   auto matches = [&](const std::vector<int>& cols) {
