@@ -11,6 +11,7 @@
 
 #include "query/create_table.h"
 #include "query/vector.h"
+#include "retl/status.h"
 
 namespace retl {
 
@@ -19,6 +20,9 @@ struct SourcePos {
   int column = 1;
   std::string Location() const;  // "line L, column C"
 };
+
+// kInvalidArgument "line L, column C: <message>".
+absl::Status ErrorAtPos(SourcePos pos, std::string_view message);
 
 struct AstExpr;
 using AstPtr = std::unique_ptr<AstExpr>;

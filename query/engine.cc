@@ -71,10 +71,6 @@ class LookupCache {
 
 namespace {
 
-absl::Status ErrorAtPos(SourcePos pos, std::string_view message) {
-  return absl::InvalidArgumentError(StrCat(pos.Location(), ": ", message));
-}
-
 // Adds "line L, column C: " to errors raised while running, when they lack one.
 absl::Status WithPos(absl::Status s, SourcePos pos) {
   if (s.ok() || absl::StartsWith(s.message(), "line ")) return s;
@@ -246,6 +242,17 @@ class TableScan final : public Operator {
   std::vector<std::shared_ptr<const Column>> decoded_;
 };
 
+// A key column value for the Lookup API (its type is the column's).
+KeyValue KeyValueOf(const Value& v) {
+  if (v.null) return KeyValue::Null();
+  switch (v.type.storage()) {
+    case Storage::kString: return KeyValue::Bytes(v.s);  // a view: `v` must outlive the lookup
+    case Storage::kDouble: return KeyValue::Double(v.d);
+    case Storage::kInt128: return KeyValue::Int128(v.i128);
+    default: return v.type.kind == SqlKind::kBoolean ? KeyValue::Bool(v.i != 0) : KeyValue::Int(v.i);
+  }
+}
+
 // Column `col` of `rows` (found by a Lookup) as a vector of type `t`; strings
 // point into the snapshot's files, which `snapshot` keeps mapped.
 void RowViewsToVector(const std::vector<RowView>& rows, int col, PhysicalType physical, SqlType t,
@@ -290,16 +297,7 @@ class IndexProbe final : public Operator {
     std::vector<RowView> rows;
     while (next_ < keys_.size() && rows.size() < kBatchRows) {
       std::vector<KeyValue> kv;
-      std::vector<std::string> text;  // keeps Bytes alive
-      text.reserve(keys_[next_].size());
-      for (const Value& v : keys_[next_]) {
-        if (v.null) kv.push_back(KeyValue::Null());
-        else if (v.type.storage() == Storage::kString) kv.push_back(KeyValue::Bytes(v.s));
-        else if (v.type.storage() == Storage::kDouble) kv.push_back(KeyValue::Double(v.d));
-        else if (v.type.storage() == Storage::kInt128) kv.push_back(KeyValue::Int128(v.i128));
-        else if (v.type.kind == SqlKind::kBoolean) kv.push_back(KeyValue::Bool(v.i != 0));
-        else kv.push_back(KeyValue::Int(v.i));
-      }
+      for (const Value& v : keys_[next_]) kv.push_back(KeyValueOf(v));
       ++next_;
       RETL_RETURN_IF_ERROR(lookup_->Find(kv, &rows));
     }
@@ -1486,7 +1484,7 @@ class Planner {
       source = std::make_unique<SingleRow>();
       // A constant-false WHERE still filters the single row.
     } else {
-      RETL_ASSIGN_OR_RETURN(source, PlanSource(*table, where, sel, items.size(), &plan));
+      RETL_ASSIGN_OR_RETURN(source, PlanSource(*table, where, sel));
     }
     // Filter: every conjunct (constant TRUE ones dropped).
     ExprPtr pred;
@@ -1729,7 +1727,7 @@ class Planner {
 
   // Chooses between an index probe and a scan, pruning partitions and blocks.
   absl::StatusOr<OpPtr> PlanSource(const TableInfo& table, std::vector<ExprPtr>& where,
-                                   const SelectStatement& sel, size_t, Plan* plan) {
+                                   const SelectStatement& sel) {
     const Schema& schema = table.schema;
     std::vector<SqlType> types;
     for (const Field& f : schema.fields) types.push_back(SqlType::FromData(f.type));
@@ -1779,7 +1777,6 @@ class Planner {
       }
       return keys;
     };
-    (void)sel;
     std::optional<std::vector<std::vector<Value>>> keys = probe_keys(schema.primary_key);
     std::string index_name;
     if (!keys.has_value()) {
@@ -1913,7 +1910,6 @@ class Planner {
     std::vector<std::string> names;
     for (int c : needed) names.push_back(schema.fields[c].name);
     detail += " columns " + (names.empty() ? std::string("none") : absl::StrJoin(names, ", "));
-    (void)plan;
     return OpPtr(std::make_unique<TableScan>(table.name, std::move(blocks), std::move(needed), types,
                                              schema.fields.size(), detail));
   }
@@ -1925,9 +1921,7 @@ class Planner {
       if (e.kind == AstKind::kColumn) {
         int i = schema.FindField(e.name);
         if (i >= 0) out->push_back(i);
-      } else if (e.kind == AstKind::kStar && !(e.pos.line == 0)) {
-        // SELECT * (count(*) reads nothing; handled by its parent)
-      }
+      }  // count(*)'s star reads nothing
       for (const AstPtr& c : e.children) walk(*c);
     };
     for (const SelectItem& it : sel.items) {
@@ -1939,9 +1933,7 @@ class Planner {
     }
     for (const AstPtr& g : sel.group_by) walk(*g);
     if (sel.having) walk(*sel.having);
-    for (const OrderItem& o : sel.order_by) walk(*o.expr);
-    if (sel.group_by_all) {
-    }
+    for (const OrderItem& o : sel.order_by) walk(*o.expr);  // GROUP BY ALL uses select items
   }
 
   std::shared_ptr<const Snapshot> snapshot_;
@@ -2000,12 +1992,7 @@ std::optional<Value> KeyParameter(const Value& param, SqlType t) {
   }
   if (param.type.IsInteger() && t.IsInteger()) {
     int64_t lo, hi;
-    switch (t.kind) {
-      case SqlKind::kTinyInt: lo = INT8_MIN; hi = INT8_MAX; break;
-      case SqlKind::kSmallInt: lo = INT16_MIN; hi = INT16_MAX; break;
-      case SqlKind::kInt: lo = INT32_MIN; hi = INT32_MAX; break;
-      default: lo = INT64_MIN; hi = INT64_MAX; break;
-    }
+    IntegerRange(t.kind, &lo, &hi);
     if (param.i < lo || param.i > hi) return std::nullopt;
     Value v = param;
     v.type = t;
@@ -2118,13 +2105,7 @@ absl::StatusOr<std::optional<QueryResult>> DirectLookup(const SelectStatement& s
   if (key.empty()) return result;
   RETL_ASSIGN_OR_RETURN(std::shared_ptr<const Lookup> lookup, cache->Get(snap, (*t)->name, index));
   std::vector<KeyValue> kv;
-  for (const Value& v : key) {
-    if (v.type.storage() == Storage::kString) kv.push_back(KeyValue::Bytes(v.s));
-    else if (v.type.storage() == Storage::kDouble) kv.push_back(KeyValue::Double(v.d));
-    else if (v.type.storage() == Storage::kInt128) kv.push_back(KeyValue::Int128(v.i128));
-    else if (v.type.kind == SqlKind::kBoolean) kv.push_back(KeyValue::Bool(v.i != 0));
-    else kv.push_back(KeyValue::Int(v.i));
-  }
+  for (const Value& v : key) kv.push_back(KeyValueOf(v));
   std::vector<RowView> rows;
   RETL_RETURN_IF_ERROR(lookup->Find(kv, &rows));
   if (rows.empty()) return result;

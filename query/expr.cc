@@ -25,10 +25,6 @@ constexpr int64_t kMicrosPerDay = 86400 * kMicrosPerSecond;
 constexpr int64_t kMinDays = -719162;  // 0001-01-01
 constexpr int64_t kMaxDays = 2932896;  // 9999-12-31
 
-absl::Status ErrorAtPos(SourcePos pos, std::string_view message) {
-  return absl::InvalidArgumentError(StrCat(pos.Location(), ": ", message));
-}
-
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -998,22 +994,24 @@ absl::StatusOr<ExprPtr> ToBoolean(ExprPtr x, SourcePos pos, std::string_view con
   return ErrorAtPos(pos, StrCat("argument of ", context, " must be BOOLEAN, not ", x->type().ToString()));
 }
 
+// Three-valued AND / OR of (av, x) and (bv, y): a valid false decides AND,
+// a valid true decides OR; otherwise NULL unless both are valid.
+inline void AndOr3(bool is_and, bool av, int64_t x, bool bv, int64_t y, uint8_t* valid, int64_t* out) {
+  const int64_t decides = is_and ? 0 : 1;
+  if ((av && x == decides) || (bv && y == decides) || (av && bv)) {
+    *valid = 1;
+    *out = (av && x == decides) || (bv && y == decides) ? decides : 1 - decides;
+  } else {
+    *valid = 0;
+  }
+}
+
 Kernel AndOrKernel(bool is_and) {
   return [is_and](const std::vector<const Vector*>& v, size_t n, Vector* out) -> absl::Status {
     const Vector& a = *v[0];
     const Vector& b = *v[1];
     for (size_t i = 0; i < n; ++i) {
-      bool av = a.valid[i], bv = b.valid[i];
-      int64_t x = a.i64[i], y = b.i64[i];
-      if (is_and) {
-        if ((av && !x) || (bv && !y)) { out->valid[i] = 1; out->i64[i] = 0; }
-        else if (av && bv) { out->valid[i] = 1; out->i64[i] = 1; }
-        else out->valid[i] = 0;
-      } else {
-        if ((av && x) || (bv && y)) { out->valid[i] = 1; out->i64[i] = 1; }
-        else if (av && bv) { out->valid[i] = 1; out->i64[i] = 0; }
-        else out->valid[i] = 0;
-      }
+      AndOr3(is_and, a.valid[i], a.i64[i], b.valid[i], b.i64[i], &out->valid[i], &out->i64[i]);
     }
     return absl::OkStatus();
   };
@@ -1056,17 +1054,7 @@ class AndOrExpr final : public Expr {
     }
     for (size_t k = 0; k < open.size(); ++k) {
       const uint32_t r = open[k];
-      bool av = left_.valid[r], bv = part->valid[k];
-      int64_t x = left_.i64[r], y = part->i64[k];
-      if (is_and_) {
-        if ((av && !x) || (bv && !y)) { out_.valid[r] = 1; out_.i64[r] = 0; }
-        else if (av && bv) { out_.valid[r] = 1; out_.i64[r] = 1; }
-        else out_.valid[r] = 0;
-      } else {
-        if ((av && x) || (bv && y)) { out_.valid[r] = 1; out_.i64[r] = 1; }
-        else if (av && bv) { out_.valid[r] = 1; out_.i64[r] = 0; }
-        else out_.valid[r] = 0;
-      }
+      AndOr3(is_and_, left_.valid[r], left_.i64[r], part->valid[k], part->i64[k], &out_.valid[r], &out_.i64[r]);
     }
     *result = &out_;
     return absl::OkStatus();
@@ -1458,12 +1446,10 @@ bool LikeMatch(std::string_view s, std::string_view p, char32_t escape) {
         pi += Utf8Len(static_cast<unsigned char>(pc));
         continue;
       }
-      size_t plen = 1;
       if (escape != 0 && static_cast<unsigned char>(pc) == escape && pi + 1 < p.size()) {
         ++pi;
         pc = p[pi];
       }
-      (void)plen;
       if (s[si] == pc) {
         ++si;
         ++pi;
@@ -1670,38 +1656,20 @@ absl::StatusOr<ExprPtr> MakeIn(ExprPtr x, std::vector<ExprPtr> list, bool negate
     RETL_ASSIGN_OR_RETURN(e, CoerceTo(std::move(e), t, pos));
     all_constant = all_constant && e->constant() != nullptr;
   }
-  if (all_constant) {
-    std::vector<Value> values;
-    bool has_null = false;
-    for (ExprPtr& e : list) {
-      if (e->constant()->null) has_null = true;
-      else values.push_back(*e->constant());
-    }
-    ExprPtr r = std::make_unique<InSet>(std::move(x), std::move(values), has_null, negated);
-    if (AllConstant({})) {
-    }
-    if (static_cast<InSet*>(r.get())->input()->constant() != nullptr) {
-      RETL_ASSIGN_OR_RETURN(Value v, EvalConst(r.get()));
-      return MakeConstant(v);
-    }
-    return r;
-  }
-  // x IN (a, b) == x = a OR x = b (x is evaluated once per item).
-  ExprPtr acc;
+  if (!all_constant) return absl::InternalError("MakeIn: the IN list has non-constant items");
+  std::vector<Value> values;
+  bool has_null = false;
   for (ExprPtr& e : list) {
-    // Rebinding x for each item needs a copy of the tree; evaluate via
-    // comparisons against the same column only when x is a column or constant.
-    if (x->column_index() < 0 && x->constant() == nullptr) {
-      return ErrorAtPos(pos, "IN lists with non-constant items need a column on the left");
-    }
-    ExprPtr lhs = x->column_index() >= 0 ? MakeColumnRef(x->column_index(), x->type(), x->ToString())
-                                         : MakeConstant(*x->constant());
-    RETL_ASSIGN_OR_RETURN(ExprPtr eq, MakeComparison("=", std::move(lhs), std::move(e), pos));
-    if (!acc) acc = std::move(eq);
-    else { RETL_ASSIGN_OR_RETURN(acc, MakeBinary("or", std::move(acc), std::move(eq), pos)); }
+    if (e->constant()->null) has_null = true;
+    else values.push_back(*e->constant());
   }
-  if (negated) return MakeUnary("not", std::move(acc), pos);
-  return acc;
+  const bool constant_input = x->constant() != nullptr;
+  ExprPtr r = std::make_unique<InSet>(std::move(x), std::move(values), has_null, negated);
+  if (constant_input) {
+    RETL_ASSIGN_OR_RETURN(Value v, EvalConst(r.get()));
+    return MakeConstant(v);
+  }
+  return r;
 }
 
 absl::StatusOr<ExprPtr> MakeLike(ExprPtr x, ExprPtr pattern, ExprPtr escape, bool ilike, bool negated,
@@ -2282,7 +2250,7 @@ absl::StatusOr<ExprPtr> MakeFunction(const std::string& name, std::vector<ExprPt
   return ErrorAtPos(pos, StrCat("function \"", name, "\" does not exist"));
 }
 
-absl::StatusOr<ExprPtr> FoldConstants(ExprPtr e) { return e; }
+void IntegerRange(SqlKind k, int64_t* lo, int64_t* hi) { IntRange(k, lo, hi); }
 
 bool MatchColumnComparison(Expr* e, int* column, std::string* op, Value* constant) {
   auto* f = dynamic_cast<Func*>(e);

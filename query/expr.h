@@ -62,6 +62,8 @@ absl::StatusOr<ExprPtr> MakeBinary(const std::string& op, ExprPtr a, ExprPtr b, 
 absl::StatusOr<ExprPtr> MakeUnary(const std::string& op, ExprPtr x, SourcePos pos);
 absl::StatusOr<ExprPtr> MakeIsNull(ExprPtr x, bool negated);
 absl::StatusOr<ExprPtr> MakeIsDistinct(ExprPtr a, ExprPtr b, bool negated, SourcePos pos);
+// Every item of `list` must be a constant (the binder rewrites other lists
+// into ORed comparisons).
 absl::StatusOr<ExprPtr> MakeIn(ExprPtr x, std::vector<ExprPtr> list, bool negated, SourcePos pos);
 absl::StatusOr<ExprPtr> MakeLike(ExprPtr x, ExprPtr pattern, ExprPtr escape, bool ilike,
                                  bool negated, SourcePos pos);
@@ -73,10 +75,6 @@ absl::StatusOr<ExprPtr> MakeCase(std::vector<ExprPtr> conditions, std::vector<Ex
 absl::StatusOr<ExprPtr> MakeFunction(const std::string& name, std::vector<ExprPtr> args,
                                      SourcePos pos);
 absl::StatusOr<ExprPtr> MakeExtract(const std::string& field, ExprPtr x, SourcePos pos);
-
-// Replaces nodes whose inputs are all constant by their value, evaluating
-// them once (errors such as division by zero surface here).
-absl::StatusOr<ExprPtr> FoldConstants(ExprPtr e);
 
 // Evaluates a constant-only expression to its value.
 absl::StatusOr<Value> EvaluateConstant(Expr* e);
@@ -97,6 +95,9 @@ bool MatchColumnIsNull(Expr* e, int* column);
 void CollectConjuncts(Expr* e, std::vector<Expr*>* out);
 // Every input column `e` reads.
 void CollectColumns(Expr* e, std::vector<int>* out);
+
+// The values an integer kind (or BOOLEAN) holds.
+void IntegerRange(SqlKind k, int64_t* lo, int64_t* hi);
 
 // Calendar helpers shared with the planner.
 int64_t AddMonthsToMicros(int64_t micros, int32_t months, bool* overflow);

@@ -13,6 +13,10 @@ namespace retl {
 
 std::string SourcePos::Location() const { return StrCat("line ", line, ", column ", column); }
 
+absl::Status ErrorAtPos(SourcePos pos, std::string_view message) {
+  return absl::InvalidArgumentError(StrCat(pos.Location(), ": ", message));
+}
+
 namespace {
 
 SourcePos PosOf(const Token& t) { return SourcePos{t.line, t.column}; }

@@ -195,7 +195,6 @@ int RunRepl(QueryEngine* engine, const std::string& dir, ShellOptions options) {
   std::printf("retl-query on %s (version %s). Statements end with ';'. .help for help.\n", dir.c_str(),
               snap.ok() ? StrCat((*snap)->version()).c_str() : "?");
   std::string pending;
-  int status = 0;
   while (true) {
     char* raw = readline(pending.empty() ? "retl> " : "  ...> ");
     if (raw == nullptr) {
@@ -219,16 +218,12 @@ int RunRepl(QueryEngine* engine, const std::string& dir, ShellOptions options) {
     std::string entry(absl::StripAsciiWhitespace(sql));
     add_history(entry.c_str());
     absl::Status s = RunStatements(engine, sql, options, std::cout, std::cerr);
-    if (!s.ok()) {
-      PrintError(s);
-      status = 1;
-    }
+    if (!s.ok()) PrintError(s);
   }
   if (!history.empty()) {
     stifle_history(1000);
     write_history(history.c_str());
   }
-  (void)status;
   return 0;  // errors in an interactive session were shown; the session itself succeeded
 }
 
