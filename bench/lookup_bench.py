@@ -321,6 +321,7 @@ METRICS = [
     ("get by customer_id", "get", "ops_per_s", "lookups/s"),
     ("GetBatch per key", "batch", "ns_per_key", "ns"),
     ("GetBatch", "batch", "keys_per_s", "keys/s"),
+    ("GetBatch into rows, read after", "batch_rows", "keys_per_s", "keys/s"),
     ("get by email p50", "email", "p50_ns", "ns"),
     ("get by email p99", "email", "p99_ns", "ns"),
     ("get by email", "email", "ops_per_s", "lookups/s"),

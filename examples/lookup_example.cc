@@ -82,20 +82,21 @@ int main(int argc, char** argv) {
   }
 
   // 2. A batch: one KeyValue per key column per key (the primary key has one
-  // column here), probed together; rows[i] is invalid when key i is absent.
+  // column here), probed together in a pipeline. The callback runs for each
+  // key that has a row, in key order, with that row's values in cache.
   std::vector<retl::KeyValue> keys;
   for (int64_t id : ids) keys.push_back(retl::KeyValue::Int(id));
-  std::vector<retl::RowView> rows;
-  if (absl::Status s = by_id->GetBatch(keys, &rows); !s.ok()) return Fail("batch", s);
+  std::vector<bool> seen(keys.size());
   std::printf("\nbatch:\n");
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (!rows[i].valid()) {
-      std::printf("  %" PRId64 ": not found\n", keys[i].int_value());
-    } else {
-      int email = rows[i].column_index("email");
-      std::printf("  %" PRId64 ": %s\n", keys[i].int_value(),
-                  email < 0 || rows[i].IsNull(email) ? "NULL" : rows[i].GetText(email).c_str());
-    }
+  absl::Status batch = by_id->GetBatch(keys, [&](size_t i, const retl::RowView& r) {
+    seen[i] = true;
+    const int email = r.column_index("email");
+    std::printf("  %" PRId64 ": %s\n", keys[i].int_value(),
+                email < 0 || r.IsNull(email) ? "NULL" : r.GetText(email).c_str());
+  });
+  if (!batch.ok()) return Fail("batch", batch);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!seen[i]) std::printf("  %" PRId64 ": not found\n", keys[i].int_value());
   }
 
   // 3. A secondary index, with a projection: only the columns asked for, in

@@ -62,4 +62,17 @@ void ChunkReader::Prefetch(RowIndex i) const {
   }
 }
 
+void ChunkReader::PrefetchBytes(RowIndex i) const {
+  if (physical_ != PhysicalType::kBytes) return;
+  switch (encoding_) {
+    case Encoding::kPlain: __builtin_prefetch(b2_ + Load<uint32_t>(b1_ + i * 4)); break;
+    case Encoding::kDictionary: {
+      const uint64_t j = Unpack(b3_, i);
+      if (j < static_cast<uint64_t>(dictionary_size_)) __builtin_prefetch(b1_ + j * 4);
+      break;
+    }
+    default: break;
+  }
+}
+
 }  // namespace retl

@@ -48,6 +48,10 @@ class ChunkReader {
   // out of line: inlined, the compiler may schedule the prefetches after the
   // key comparison they are meant to overlap (measured: lookups twice as slow).
   void Prefetch(RowIndex i) const;
+  // For STRING and BINARY chunks, once what Prefetch(i) loaded is in cache:
+  // hints the CPU to load row i's bytes (or its dictionary entry). A no-op
+  // for other types.
+  void PrefetchBytes(RowIndex i) const;
 
  private:
   template <typename T>

@@ -2,10 +2,15 @@
 #include "format/strings.h"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <mutex>
 #include <cmath>
 #include <limits>
 #include <queue>
 
+#include "absl/base/internal/endian.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "format/index.h"
@@ -22,6 +27,30 @@ struct LookupSegment {
   const IndexFile* index_file = nullptr;   // null: the segment has no index file
   const HashIndexReader* hash = nullptr;  // the chosen index in index_file
   const PartitionInfo* partition = nullptr;
+  // Per block: the readers of the projected columns, in projection order,
+  // published once all of them are made (LookupState::BlockReaders).
+  std::unique_ptr<std::atomic<const ChunkReader* const*>[]> block_readers;
+};
+
+// A key being looked up: its normalized bytes and hash, and what the fast
+// comparisons need.
+struct ProbeKey {
+  std::string_view normalized() const {
+    return int_form ? std::string_view(int_bytes, 8) : std::string_view(bytes);
+  }
+  uint64_t hash = 0;
+  int64_t int_value = 0;  // the value, for a single integer-like key column
+  // The normalized key: int_bytes if int_form (a single integer-like key
+  // column, no allocation or string building), else bytes.
+  bool int_form = false;
+  char int_bytes[8];
+  std::string bytes;
+};
+
+// Where a row is: its segment's block, and its position in that block.
+struct RowPosition {
+  size_t block = 0;
+  RowIndex in_block = 0;
 };
 
 struct LookupState {
@@ -31,31 +60,62 @@ struct LookupState {
   std::vector<Field> fields;
   std::vector<int> key_columns;  // schema indices
   std::vector<Field> key_fields;
+  std::vector<int> key_columns_outside_projection;  // schema indices
+  std::vector<int> bytes_projection;  // projection positions of STRING and BINARY columns
   bool primary = true;
+  // How a stored key is compared with a ProbeKey (KeyEquals).
+  enum class KeyCompare : uint8_t { kInt, kBytes, kNormalized } key_compare = KeyCompare::kNormalized;
   std::vector<LookupSegment> segments;
+  // The order in which Get and GetBatch try segments: largest first for the
+  // primary key (a key is in at most one, so the likeliest goes first), the
+  // order of `segments` otherwise (Get returns the first matching row).
+  std::vector<uint32_t> probe_order;
+  mutable std::mutex block_readers_mu;  // serializes BlockReaders' slow path
+  mutable std::vector<std::unique_ptr<const ChunkReader*[]>> owned_block_readers;
 
   // The normalized key of `key`; false if a value is NULL or cannot equal
   // any stored value (a double that no FLOAT holds).
   // `has_null` (if given) tells a NULL value from an unmatchable double.
   absl::StatusOr<bool> Normalize(std::span<const KeyValue> key, std::string* out,
                                  bool* has_null = nullptr) const;
+  // Fills `out` for `key`; false if it can match no row (as Normalize).
+  absl::StatusOr<bool> MakeProbeKey(std::span<const KeyValue> key, ProbeKey* out) const;
   // The normalized key of `row` of a segment into `out` (cleared first).
   absl::Status RowKey(const LookupSegment& s, RowIndex row, const std::vector<int>& columns,
                       std::string* out) const;
-  // The row (unique index) or group whose key is `nkey`, or -1.
-  absl::StatusOr<RowIndex> Probe(const LookupSegment& s, std::string_view nkey, uint64_t h) const;
-  // Prefetches the projected values of `row` whose chunks are readable.
-  void PrefetchRow(const LookupSegment& s, RowIndex row) const {
+  // Whether the row at `pos` of `s` holds key `k`.
+  absl::StatusOr<bool> KeyEquals(const LookupSegment& s, RowPosition pos, const ProbeKey& k) const;
+  RowPosition Locate(const LookupSegment& s, RowIndex row) const {
     const size_t block = s.segment->BlockOf(row);
-    const RowIndex in_block = row - s.segment->block_start(block);
-    for (int c : projection) {
-      if (const ChunkReader* reader = s.segment->ReadyReader(block, c)) reader->Prefetch(in_block);
-    }
+    return RowPosition{block, row - s.segment->block_start(block)};
   }
-  // Makes every projected chunk of the row's block readable and fills `view`.
-  // With `prefetch`, also starts loading the row's values.
-  absl::Status MakeView(const LookupSegment& s, RowIndex row, RowView* view,
+  // The row (unique index) or group whose key is `k`, or -1.
+  absl::StatusOr<RowIndex> Probe(const LookupSegment& s, const ProbeKey& k) const;
+  // The projected readers of a block, made (and their chunks checked) on
+  // first use; later calls are one atomic load.
+  absl::StatusOr<const ChunkReader* const*> BlockReaders(const LookupSegment& s, size_t block) const {
+    const ChunkReader* const* readers = s.block_readers[block].load(std::memory_order_acquire);
+    if (readers != nullptr) return readers;
+    return MakeBlockReaders(s, block);
+  }
+  absl::StatusOr<const ChunkReader* const*> MakeBlockReaders(const LookupSegment& s, size_t block) const;
+  // Starts loading the projected values of the row at `pos`, if its
+  // readers exist already.
+  void PrefetchRow(const LookupSegment& s, RowPosition pos) const {
+    const ChunkReader* const* readers = s.block_readers[pos.block].load(std::memory_order_acquire);
+    if (readers == nullptr) return;
+    for (size_t c = 0; c < projection.size(); ++c) readers[c]->Prefetch(pos.in_block);
+  }
+  // Fills `view` for the row at `pos`; with `prefetch`, also starts loading
+  // its values.
+  absl::Status MakeView(const LookupSegment& s, RowPosition pos, RowView* view,
                         bool prefetch = true) const;
+  absl::Status MakeView(const LookupSegment& s, RowIndex row, RowView* view) const {
+    return MakeView(s, Locate(s, row), view);
+  }
+  // Looks `k` up in the segments from probe_order[first] on; fills `view`
+  // and returns true if found.
+  absl::StatusOr<bool> GetFrom(size_t first, const ProbeKey& k, RowView* view) const;
   // First row of `s` whose key satisfies the lower bound `x` (see Scan).
   absl::StatusOr<RowIndex> LowerBound(const LookupSegment& s, std::string_view x, bool inclusive) const;
 };
@@ -189,28 +249,98 @@ absl::Status LookupState::RowKey(const LookupSegment& s, RowIndex row,
   return absl::OkStatus();
 }
 
-absl::StatusOr<RowIndex> LookupState::Probe(const LookupSegment& s, std::string_view nkey,
-                                            uint64_t h) const {
+absl::StatusOr<bool> LookupState::MakeProbeKey(std::span<const KeyValue> key, ProbeKey* out) const {
+  if (key_compare == KeyCompare::kInt && key.size() == 1 && key[0].kind() == KeyValue::Kind::kInt &&
+      FitsPhysical(key[0].int_value(), key_fields[0].type.physical())) {
+    out->int_value = key[0].int_value();
+  } else {
+    out->bytes.clear();
+    RETL_ASSIGN_OR_RETURN(bool matchable, Normalize(key, &out->bytes));
+    if (!matchable) return false;
+    out->int_form = false;
+    if (key_compare != KeyCompare::kInt) {
+      out->hash = KeyHash(out->bytes);
+      return true;
+    }
+    // Parsed text: the value back from its normalized form.
+    uint64_t be;
+    std::memcpy(&be, out->bytes.data(), 8);
+    out->int_value = static_cast<int64_t>(absl::big_endian::ToHost64(be) ^ (uint64_t{1} << 63));
+  }
+  // FORMAT.md §12.2: u64(v) XOR 2^63, big-endian.
+  const uint64_t be = absl::big_endian::FromHost64(static_cast<uint64_t>(out->int_value) ^ (uint64_t{1} << 63));
+  std::memcpy(out->int_bytes, &be, 8);
+  out->int_form = true;
+  out->hash = KeyHash(out->normalized());
+  return true;
+}
+
+namespace {
+
+// Whether `nkey` is the normalized form (FORMAT.md §12.2) of the bytes `v`,
+// without building it.
+bool NormalizedBytesEqual(std::string_view v, std::string_view nkey) {
+  if (nkey.size() < 2 || nkey.substr(nkey.size() - 2) != std::string_view("\0\0", 2)) return false;
+  nkey.remove_suffix(2);  // the terminator
+  if (v.empty() || std::memchr(v.data(), 0, v.size()) == nullptr) return v == nkey;
+  size_t j = 0;
+  for (char ch : v) {
+    if (ch == '\0') {
+      if (nkey.substr(j, 2) != std::string_view("\0\xff", 2)) return false;
+      j += 2;
+    } else {
+      if (j >= nkey.size() || nkey[j] != ch) return false;
+      ++j;
+    }
+  }
+  return j == nkey.size();
+}
+
+}  // namespace
+
+absl::StatusOr<bool> LookupState::KeyEquals(const LookupSegment& s, RowPosition pos,
+                                            const ProbeKey& k) const {
+  if (key_compare == KeyCompare::kNormalized) {
+    std::string key;
+    RETL_RETURN_IF_ERROR(RowKey(s, s.segment->block_start(pos.block) + pos.in_block, key_columns, &key));
+    return key == k.normalized();
+  }
+  const ChunkReader* reader = s.segment->ReadyReader(pos.block, key_columns[0]);
+  if (reader == nullptr) {
+    RETL_ASSIGN_OR_RETURN(reader, s.segment->Reader(pos.block, key_columns[0]));
+  }
+  if (reader->IsNull(pos.in_block)) {
+    return absl::DataLossError(StrCat("segment '", s.segment->path(), "' row ",
+                                      s.segment->block_start(pos.block) + pos.in_block,
+                                      ": an indexed key column is NULL (index file damaged?)"));
+  }
+  if (key_compare == KeyCompare::kInt) return reader->GetInt(pos.in_block) == k.int_value;
+  return NormalizedBytesEqual(reader->GetBytes(pos.in_block), k.normalized());
+}
+
+absl::StatusOr<RowIndex> LookupState::Probe(const LookupSegment& s, const ProbeKey& k) const {
   if (s.hash == nullptr) {
     // No index file: binary search the key order (primary key only).
-    RETL_ASSIGN_OR_RETURN(RowIndex row, LowerBound(s, nkey, true));
+    RETL_ASSIGN_OR_RETURN(RowIndex row, LowerBound(s, k.normalized(), true));
     if (row >= s.segment->row_count()) return -1;
-    std::string key;
-    RETL_RETURN_IF_ERROR(RowKey(s, row, key_columns, &key));
-    return key == nkey ? row : -1;
+    RETL_ASSIGN_OR_RETURN(bool equal, KeyEquals(s, Locate(s, row), k));
+    return equal ? row : -1;
   }
   absl::Status status;
   RowIndex found = -1;
-  std::string key;
-  s.hash->Probe(h, [&](RowIndex q) {
-    if (static_cast<uint64_t>(s.hash->FirstRow(q)) >= static_cast<uint64_t>(s.segment->row_count())) {
+  s.hash->Probe(k.hash, [&](RowIndex q) {
+    const RowIndex r = s.hash->FirstRow(q);
+    if (static_cast<uint64_t>(r) >= static_cast<uint64_t>(s.segment->row_count())) {
       status = absl::DataLossError(StrCat("index file '", s.index_file->path(),
                                           "' points past the rows of its segment"));
       return true;
     }
-    status = RowKey(s, s.hash->FirstRow(q), key_columns, &key);
-    if (!status.ok()) return true;
-    if (key != nkey) return false;
+    absl::StatusOr<bool> equal = KeyEquals(s, Locate(s, r), k);
+    if (!equal.ok()) {
+      status = equal.status();
+      return true;
+    }
+    if (!*equal) return false;
     found = q;
     return true;
   });
@@ -218,24 +348,75 @@ absl::StatusOr<RowIndex> LookupState::Probe(const LookupSegment& s, std::string_
   return found;
 }
 
-absl::Status LookupState::MakeView(const LookupSegment& s, RowIndex row, RowView* view,
+absl::StatusOr<const ChunkReader* const*> LookupState::MakeBlockReaders(const LookupSegment& s,
+                                                                        size_t block) const {
+  // Make every reader first (each checks its chunk once): a damaged chunk
+  // is an error here and the block is never published.
+  auto readers = std::make_unique<const ChunkReader*[]>(projection.size());
+  for (size_t c = 0; c < projection.size(); ++c) {
+    RETL_ASSIGN_OR_RETURN(readers[c], s.segment->Reader(block, projection[c]));
+  }
+  std::lock_guard<std::mutex> lock(block_readers_mu);
+  const ChunkReader* const* published = s.block_readers[block].load(std::memory_order_acquire);
+  if (published != nullptr) return published;  // another thread won
+  published = readers.get();
+  owned_block_readers.push_back(std::move(readers));
+  s.block_readers[block].store(published, std::memory_order_release);
+  return published;
+}
+
+absl::Status LookupState::MakeView(const LookupSegment& s, RowPosition pos, RowView* view,
                                    bool prefetch) const {
-  const size_t block = s.segment->BlockOf(row);
-  const RowIndex in_block = row - s.segment->block_start(block);
+  RETL_ASSIGN_OR_RETURN(const ChunkReader* const* readers, BlockReaders(s, pos.block));
   // The caller reads these values next: start every cache miss now, in
   // parallel, rather than one per getter.
-  for (int c : projection) {
-    const ChunkReader* reader = s.segment->ReadyReader(block, c);
-    if (reader == nullptr) {
-      RETL_ASSIGN_OR_RETURN(reader, s.segment->Reader(block, c));
-    }
-    if (prefetch) reader->Prefetch(in_block);
+  if (prefetch) {
+    for (size_t c = 0; c < projection.size(); ++c) readers[c]->Prefetch(pos.in_block);
   }
   view->state_ = this;
   view->segment_ = &s;
-  view->block_ = static_cast<int32_t>(block);
-  view->row_ = in_block;
+  view->readers_ = readers;
+  view->row_ = pos.in_block;
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> LookupState::GetFrom(size_t first, const ProbeKey& k, RowView* view) const {
+  for (size_t j = first; j < probe_order.size(); ++j) {
+    const LookupSegment& s = segments[probe_order[j]];
+    if (s.hash == nullptr) {
+      RETL_ASSIGN_OR_RETURN(RowIndex r, Probe(s, k));
+      if (r < 0) continue;
+      RETL_RETURN_IF_ERROR(MakeView(s, r, view));
+      return true;
+    }
+    if (!s.hash->MayContain(k.hash)) continue;
+    absl::Status status;
+    bool found = false;
+    s.hash->Probe(k.hash, [&](RowIndex q) {
+      const RowIndex r = s.hash->FirstRow(q);
+      if (static_cast<uint64_t>(r) >= static_cast<uint64_t>(s.segment->row_count())) {
+        status = absl::DataLossError(StrCat("index file '", s.index_file->path(),
+                                            "' points past the rows of its segment"));
+        return true;
+      }
+      const RowPosition pos = Locate(s, r);
+      // A fingerprint match is almost always the key: fetch the row's values
+      // while its key is read and compared.
+      PrefetchRow(s, pos);
+      absl::StatusOr<bool> equal = KeyEquals(s, pos, k);
+      if (!equal.ok()) {
+        status = equal.status();
+        return true;
+      }
+      if (!*equal) return false;
+      status = MakeView(s, pos, view, /*prefetch=*/false);  // done above
+      found = status.ok();
+      return true;
+    });
+    RETL_RETURN_IF_ERROR(status);
+    if (found) return true;
+  }
+  return false;
 }
 
 absl::StatusOr<RowIndex> LookupState::LowerBound(const LookupSegment& s, std::string_view x,
@@ -274,9 +455,6 @@ namespace {
 const LookupSegment& Seg(const void* p) { return *static_cast<const LookupSegment*>(p); }
 }  // namespace
 
-#define RETL_ROW_READER()                                                               \
-  Seg(segment_).segment->ReadyReader(static_cast<size_t>(block_), state_->projection[column])
-
 int RowView::num_columns() const { return static_cast<int>(state_->fields.size()); }
 const Field& RowView::field(int column) const { return state_->fields[column]; }
 int RowView::column_index(std::string_view name) const {
@@ -286,15 +464,24 @@ int RowView::column_index(std::string_view name) const {
   return -1;
 }
 const PartitionInfo& RowView::partition() const { return *Seg(segment_).partition; }
-bool RowView::IsNull(int column) const { return RETL_ROW_READER()->IsNull(row_); }
-bool RowView::GetBool(int column) const { return RETL_ROW_READER()->GetBool(row_); }
-int64_t RowView::GetInt(int column) const { return RETL_ROW_READER()->GetInt(row_); }
-int128 RowView::GetInt128(int column) const { return RETL_ROW_READER()->GetInt128(row_); }
-double RowView::GetDouble(int column) const { return RETL_ROW_READER()->GetDouble(row_); }
-std::string_view RowView::GetBytes(int column) const { return RETL_ROW_READER()->GetBytes(row_); }
+
+namespace {
+const ChunkReader* Reader(const void* readers, int column) {
+  return static_cast<const ChunkReader* const*>(readers)[column];
+}
+}  // namespace
+
+bool RowView::IsNull(int column) const { return Reader(readers_, column)->IsNull(row_); }
+bool RowView::GetBool(int column) const { return Reader(readers_, column)->GetBool(row_); }
+int64_t RowView::GetInt(int column) const { return Reader(readers_, column)->GetInt(row_); }
+int128 RowView::GetInt128(int column) const { return Reader(readers_, column)->GetInt128(row_); }
+double RowView::GetDouble(int column) const { return Reader(readers_, column)->GetDouble(row_); }
+std::string_view RowView::GetBytes(int column) const {
+  return Reader(readers_, column)->GetBytes(row_);
+}
 
 std::string RowView::GetText(int column) const {
-  const ChunkReader* r = RETL_ROW_READER();
+  const ChunkReader* r = Reader(readers_, column);
   if (r->IsNull(row_)) return "";
   Column c(r->type());
   switch (r->type().physical()) {
@@ -308,7 +495,6 @@ std::string RowView::GetText(int column) const {
   return ValueText(c, 0);
 }
 
-#undef RETL_ROW_READER
 
 // ---------------------------------------------------------------------------
 // Lookup
@@ -344,7 +530,12 @@ absl::StatusOr<Lookup> Lookup::Open(std::shared_ptr<const Snapshot> snapshot,
   if (options.columns.empty()) {
     for (size_t i = 0; i < schema.fields.size(); ++i) state->projection.push_back(static_cast<int>(i));
   }
-  for (int i : state->projection) state->fields.push_back(schema.fields[i]);
+  for (int i : state->projection) {
+    if (schema.fields[i].type.physical() == PhysicalType::kBytes) {
+      state->bytes_projection.push_back(static_cast<int>(state->fields.size()));
+    }
+    state->fields.push_back(schema.fields[i]);
+  }
   state->primary = options.index.empty();
   if (state->primary) {
     state->key_columns = schema.primary_key;
@@ -361,7 +552,12 @@ absl::StatusOr<Lookup> Lookup::Open(std::shared_ptr<const Snapshot> snapshot,
     }
     state->key_columns = def->columns;
   }
-  for (int c : state->key_columns) state->key_fields.push_back(schema.fields[c]);
+  for (int c : state->key_columns) {
+    state->key_fields.push_back(schema.fields[c]);
+    if (std::find(state->projection.begin(), state->projection.end(), c) == state->projection.end()) {
+      state->key_columns_outside_projection.push_back(c);
+    }
+  }
   for (const PartitionInfo& p : table.partitions) {
     for (const SegmentInfo& info : p.segments) {
       LookupSegment s;
@@ -379,7 +575,30 @@ absl::StatusOr<Lookup> Lookup::Open(std::shared_ptr<const Snapshot> snapshot,
             "segment '", info.path, "' of table '", table.name, "' has no index '", options.index,
             "' (written before indexes existed); rebuild the table with retl-build import"));
       }
-      if (seg->row_count() > 0) state->segments.push_back(s);
+      if (seg->row_count() > 0) {
+        s.block_readers =
+            std::make_unique<std::atomic<const ChunkReader* const*>[]>(seg->blocks().size());
+        state->segments.push_back(std::move(s));
+      }
+    }
+  }
+  for (size_t i = 0; i < state->segments.size(); ++i) {
+    state->probe_order.push_back(static_cast<uint32_t>(i));
+  }
+  if (state->primary) {
+    std::stable_sort(state->probe_order.begin(), state->probe_order.end(), [&](uint32_t a, uint32_t b) {
+      return state->segments[a].segment->row_count() > state->segments[b].segment->row_count();
+    });
+  }
+  if (state->key_fields.size() == 1) {
+    switch (state->key_fields[0].type.physical()) {
+      case PhysicalType::kBool:
+      case PhysicalType::kInt8:
+      case PhysicalType::kInt16:
+      case PhysicalType::kInt32:
+      case PhysicalType::kInt64: state->key_compare = LookupState::KeyCompare::kInt; break;
+      case PhysicalType::kBytes: state->key_compare = LookupState::KeyCompare::kBytes; break;
+      default: break;
     }
   }
   state->snapshot = std::move(snapshot);
@@ -388,77 +607,49 @@ absl::StatusOr<Lookup> Lookup::Open(std::shared_ptr<const Snapshot> snapshot,
 
 absl::StatusOr<bool> Lookup::Get(std::span<const KeyValue> key, RowView* row) const {
   const LookupState& st = *state_;
-  std::string nkey;
-  RETL_ASSIGN_OR_RETURN(bool matchable, st.Normalize(key, &nkey));
+  ProbeKey k;
+  RETL_ASSIGN_OR_RETURN(bool matchable, st.MakeProbeKey(key, &k));
   *row = RowView();
   if (!matchable) return false;
-  const uint64_t h = KeyHash(nkey);
   // Start every independent cache miss at once: each segment's filter block
   // and home slot, rather than one miss after another.
   for (const LookupSegment& s : st.segments) {
     if (s.hash != nullptr) {
-      s.hash->PrefetchFilter(h);
-      s.hash->PrefetchSlot(h);
+      s.hash->PrefetchFilter(k.hash);
+      s.hash->PrefetchSlot(k.hash);
     }
   }
-  std::string row_key;
-  for (const LookupSegment& s : st.segments) {
-    if (s.hash == nullptr) {
-      RETL_ASSIGN_OR_RETURN(RowIndex r, st.Probe(s, nkey, h));
-      if (r < 0) continue;
-      RETL_RETURN_IF_ERROR(st.MakeView(s, r, row));
-      return true;
-    }
-    if (!s.hash->MayContain(h)) continue;
-    absl::Status status;
-    RowIndex found = -1;
-    s.hash->Probe(h, [&](RowIndex q) {
-      const RowIndex r = s.hash->FirstRow(q);
-      // A fingerprint match is almost always the key: fetch the row's values
-      // while its key is read and compared.
-      st.PrefetchRow(s, r);
-      status = st.RowKey(s, r, st.key_columns, &row_key);
-      if (!status.ok() || row_key != nkey) return !status.ok();
-      found = r;
-      return true;
-    });
-    RETL_RETURN_IF_ERROR(status);
-    if (found < 0) continue;
-    RETL_RETURN_IF_ERROR(st.MakeView(s, found, row, /*prefetch=*/false));  // done above
-    return true;
-  }
-  return false;
+  return st.GetFrom(0, k, row);
 }
 
 absl::Status Lookup::Find(std::span<const KeyValue> key, std::vector<RowView>* rows) const {
   const LookupState& st = *state_;
-  std::string nkey;
-  RETL_ASSIGN_OR_RETURN(bool matchable, st.Normalize(key, &nkey));
+  ProbeKey k;
+  RETL_ASSIGN_OR_RETURN(bool matchable, st.MakeProbeKey(key, &k));
   if (!matchable) return absl::OkStatus();
-  const uint64_t h = KeyHash(nkey);
   for (const LookupSegment& s : st.segments) {
-    if (s.hash != nullptr) s.hash->PrefetchFilter(h);
+    if (s.hash != nullptr) s.hash->PrefetchFilter(k.hash);
   }
   for (const LookupSegment& s : st.segments) {
-    if (s.hash != nullptr && !s.hash->MayContain(h)) continue;
-    RETL_ASSIGN_OR_RETURN(RowIndex q, st.Probe(s, nkey, h));
+    if (s.hash != nullptr && !s.hash->MayContain(k.hash)) continue;
+    RETL_ASSIGN_OR_RETURN(RowIndex q, st.Probe(s, k));
     if (q < 0) continue;
     if (s.hash == nullptr || s.hash->unique()) {
       RowView v;
       RETL_RETURN_IF_ERROR(st.MakeView(s, s.hash != nullptr ? s.hash->FirstRow(q) : q, &v));
       rows->push_back(v);
     } else {
-      std::string row_key;
       for (uint32_t r : s.hash->GroupRows(q)) {
         // Probe compared the group's first row; a damaged file must not slip
         // other keys into the group.
-        RETL_RETURN_IF_ERROR(st.RowKey(s, r, st.key_columns, &row_key));
-        if (row_key != nkey) {
+        const RowPosition pos = st.Locate(s, r);
+        RETL_ASSIGN_OR_RETURN(bool equal, st.KeyEquals(s, pos, k));
+        if (!equal) {
           return absl::DataLossError(StrCat("index file '", s.index_file->path(), "': row ", r,
                                             " is in the group of another key"));
         }
         RowView v;
-        RETL_RETURN_IF_ERROR(st.MakeView(s, r, &v));
+        RETL_RETURN_IF_ERROR(st.MakeView(s, pos, &v));
         rows->push_back(v);
       }
     }
@@ -468,6 +659,13 @@ absl::Status Lookup::Find(std::span<const KeyValue> key, std::vector<RowView>* r
 }
 
 absl::Status Lookup::GetBatch(std::span<const KeyValue> keys, std::vector<RowView>* rows) const {
+  const size_t width = state_->key_fields.size();
+  rows->assign(width == 0 ? 0 : keys.size() / width, RowView());
+  return GetBatch(keys, [rows](size_t i, const RowView& row) { (*rows)[i] = row; });
+}
+
+absl::Status Lookup::GetBatch(std::span<const KeyValue> keys,
+                              absl::FunctionRef<void(size_t, const RowView&)> fn) const {
   const LookupState& st = *state_;
   const size_t width = st.key_fields.size();
   if (width == 0 || keys.size() % width != 0) {
@@ -476,94 +674,103 @@ absl::Status Lookup::GetBatch(std::span<const KeyValue> keys, std::vector<RowVie
                                              " column(s)"));
   }
   const size_t n = keys.size() / width;
-  rows->assign(n, RowView());
-  std::vector<std::string> nkeys(n);
-  std::vector<uint64_t> hashes(n);
-  std::vector<bool> matchable(n);
-  // Stage 1: normalize and hash every key; prefetch the filter blocks.
-  for (size_t i = 0; i < n; ++i) {
-    RETL_ASSIGN_OR_RETURN(bool m, st.Normalize(keys.subspan(i * width, width), &nkeys[i]));
-    matchable[i] = m;
-    hashes[i] = KeyHash(nkeys[i]);
-    if (m) {
-      for (const LookupSegment& s : st.segments) {
-        if (s.hash != nullptr) s.hash->PrefetchFilter(hashes[i]);
-      }
-    }
-  }
-  // Stage 2: filters; prefetch the home slots of the segments that pass.
-  struct Candidate {
-    uint32_t key;
-    uint32_t segment;
+  // A software pipeline: at step t, key t enters stage 1, key t - kDistance
+  // is in stage 2, and so on. Each stage starts the cache misses of the
+  // next one kDistance keys ahead of its loads, so that many misses are in
+  // flight at once, and each row's values are still in cache when fn reads
+  // them (a batch that prefetched every row before the first fn ran would
+  // find them evicted).
+  constexpr size_t kDistance = 8;
+  constexpr size_t kStages = 5;
+  constexpr size_t kRing = 64;  // a power of two above (kStages - 1) * kDistance
+  static_assert(kRing > (kStages - 1) * kDistance);
+  struct InFlight {
+    ProbeKey key;
+    bool live = false;       // may still match a row
+    uint32_t order = 0;      // position in probe_order of the candidate segment
+    RowIndex row = -1;       // the candidate row (first fingerprint match), or -1
+    RowPosition pos;
+    const ChunkReader* const* readers = nullptr;  // of the candidate's block, if made
   };
-  std::vector<Candidate> candidates;
-  candidates.reserve(n + n / 4);
-  // A key's first segment whose filter passes almost always holds it (about
-  // 1% false positives): stop there, and let the few keys it does not
-  // verify resume after it (`resume`, stage 5).
-  std::vector<uint32_t> resume(n, static_cast<uint32_t>(st.segments.size()));
-  for (size_t i = 0; i < n; ++i) {
-    if (!matchable[i]) continue;
-    for (size_t j = 0; j < st.segments.size(); ++j) {
-      const LookupSegment& s = st.segments[j];
-      if (s.hash != nullptr && !s.hash->MayContain(hashes[i])) continue;
-      candidates.push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(j)});
-      if (s.hash != nullptr) {
-        s.hash->PrefetchSlot(hashes[i]);
-        resume[i] = static_cast<uint32_t>(j + 1);
-        break;
-      }
-    }
-  }
-  // Stage 3: walk the probe sequences (slots now in cache) and collect the
-  // rows whose fingerprints match; prefetch their key values.
-  struct Hit {
-    uint32_t key;
-    uint32_t segment;
-    RowIndex row;
+  std::array<InFlight, kRing> ring;
+  const size_t segment_count = st.probe_order.size();
+  // The key in stage `stage` (1-based) at step t, if any.
+  auto at = [&](size_t t, size_t stage) -> InFlight* {
+    const size_t lag = (stage - 1) * kDistance;
+    if (t < lag || t - lag >= n) return nullptr;
+    return &ring[(t - lag) % kRing];
   };
-  std::vector<Hit> hits;
-  hits.reserve(candidates.size());
-  for (const Candidate& cand : candidates) {
-    const LookupSegment& s = st.segments[cand.segment];
-    if (s.hash == nullptr) {  // no index file: binary search now
-      RETL_ASSIGN_OR_RETURN(RowIndex r, st.Probe(s, nkeys[cand.key], hashes[cand.key]));
-      if (r >= 0) hits.push_back({cand.key, cand.segment, r});
-      continue;
-    }
-    const RowIndex rows_in_segment = s.segment->row_count();
-    s.hash->Probe(hashes[cand.key], [&](RowIndex q) {
-      const RowIndex r = s.hash->FirstRow(q);
-      if (r >= rows_in_segment) return false;  // cannot happen: IndexFile::Open checked payloads
-      hits.push_back({cand.key, cand.segment, r});
-      const size_t block = s.segment->BlockOf(r);
-      for (int c : st.key_columns) {
-        if (const ChunkReader* reader = s.segment->ReadyReader(block, c)) {
-          reader->Prefetch(r - s.segment->block_start(block));
+  for (size_t t = 0; t < n + (kStages - 1) * kDistance; ++t) {
+    // Stage 1: normalize and hash the key; fetch its filter block of every segment.
+    if (InFlight* x = at(t, 1)) {
+      RETL_ASSIGN_OR_RETURN(x->live, st.MakeProbeKey(keys.subspan(t * width, width), &x->key));
+      x->row = -1;
+      x->readers = nullptr;
+      if (x->live) {
+        for (const LookupSegment& s : st.segments) {
+          if (s.hash != nullptr) s.hash->PrefetchFilter(x->key.hash);
         }
       }
-      return false;
-    });
-  }
-  // Stage 4: verify the keys; MakeView prefetches the values of the rows found.
-  std::string key;
-  for (const Hit& hit : hits) {
-    RowView& out = (*rows)[hit.key];
-    if (out.valid()) continue;
-    const LookupSegment& s = st.segments[hit.segment];
-    RETL_RETURN_IF_ERROR(st.RowKey(s, hit.row, st.key_columns, &key));
-    if (key != nkeys[hit.key]) continue;
-    RETL_RETURN_IF_ERROR(st.MakeView(s, hit.row, &out));  // prefetches the row's values
-  }
-  // Stage 5: keys whose first candidate segment was a false positive.
-  for (size_t i = 0; i < n; ++i) {
-    if ((*rows)[i].valid() || !matchable[i] || resume[i] >= st.segments.size()) continue;
-    for (size_t j = resume[i]; j < st.segments.size() && !(*rows)[i].valid(); ++j) {
-      const LookupSegment& s = st.segments[j];
-      if (s.hash != nullptr && !s.hash->MayContain(hashes[i])) continue;
-      RETL_ASSIGN_OR_RETURN(RowIndex q, st.Probe(s, nkeys[i], hashes[i]));
-      if (q < 0) continue;
-      RETL_RETURN_IF_ERROR(st.MakeView(s, s.hash != nullptr ? s.hash->FirstRow(q) : q, &(*rows)[i]));
+    }
+    // Stage 2: the first segment whose filter passes (in probe order; about
+    // 1% false positives); fetch its home slot.
+    if (InFlight* x = at(t, 2); x != nullptr && x->live) {
+      size_t j = 0;
+      for (; j < segment_count; ++j) {
+        const LookupSegment& s = st.segments[st.probe_order[j]];
+        if (s.hash == nullptr) break;  // no index file: binary search in the last stage
+        if (s.hash->MayContain(x->key.hash)) {
+          s.hash->PrefetchSlot(x->key.hash);
+          break;
+        }
+      }
+      x->order = static_cast<uint32_t>(j);
+      x->live = j < segment_count;
+    }
+    // Stage 3: the first slot whose fingerprint matches; fetch the row's
+    // key and projected values.
+    if (InFlight* x = at(t, 3); x != nullptr && x->live) {
+      const LookupSegment& s = st.segments[st.probe_order[x->order]];
+      if (s.hash != nullptr) {
+        const RowIndex rows_in_segment = s.segment->row_count();
+        s.hash->Probe(x->key.hash, [&](RowIndex q) {
+          const RowIndex r = s.hash->FirstRow(q);
+          if (r < rows_in_segment) x->row = r;  // else damaged: the last stage reports it
+          return true;
+        });
+      }
+      if (x->row >= 0) {
+        x->pos = st.Locate(s, x->row);
+        for (int c : st.key_columns_outside_projection) {
+          if (const ChunkReader* reader = s.segment->ReadyReader(x->pos.block, c)) {
+            reader->Prefetch(x->pos.in_block);
+          }
+        }
+        x->readers = s.block_readers[x->pos.block].load(std::memory_order_acquire);
+        if (x->readers != nullptr) {
+          for (size_t c = 0; c < st.projection.size(); ++c) x->readers[c]->Prefetch(x->pos.in_block);
+        }
+      }
+    }
+    // Stage 4: the string offsets are in cache now: fetch the strings.
+    if (InFlight* x = at(t, 4); x != nullptr && x->readers != nullptr) {
+      for (int c : st.bytes_projection) x->readers[c]->PrefetchBytes(x->pos.in_block);
+    }
+    // Stage 5: compare the candidate's key; if it is not the key (a filter
+    // or fingerprint false positive), finish this key the slow way.
+    if (InFlight* x = at(t, kStages); x != nullptr && x->live) {
+      const size_t i = t - (kStages - 1) * kDistance;
+      RowView view;
+      bool found = false;
+      if (x->row >= 0) {
+        const LookupSegment& s = st.segments[st.probe_order[x->order]];
+        RETL_ASSIGN_OR_RETURN(found, st.KeyEquals(s, x->pos, x->key));
+        if (found) RETL_RETURN_IF_ERROR(st.MakeView(s, x->pos, &view, /*prefetch=*/false));
+      }
+      if (!found) {
+        RETL_ASSIGN_OR_RETURN(found, st.GetFrom(x->order, x->key, &view));
+      }
+      if (found) fn(i, view);
     }
   }
   return absl::OkStatus();
@@ -648,18 +855,18 @@ absl::StatusOr<std::optional<std::pair<RowIndex, size_t>>> FindExistingKey(
     }
     st.segments.push_back(LookupSegment{k.segment.get(), k.index.get(),
                                         k.index != nullptr ? &k.index->primary() : nullptr,
-                                        k.partition});
+                                        k.partition, nullptr});
   }
   const RowIndex n = columns.empty() ? 0 : columns[0].size();
-  std::string nkey;
+  ProbeKey key;  // compared by normalized bytes (key_compare stays kNormalized)
   for (RowIndex r = 0; r < n; ++r) {
-    nkey.clear();
-    if (!AppendNormalizedKey(columns, schema.primary_key, r, &nkey)) continue;
-    const uint64_t h = KeyHash(nkey);
+    key.bytes.clear();
+    if (!AppendNormalizedKey(columns, schema.primary_key, r, &key.bytes)) continue;
+    key.hash = KeyHash(key.bytes);
     for (size_t i = 0; i < st.segments.size(); ++i) {
       const LookupSegment& s = st.segments[i];
-      if (s.segment == nullptr || (s.hash != nullptr && !s.hash->MayContain(h))) continue;
-      RETL_ASSIGN_OR_RETURN(RowIndex q, st.Probe(s, nkey, h));
+      if (s.segment == nullptr || (s.hash != nullptr && !s.hash->MayContain(key.hash))) continue;
+      RETL_ASSIGN_OR_RETURN(RowIndex q, st.Probe(s, key));
       if (q >= 0) return std::make_pair(r, i);
     }
   }

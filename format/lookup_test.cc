@@ -527,6 +527,88 @@ TEST(LookupTest, GetBatchAgreesWithGetAcrossManyPartitions) {
   }
 }
 
+// The callback form of GetBatch: called once per key that has a row, in
+// ascending key order, with the row Get returns; projections without the key
+// column and string keys holding NUL bytes (escaped in normalized keys) too.
+TEST(LookupTest, GetBatchCallbackVisitsFoundKeysInOrder) {
+  TempDir tmp;
+  const std::string dir = tmp.Sub("ds");
+  ASSERT_OK(DatasetWriter::Init(dir));
+  Schema schema;
+  schema.fields = {{"id", DataType::Of(TypeId::kBigInt), false},
+                   {"name", DataType::Of(TypeId::kString), true},
+                   {"part", DataType::Of(TypeId::kInt), true}};
+  schema.primary_key = {0};
+  schema.partition_column = 2;
+  schema.indexes.push_back(IndexDef{"name", {1}});
+  TableData data;
+  for (const Field& f : schema.fields) data.columns.emplace_back(f.type);
+  auto name_of = [](int64_t i) {
+    std::string name = "n" + std::to_string(i);
+    if (i % 5 == 0) name += std::string("\0x", 2);  // NUL inside the key
+    if (i % 7 == 0) name = std::string("\0", 1) + name;
+    return name;
+  };
+  for (int64_t i = 0; i < 3000; ++i) {
+    data.columns[0].AppendInt(i * 31);
+    data.columns[1].AppendBytes(name_of(i));
+    data.columns[2].AppendInt(i % 6);
+  }
+  ASSERT_OK(CommitChange(dir, 256, false,
+                         [&](Transaction* t) { return t->CreateTable("t", schema, data); }));
+  auto snap = Dataset::Open(dir).value()->Latest().value();
+  LookupOptions only_part;
+  only_part.columns = {"part"};
+  auto by_id = Lookup::Open(snap, "t", only_part).value();
+  std::vector<KeyValue> keys;
+  std::vector<std::string> texts;  // KeyValue::Text does not copy
+  texts.reserve(3500);
+  for (int64_t i = 0; i < 3500; ++i) {
+    // Hits and misses interleaved, integers and text.
+    const int64_t id = (i * 7) % 3500 * 31 + (i % 13 == 0 ? 1 : 0);
+    texts.push_back(std::to_string(id));
+    keys.push_back(i % 3 == 0 ? KeyValue::Text(texts.back()) : KeyValue::Int(id));
+  }
+  std::vector<size_t> visited;
+  ASSERT_OK(by_id.GetBatch(keys, [&](size_t i, const RowView& row) {
+    visited.push_back(i);
+    RowView single;
+    auto found = by_id.Get(keys[i], &single);
+    ASSERT_TRUE(found.ok() && *found) << i;
+    EXPECT_EQ(row.GetInt(0), single.GetInt(0));
+    const int64_t id = keys[i].kind() == KeyValue::Kind::kInt ? keys[i].int_value()
+                                                               : std::stoll(std::string(keys[i].bytes_value()));
+    EXPECT_EQ(row.GetInt(0), id / 31 % 6) << i;
+  }));
+  std::vector<size_t> expected;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    RowView v;
+    if (by_id.Get(keys[i], &v).value()) expected.push_back(i);
+  }
+  EXPECT_EQ(visited, expected);
+  EXPECT_GT(expected.size(), 2500u);
+  EXPECT_LT(expected.size(), keys.size());
+
+  LookupOptions by_name_options;
+  by_name_options.index = "name";
+  auto by_name = Lookup::Open(snap, "t", by_name_options).value();
+  std::vector<std::string> names;
+  for (int64_t i = 0; i < 3300; i += 3) names.push_back(i < 3000 ? name_of(i) : name_of(i) + "?");
+  names.push_back(std::string("n5", 2));  // a prefix of "n5\0x": no match
+  std::vector<KeyValue> name_keys;
+  for (const std::string& n : names) name_keys.push_back(KeyValue::Bytes(n));
+  std::vector<RowView> rows;
+  ASSERT_OK(by_name.GetBatch(name_keys, &rows));
+  for (size_t i = 0; i < names.size(); ++i) {
+    const bool hit = i < 1000;
+    ASSERT_EQ(rows[i].valid(), hit) << i;
+    if (hit) {
+      EXPECT_EQ(rows[i].GetBytes(1), names[i]);
+      EXPECT_EQ(rows[i].GetInt(0), static_cast<int64_t>(i) * 3 * 31);
+    }
+  }
+}
+
 // A unique secondary index over a column that is mostly NULL: payloads are
 // rows of the whole segment, not of the indexed rows only.
 TEST(LookupTest, SparseUniqueSecondaryIndexes) {

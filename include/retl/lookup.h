@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "retl/catalog.h"
 #include "retl/dataset.h"
 #include "retl/export.h"
@@ -122,8 +123,8 @@ class RETL_EXPORT RowView {
   friend class Lookup;
   friend struct LookupState;
   const LookupState* state_ = nullptr;
-  const void* segment_ = nullptr;  // internal per-segment reader
-  int32_t block_ = 0;
+  const void* segment_ = nullptr;  // internal per-segment state
+  const void* readers_ = nullptr;  // internal: the projected columns of the row's block
   RowIndex row_ = 0;  // within the block
 };
 
@@ -173,11 +174,18 @@ class RETL_EXPORT Lookup {
   }
 
   // Looks up keys.size() / key_fields().size() keys at once (the values of
-  // each key consecutive), probing them in stages with prefetches. rows[i]
-  // is the row of key i, or a RowView with valid() false. Get already
-  // overlaps the memory accesses of one lookup, so the gain per key is
-  // modest (bench/README.md has the figures); one call per request batch
-  // also saves the per-call overhead.
+  // each key consecutive) and calls fn(i, row) for each key i that has a
+  // row, in ascending i. The keys go through a software pipeline: while one
+  // key's row is compared, the index slots and row values of the next keys
+  // are already on their way into the cache, so a batch costs far less per
+  // key than single Gets (bench/README.md has the figures). The values of
+  // `row` are in cache when fn runs: read them there for the full gain.
+  // On error, fn has been called for some keys and not others.
+  absl::Status GetBatch(std::span<const KeyValue> keys,
+                        absl::FunctionRef<void(size_t, const RowView&)> fn) const;
+  // As above, collecting the rows: rows[i] is the row of key i, or a
+  // RowView with valid() false. Reading the rows afterwards is slower than
+  // in fn, as a large batch's values no longer fit in the cache.
   absl::Status GetBatch(std::span<const KeyValue> keys, std::vector<RowView>* rows) const;
 
   // Appends every row with this key to `rows` (many for a non-unique
