@@ -409,6 +409,11 @@ absl::StatusOr<bool> LookupState::GetFrom(size_t first, const ProbeKey& k, RowVi
         return true;
       }
       if (!*equal) return false;
+      // The string offsets arrived with the key: start fetching the strings
+      // while the caller reads the other values.
+      if (const ChunkReader* const* readers = s.block_readers[pos.block].load(std::memory_order_acquire)) {
+        for (int c : bytes_projection) readers[c]->PrefetchBytes(pos.in_block);
+      }
       status = MakeView(s, pos, view, /*prefetch=*/false);  // done above
       found = status.ok();
       return true;
