@@ -177,6 +177,20 @@ void ColumnToVector(const std::shared_ptr<const Column>& col, RowIndex begin, si
   }
 }
 
+// Vector of `n` strings of an uncompressed STRING or BINARY chunk from row
+// `begin`: views of the mapped file, which the caller keeps alive.
+void ReaderToVector(const ChunkReader& r, RowIndex begin, size_t n, SqlType t, Vector* v) {
+  v->Reset(t, n);
+  for (size_t i = 0; i < n; ++i) {
+    const RowIndex row = begin + static_cast<RowIndex>(i);
+    if (r.IsNull(row)) {
+      v->valid[i] = 0;
+    } else {
+      v->str[i] = r.GetBytes(row);
+    }
+  }
+}
+
 struct BlockRef {
   std::shared_ptr<const Segment> segment;
   size_t block;
@@ -206,7 +220,13 @@ class TableScan final : public Operator {
         out->columns.resize(num_fields_);
         out->size = n;
         for (size_t k = 0; k < columns_.size(); ++k) {
-          ColumnToVector(decoded_[k], pos_, n, types_[columns_[k]], &out->columns[columns_[k]]);
+          Vector* v = &out->columns[columns_[k]];
+          if (readers_[k] != nullptr) {
+            ReaderToVector(*readers_[k], pos_, n, types_[columns_[k]], v);
+            v->keep.push_back(current_->segment);
+          } else {
+            ColumnToVector(decoded_[k], pos_, n, types_[columns_[k]], v);
+          }
         }
         if (columns_.empty()) {
           for (Vector& v : out->columns) v.Reset(SqlType{}, 0);
@@ -220,10 +240,23 @@ class TableScan final : public Operator {
       block_rows_ = b.segment->blocks()[b.block].row_count;
       pos_ = 0;
       decoded_.clear();
+      readers_.clear();
       for (int c : columns_) {
+        // Uncompressed strings are read in place: views of the mapped file
+        // (of the dictionary, for dictionary chunks), no copy. The segment
+        // keeps the chunk's reader, checked once, for later queries.
+        const ChunkInfo& chunk = b.segment->blocks()[b.block].columns[c];
+        if (b.segment->schema().fields[c].type.physical() == PhysicalType::kBytes &&
+            chunk.compression == Compression::kNone) {
+          RETL_ASSIGN_OR_RETURN(const ChunkReader* reader, b.segment->Reader(b.block, c));
+          readers_.push_back(reader);
+          decoded_.push_back(nullptr);
+          continue;
+        }
         auto col = std::make_shared<Column>(b.segment->schema().fields[c].type);
         RETL_RETURN_IF_ERROR(b.segment->ReadChunk(b.block, c, col.get()));
         decoded_.push_back(std::move(col));
+        readers_.push_back(nullptr);
       }
     }
   }
@@ -239,7 +272,8 @@ class TableScan final : public Operator {
   const BlockRef* current_ = nullptr;
   RowIndex block_rows_ = 0;
   RowIndex pos_ = 0;
-  std::vector<std::shared_ptr<const Column>> decoded_;
+  std::vector<std::shared_ptr<const Column>> decoded_;  // per column: decoded, or
+  std::vector<const ChunkReader*> readers_;             // read in place
 };
 
 // A key column value for the Lookup API (its type is the column's).
@@ -478,6 +512,81 @@ void EncodeKey(const Vector& v, size_t i, std::string* out) {
   }
 }
 
+// Dense ids for the values of one column (1, 2, ... in order of first
+// appearance; 0 for NULL), equal exactly when EncodeKey's encodings are: the
+// fast path of group keys and count(DISTINCT) over integer-like, floating
+// and string columns.
+class ValueIds {
+ public:
+  static bool Supports(SqlType t) {
+    const Storage s = t.storage();
+    return s == Storage::kInt64 || s == Storage::kDouble || s == Storage::kString;
+  }
+  // ids[i] for rows [0, n) of v; returns how many ids were new.
+  size_t Map(const Vector& v, size_t n, uint32_t* ids) {
+    const uint32_t before = next_;
+    switch (v.type.storage()) {
+      case Storage::kInt64:
+        for (size_t i = 0; i < n; ++i) ids[i] = v.valid[i] ? IntId(v.i64[i]) : 0;
+        break;
+      case Storage::kDouble:
+        for (size_t i = 0; i < n; ++i) {
+          if (!v.valid[i]) {
+            ids[i] = 0;
+            continue;
+          }
+          double d = v.f64[i];
+          if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();
+          if (d == 0) d = 0;  // -0 is 0
+          int64_t bits;
+          std::memcpy(&bits, &d, 8);
+          ids[i] = IntId(bits);
+        }
+        break;
+      case Storage::kString: {
+        // Strings read from a dictionary chunk repeat the same view: compare
+        // the pointer first. Only within this batch, whose vector keeps the
+        // bytes alive (a later batch may reuse the address).
+        const char* last_data = nullptr;
+        size_t last_size = 0;
+        uint32_t last_id = 0;
+        for (size_t i = 0; i < n; ++i) {
+          if (!v.valid[i]) {
+            ids[i] = 0;
+            continue;
+          }
+          const std::string_view x = v.str[i];
+          if (x.data() == last_data && x.size() == last_size && last_data != nullptr) {
+            ids[i] = last_id;
+            continue;
+          }
+          auto it = strings_.find(x);
+          if (it == strings_.end()) it = strings_.emplace(heap_.Add(x), next_++).first;
+          ids[i] = last_id = it->second;
+          last_data = x.data();
+          last_size = x.size();
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    return next_ - before;
+  }
+
+ private:
+  uint32_t IntId(int64_t x) {
+    auto [it, inserted] = ints_.try_emplace(x, next_);
+    next_ += inserted;
+    return it->second;
+  }
+
+  uint32_t next_ = 1;
+  absl::flat_hash_map<int64_t, uint32_t> ints_;  // integers, and doubles by their bits
+  absl::flat_hash_map<std::string_view, uint32_t> strings_;  // views of heap_
+  StringHeap heap_;
+};
+
 struct AggState {
   // Per group.
   std::vector<int64_t> count;
@@ -522,6 +631,13 @@ class HashAggregate final : public Operator {
       : child_(std::move(child)), keys_(std::move(keys)), aggs_(std::move(aggs)), key_pos_(std::move(key_pos)) {
     children.push_back(child_.get());
     states_.resize(aggs_.size());
+    fast_distinct_.resize(aggs_.size());
+    fast_keys_ = !keys_.empty() && keys_.size() <= 2;
+    for (const ExprPtr& k : keys_) fast_keys_ = fast_keys_ && ValueIds::Supports(k->type());
+    if (fast_keys_) {
+      key_ids_.resize(keys_.size());
+      key_ids_scratch_.resize(keys_.size());
+    }
   }
   std::string Describe() const override {
     std::string s = "HASH AGGREGATE";
@@ -619,6 +735,11 @@ class HashAggregate final : public Operator {
         for (size_t k = 0; k < keys_.size(); ++k) {
           RETL_RETURN_IF_ERROR(WithPos(keys_[k]->Eval(in, &kv[k]), key_pos_.size() > k ? key_pos_[k] : SourcePos{}));
         }
+        if (fast_keys_) {
+          AssignGroups(kv, in.size, &gid);
+          for (size_t a = 0; a < aggs_.size(); ++a) RETL_RETURN_IF_ERROR(Update(a, in, gid));
+          continue;
+        }
         for (size_t i = 0; i < in.size; ++i) {
           key.clear();
           for (const Vector* v : kv) EncodeKey(*v, i, &key);
@@ -641,6 +762,39 @@ class HashAggregate final : public Operator {
     return absl::OkStatus();
   }
 
+  // Group ids of n rows from one or two key columns mapped to dense ids:
+  // one column indexes an array, two a map of the id pair; no key bytes are
+  // built or hashed per row.
+  void AssignGroups(const std::vector<const Vector*>& kv, size_t n, std::vector<uint32_t>* gid) {
+    for (size_t k = 0; k < kv.size(); ++k) {
+      key_ids_scratch_[k].resize(n);
+      key_ids_[k].Map(*kv[k], n, key_ids_scratch_[k].data());
+    }
+    const uint32_t* a = key_ids_scratch_[0].data();
+    const uint32_t* b = kv.size() > 1 ? key_ids_scratch_[1].data() : nullptr;
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t* slot;
+      if (b == nullptr) {
+        if (a[i] >= group_of_id_.size()) group_of_id_.resize(std::max<size_t>(a[i] + 1, group_of_id_.size() * 2), kNoGroup);
+        slot = &group_of_id_[a[i]];
+      } else {
+        slot = &group_of_pair_.try_emplace((uint64_t{a[i]} << 32) | b[i], kNoGroup).first->second;
+      }
+      if (*slot == kNoGroup) {
+        *slot = static_cast<uint32_t>(groups_);
+        std::vector<Value> gk;
+        for (const Vector* v : kv) gk.push_back(Value::FromVector(*v, i));
+        group_keys_.push_back(std::move(gk));
+        ++groups_;
+        if (groups_ > capacity_) {
+          capacity_ = std::max<size_t>(groups_ * 2, 64);
+          Grow(capacity_);
+        }
+      }
+      (*gid)[i] = *slot;
+    }
+  }
+
   absl::Status Update(size_t a, const Batch& in, const std::vector<uint32_t>& gid) {
     AggSpec& spec = aggs_[a];
     AggState& s = states_[a];
@@ -650,6 +804,16 @@ class HashAggregate final : public Operator {
     }
     const Vector* x = nullptr;
     RETL_RETURN_IF_ERROR(WithPos(spec.arg->Eval(in, &x), spec.pos));
+    if (spec.distinct && spec.kind == AggKind::kCount && ValueIds::Supports(x->type)) {
+      // Counted as they are first seen: a set of (group, value id) pairs.
+      FastDistinct& d = fast_distinct_[a];
+      d.ids.resize(in.size);
+      d.values.Map(*x, in.size, d.ids.data());
+      for (size_t i = 0; i < in.size; ++i) {
+        if (d.ids[i] != 0 && d.seen.insert((uint64_t{gid[i]} << 32) | d.ids[i]).second) ++s.count[gid[i]];
+      }
+      return absl::OkStatus();
+    }
     if (spec.distinct) {
       std::string k;
       for (size_t i = 0; i < in.size; ++i) {
@@ -777,6 +941,9 @@ class HashAggregate final : public Operator {
   absl::StatusOr<Value> Final(size_t a, size_t g) {
     AggSpec& spec = aggs_[a];
     AggState& s = states_[a];
+    if (spec.distinct && spec.kind == AggKind::kCount && ValueIds::Supports(spec.arg->type())) {
+      return Value::Int(SqlKind::kBigInt, s.count[g]);  // counted by the fast path
+    }
     if (spec.distinct) {
       // Feed the distinct values through a plain state once.
       const std::vector<Value>& vals = s.distinct_values[g];
@@ -847,7 +1014,20 @@ class HashAggregate final : public Operator {
   std::vector<AggSpec> aggs_;
   std::vector<SourcePos> key_pos_;
   std::vector<AggState> states_;
-  absl::flat_hash_map<std::string, uint32_t> map_;
+  absl::flat_hash_map<std::string, uint32_t> map_;  // group keys' bytes -> group
+  // The fast path (AssignGroups) for one or two keys that ValueIds supports.
+  static constexpr uint32_t kNoGroup = UINT32_MAX;
+  bool fast_keys_ = false;
+  std::vector<ValueIds> key_ids_;
+  std::vector<std::vector<uint32_t>> key_ids_scratch_;
+  std::vector<uint32_t> group_of_id_;                   // one key: its id -> group
+  absl::flat_hash_map<uint64_t, uint32_t> group_of_pair_;  // two keys: id pair -> group
+  struct FastDistinct {
+    ValueIds values;
+    std::vector<uint32_t> ids;
+    absl::flat_hash_set<uint64_t> seen;  // (group << 32) | value id
+  };
+  std::vector<FastDistinct> fast_distinct_;  // per aggregate
   std::vector<std::vector<Value>> group_keys_;
   size_t groups_ = 0;
   size_t capacity_ = 0;
