@@ -1,6 +1,7 @@
 #include "format/chunk_reader.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "format/key_codec.h"
 
@@ -28,6 +29,65 @@ ChunkReader::ChunkReader(const ChunkLayout& layout, const DataType& type, RowInd
 
 const uint8_t* ChunkReader::Buffer(const ChunkLayout& layout, size_t k) const {
   return k < layout.buffers.size() ? base_ + layout.buffers[k].offset : nullptr;
+}
+
+void ChunkReader::ReadValidity(RowIndex begin, size_t n, uint8_t* out) const {
+  if (validity_ == nullptr) {
+    std::memset(out, 1, n);
+    return;
+  }
+  for (size_t k = 0; k < n; ++k) {
+    const RowIndex i = begin + static_cast<RowIndex>(k);
+    out[k] = (validity_[i >> 3] >> (i & 7)) & 1;
+  }
+}
+
+namespace {
+template <typename T>
+void Widen(const uint8_t* p, size_t n, int64_t* out) {
+  for (size_t k = 0; k < n; ++k) {
+    T v;
+    std::memcpy(&v, p + k * sizeof(T), sizeof(T));
+    out[k] = static_cast<int64_t>(v);
+  }
+}
+}  // namespace
+
+void ChunkReader::ReadInts(RowIndex begin, size_t n, int64_t* out) const {
+  switch (encoding_) {
+    case Encoding::kForBitpack:
+      for (size_t k = 0; k < n; ++k) {
+        out[k] = static_cast<int64_t>(static_cast<uint64_t>(reference_) +
+                                      Unpack(b1_, begin + static_cast<RowIndex>(k)));
+      }
+      return;
+    case Encoding::kPlain:
+      switch (physical_) {
+        case PhysicalType::kBool:
+          for (size_t k = 0; k < n; ++k) {
+            const RowIndex i = begin + static_cast<RowIndex>(k);
+            out[k] = (b1_[i >> 3] >> (i & 7)) & 1;
+          }
+          return;
+        case PhysicalType::kInt8: Widen<int8_t>(b1_ + begin, n, out); return;
+        case PhysicalType::kInt16: Widen<int16_t>(b1_ + begin * 2, n, out); return;
+        case PhysicalType::kInt32: Widen<int32_t>(b1_ + begin * 4, n, out); return;
+        case PhysicalType::kInt64: std::memcpy(out, b1_ + begin * 8, n * 8); return;
+        default: break;
+      }
+      break;
+    default:
+      break;
+  }
+  for (size_t k = 0; k < n; ++k) out[k] = GetInt(begin + static_cast<RowIndex>(k));
+}
+
+void ChunkReader::ReadDoubles(RowIndex begin, size_t n, double* out) const {
+  if (encoding_ == Encoding::kPlain && physical_ == PhysicalType::kDouble) {
+    std::memcpy(out, b1_ + begin * 8, n * 8);
+    return;
+  }
+  for (size_t k = 0; k < n; ++k) out[k] = GetDouble(begin + static_cast<RowIndex>(k));
 }
 
 void ChunkReader::AppendNormalized(RowIndex i, std::string* out) const {

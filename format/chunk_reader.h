@@ -42,6 +42,13 @@ class ChunkReader {
   int128 GetInt128(RowIndex i) const;
   double GetDouble(RowIndex i) const;
   std::string_view GetBytes(RowIndex i) const;
+  // Rows [begin, begin + n) at once, for scans (the caller checks the range):
+  // 1 for valid and 0 for NULL; integer-like values (BOOLEAN as 0/1) widened
+  // to int64; FLOAT or DOUBLE values as double. Values of NULL rows are
+  // unspecified.
+  void ReadValidity(RowIndex begin, size_t n, uint8_t* out) const;
+  void ReadInts(RowIndex begin, size_t n, int64_t* out) const;
+  void ReadDoubles(RowIndex begin, size_t n, double* out) const;
   // Appends the normalized form (FORMAT.md §12.2) of valid row i.
   void AppendNormalized(RowIndex i, std::string* out) const;
   // Hints the CPU to load what reading row i touches first. Deliberately

@@ -177,17 +177,23 @@ void ColumnToVector(const std::shared_ptr<const Column>& col, RowIndex begin, si
   }
 }
 
-// Vector of `n` strings of an uncompressed STRING or BINARY chunk from row
-// `begin`: views of the mapped file, which the caller keeps alive.
+// Vector of rows [begin, begin + n) of an uncompressed chunk, read in place:
+// strings are views of the mapped file, which the caller keeps alive.
 void ReaderToVector(const ChunkReader& r, RowIndex begin, size_t n, SqlType t, Vector* v) {
   v->Reset(t, n);
-  for (size_t i = 0; i < n; ++i) {
-    const RowIndex row = begin + static_cast<RowIndex>(i);
-    if (r.IsNull(row)) {
-      v->valid[i] = 0;
-    } else {
-      v->str[i] = r.GetBytes(row);
-    }
+  r.ReadValidity(begin, n, v->valid.data());
+  switch (r.type().physical()) {
+    case PhysicalType::kBytes:
+      for (size_t i = 0; i < n; ++i) {
+        if (v->valid[i]) v->str[i] = r.GetBytes(begin + static_cast<RowIndex>(i));
+      }
+      break;
+    case PhysicalType::kFloat:
+    case PhysicalType::kDouble: r.ReadDoubles(begin, n, v->f64.data()); break;
+    case PhysicalType::kInt128:
+      for (size_t i = 0; i < n; ++i) v->i128[i] = r.GetInt128(begin + static_cast<RowIndex>(i));
+      break;
+    default: r.ReadInts(begin, n, v->i64.data()); break;
   }
 }
 
@@ -242,12 +248,13 @@ class TableScan final : public Operator {
       decoded_.clear();
       readers_.clear();
       for (int c : columns_) {
-        // Uncompressed strings are read in place: views of the mapped file
-        // (of the dictionary, for dictionary chunks), no copy. The segment
-        // keeps the chunk's reader, checked once, for later queries.
+        // Uncompressed chunks are read in place, a batch at a time, and
+        // strings are views of the mapped file (of the dictionary, for
+        // dictionary chunks): no copy. The segment keeps the chunk's reader,
+        // checked once, for later queries. Compressed chunks are decoded
+        // whole, so that no decompressed copy outlives the scan.
         const ChunkInfo& chunk = b.segment->blocks()[b.block].columns[c];
-        if (b.segment->schema().fields[c].type.physical() == PhysicalType::kBytes &&
-            chunk.compression == Compression::kNone) {
+        if (chunk.compression == Compression::kNone) {
           RETL_ASSIGN_OR_RETURN(const ChunkReader* reader, b.segment->Reader(b.block, c));
           readers_.push_back(reader);
           decoded_.push_back(nullptr);
