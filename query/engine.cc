@@ -180,12 +180,12 @@ void ColumnToVector(const std::shared_ptr<const Column>& col, RowIndex begin, si
 // Vector of rows [begin, begin + n) of an uncompressed chunk, read in place:
 // strings are views of the mapped file, which the caller keeps alive.
 void ReaderToVector(const ChunkReader& r, RowIndex begin, size_t n, SqlType t, Vector* v) {
-  v->Reset(t, n);
+  v->Resize(t, n);
   r.ReadValidity(begin, n, v->valid.data());
   switch (r.type().physical()) {
     case PhysicalType::kBytes:
       for (size_t i = 0; i < n; ++i) {
-        if (v->valid[i]) v->str[i] = r.GetBytes(begin + static_cast<RowIndex>(i));
+        v->str[i] = v->valid[i] ? r.GetBytes(begin + static_cast<RowIndex>(i)) : std::string_view();
       }
       break;
     case PhysicalType::kFloat:
@@ -194,6 +194,18 @@ void ReaderToVector(const ChunkReader& r, RowIndex begin, size_t n, SqlType t, V
       for (size_t i = 0; i < n; ++i) v->i128[i] = r.GetInt128(begin + static_cast<RowIndex>(i));
       break;
     default: r.ReadInts(begin, n, v->i64.data()); break;
+  }
+  // NULL rows hold zero, as Vector::Reset leaves them.
+  if (std::memchr(v->valid.data(), 0, n) != nullptr) {
+    for (size_t i = 0; i < n; ++i) {
+      if (v->valid[i]) continue;
+      switch (t.storage()) {
+        case Storage::kInt64: v->i64[i] = 0; break;
+        case Storage::kInt128: v->i128[i] = 0; break;
+        case Storage::kDouble: v->f64[i] = 0; break;
+        default: break;
+      }
+    }
   }
 }
 

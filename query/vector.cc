@@ -89,6 +89,28 @@ void Vector::Reset(SqlType t, size_t n) {
   }
 }
 
+void Vector::Resize(SqlType t, size_t n) {
+  const Storage old_storage = type.storage();
+  type = t;
+  size = n;
+  valid.resize(n);
+  keep.clear();
+  if (old_storage != t.storage()) {
+    i64.clear();
+    i128.clear();
+    f64.clear();
+    str.clear();
+    iv.clear();
+  }
+  switch (t.storage()) {
+    case Storage::kInt64: i64.resize(n); break;
+    case Storage::kInt128: i128.resize(n); break;
+    case Storage::kDouble: f64.resize(n); break;
+    case Storage::kString: str.resize(n); break;
+    case Storage::kInterval: iv.resize(n); break;
+  }
+}
+
 void Vector::Append(const Vector& src, size_t i) {
   valid.push_back(src.valid[i]);
   switch (type.storage()) {

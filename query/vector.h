@@ -118,6 +118,10 @@ struct Vector {
   explicit Vector(SqlType t) : type(t) {}
   // Sets the type and size; every value valid and zero (empty).
   void Reset(SqlType t, size_t n);
+  // Sets the type and size, leaving validity and values unspecified: for
+  // producers that write every row (cheaper than Reset when the vector is
+  // reused at the same size, as batches are).
+  void Resize(SqlType t, size_t n);
   bool IsValid(size_t i) const { return valid[i] != 0; }
   // Appends row `i` of `src` (same storage).
   void Append(const Vector& src, size_t i);
