@@ -49,6 +49,18 @@ class ChunkReader {
   void ReadValidity(RowIndex begin, size_t n, uint8_t* out) const;
   void ReadInts(RowIndex begin, size_t n, int64_t* out) const;
   void ReadDoubles(RowIndex begin, size_t n, double* out) const;
+  // Dictionary-encoded STRING or BINARY chunks (FORMAT.md §5): the entries,
+  // and the codes of rows [begin, begin + n) (a NULL row's code is
+  // unchecked: it may be dictionary_size() or more).
+  bool dictionary_encoded() const { return encoding_ == Encoding::kDictionary; }
+  int32_t dictionary_size() const { return dictionary_size_; }
+  std::string_view DictionaryEntry(int32_t j) const {
+    const uint32_t begin = Load<uint32_t>(b1_ + j * 4), end = Load<uint32_t>(b1_ + j * 4 + 4);
+    return std::string_view(reinterpret_cast<const char*>(b2_) + begin, end - begin);
+  }
+  void ReadCodes(RowIndex begin, size_t n, uint32_t* out) const {
+    for (size_t k = 0; k < n; ++k) out[k] = static_cast<uint32_t>(Unpack(b3_, begin + static_cast<RowIndex>(k)));
+  }
   // Appends the normalized form (FORMAT.md §12.2) of valid row i.
   void AppendNormalized(RowIndex i, std::string* out) const;
   // Hints the CPU to load what reading row i touches first. Deliberately

@@ -209,6 +209,26 @@ void ReaderToVector(const ChunkReader& r, RowIndex begin, size_t n, SqlType t, V
   }
 }
 
+// As ReaderToVector, for a dictionary-encoded string chunk whose entries are
+// `dictionary`: the vector carries the codes and the dictionary.
+void DictionaryToVector(const ChunkReader& r, const std::shared_ptr<const std::vector<std::string_view>>& dictionary,
+                        RowIndex begin, size_t n, SqlType t, Vector* v) {
+  v->Resize(t, n);
+  r.ReadValidity(begin, n, v->valid.data());
+  v->codes.resize(n);
+  r.ReadCodes(begin, n, v->codes.data());
+  const std::vector<std::string_view>& d = *dictionary;
+  for (size_t i = 0; i < n; ++i) {
+    if (!v->valid[i]) {
+      v->codes[i] = 0;
+      v->str[i] = std::string_view();
+    } else {
+      v->str[i] = d[v->codes[i]];  // checked: DecodeChunk bounds every valid row's code
+    }
+  }
+  v->dictionary = dictionary;
+}
+
 struct BlockRef {
   std::shared_ptr<const Segment> segment;
   size_t block;
@@ -239,7 +259,10 @@ class TableScan final : public Operator {
         out->size = n;
         for (size_t k = 0; k < columns_.size(); ++k) {
           Vector* v = &out->columns[columns_[k]];
-          if (readers_[k] != nullptr) {
+          if (dictionaries_[k] != nullptr) {
+            DictionaryToVector(*readers_[k], dictionaries_[k], pos_, n, types_[columns_[k]], v);
+            v->keep.push_back(current_->segment);
+          } else if (readers_[k] != nullptr) {
             ReaderToVector(*readers_[k], pos_, n, types_[columns_[k]], v);
             v->keep.push_back(current_->segment);
           } else {
@@ -259,6 +282,7 @@ class TableScan final : public Operator {
       pos_ = 0;
       decoded_.clear();
       readers_.clear();
+      dictionaries_.clear();
       for (int c : columns_) {
         // Uncompressed chunks are read in place, a batch at a time, and
         // strings are views of the mapped file (of the dictionary, for
@@ -270,12 +294,19 @@ class TableScan final : public Operator {
           RETL_ASSIGN_OR_RETURN(const ChunkReader* reader, b.segment->Reader(b.block, c));
           readers_.push_back(reader);
           decoded_.push_back(nullptr);
+          std::shared_ptr<std::vector<std::string_view>> dictionary;
+          if (reader->dictionary_encoded()) {
+            dictionary = std::make_shared<std::vector<std::string_view>>(reader->dictionary_size());
+            for (int32_t j = 0; j < reader->dictionary_size(); ++j) (*dictionary)[j] = reader->DictionaryEntry(j);
+          }
+          dictionaries_.push_back(std::move(dictionary));
           continue;
         }
         auto col = std::make_shared<Column>(b.segment->schema().fields[c].type);
         RETL_RETURN_IF_ERROR(b.segment->ReadChunk(b.block, c, col.get()));
         decoded_.push_back(std::move(col));
         readers_.push_back(nullptr);
+        dictionaries_.push_back(nullptr);
       }
     }
   }
@@ -293,6 +324,8 @@ class TableScan final : public Operator {
   RowIndex pos_ = 0;
   std::vector<std::shared_ptr<const Column>> decoded_;  // per column: decoded, or
   std::vector<const ChunkReader*> readers_;             // read in place
+  // Per column, for dictionary-encoded strings: the block's dictionary.
+  std::vector<std::shared_ptr<const std::vector<std::string_view>>> dictionaries_;
 };
 
 // A key column value for the Lookup API (its type is the column's).
@@ -410,6 +443,9 @@ void GatherBatch(const Batch& in, const std::vector<uint32_t>& sel, Batch* out) 
       case Storage::kString: GatherValues(src.str, sel, &dst.str); break;
       case Storage::kInterval: GatherValues(src.iv, sel, &dst.iv); break;
     }
+    dst.constant = src.constant;
+    dst.dictionary = src.dictionary;
+    if (src.dictionary != nullptr) GatherValues(src.codes, sel, &dst.codes);
   }
 }
 
@@ -563,6 +599,17 @@ class ValueIds {
         }
         break;
       case Storage::kString: {
+        if (v.dictionary != nullptr) {
+          // Each entry of the dictionary once, then the codes.
+          if (v.dictionary != dictionary_) {
+            dictionary_ = v.dictionary;
+            dictionary_ids_.resize(dictionary_->size());
+            for (size_t j = 0; j < dictionary_->size(); ++j) dictionary_ids_[j] = StringId((*dictionary_)[j]);
+          }
+          const uint32_t* codes = v.codes.data();
+          for (size_t i = 0; i < n; ++i) ids[i] = v.valid[i] ? dictionary_ids_[codes[i]] : 0;
+          break;
+        }
         // Strings read from a dictionary chunk repeat the same view: compare
         // the pointer first. Only within this batch, whose vector keeps the
         // bytes alive (a later batch may reuse the address).
@@ -579,9 +626,7 @@ class ValueIds {
             ids[i] = last_id;
             continue;
           }
-          auto it = strings_.find(x);
-          if (it == strings_.end()) it = strings_.emplace(heap_.Add(x), next_++).first;
-          ids[i] = last_id = it->second;
+          ids[i] = last_id = StringId(x);
           last_data = x.data();
           last_size = x.size();
         }
@@ -594,6 +639,11 @@ class ValueIds {
   }
 
  private:
+  uint32_t StringId(std::string_view x) {
+    auto it = strings_.find(x);
+    if (it == strings_.end()) it = strings_.emplace(heap_.Add(x), next_++).first;
+    return it->second;
+  }
   uint32_t IntId(int64_t x) {
     auto [it, inserted] = ints_.try_emplace(x, next_);
     next_ += inserted;
@@ -604,6 +654,8 @@ class ValueIds {
   absl::flat_hash_map<int64_t, uint32_t> ints_;  // integers, and doubles by their bits
   absl::flat_hash_map<std::string_view, uint32_t> strings_;  // views of heap_
   StringHeap heap_;
+  std::shared_ptr<const std::vector<std::string_view>> dictionary_;  // the last one seen
+  std::vector<uint32_t> dictionary_ids_;                             // its entries' ids
 };
 
 struct AggState {

@@ -181,6 +181,7 @@ class Constant final : public Expr {
         v_.ToVector(&buf_, i, heap);
         if (heap != nullptr) s = buf_.str[0];
       }
+      buf_.constant = true;
     }
     *result = &buf_;
     return absl::OkStatus();
@@ -929,12 +930,59 @@ void CompareLoop(CmpOp op, size_t n, Get get, int64_t* o) {
   }
 }
 
+// A string column from a dictionary chunk compared with a literal: each
+// dictionary entry is compared once (per dictionary), and the rows take
+// their code's result.
+struct DictionaryCompare {
+  std::shared_ptr<const std::vector<std::string_view>> dictionary;
+  std::string literal;
+  std::vector<uint8_t> result;  // per entry
+
+  const uint8_t* For(CmpOp op, const Vector& column, std::string_view lit) {
+    if (column.dictionary != dictionary || lit != literal) {
+      dictionary = column.dictionary;
+      literal = std::string(lit);
+      result.resize(dictionary->size());
+      int64_t r = 0;
+      for (size_t j = 0; j < dictionary->size(); ++j) {
+        CompareLoop<std::string_view>(op, 1, [&](size_t) { return std::pair((*dictionary)[j], lit); }, &r);
+        result[j] = static_cast<uint8_t>(r);
+      }
+    }
+    return result.data();
+  }
+};
+
+// The operator with its operands swapped: a < b is b > a.
+CmpOp Mirror(CmpOp op) {
+  switch (op) {
+    case CmpOp::kLt: return CmpOp::kGt;
+    case CmpOp::kLe: return CmpOp::kGe;
+    case CmpOp::kGt: return CmpOp::kLt;
+    case CmpOp::kGe: return CmpOp::kLe;
+    default: return op;
+  }
+}
+
 Kernel CompareKernel(CmpOp op, Storage st) {
-  return [op, st](const std::vector<const Vector*>& v, size_t n, Vector* out) -> absl::Status {
+  auto cache = std::make_shared<DictionaryCompare>();
+  return [op, st, cache](const std::vector<const Vector*>& v, size_t n, Vector* out) -> absl::Status {
     AndValid(v, n, out);
     const Vector& a = *v[0];
     const Vector& b = *v[1];
     int64_t* o = out->i64.data();
+    if (st == Storage::kString && n > 0) {
+      const Vector* column = a.dictionary != nullptr && b.constant ? &a
+                             : b.dictionary != nullptr && a.constant ? &b
+                                                                     : nullptr;
+      if (column != nullptr && !column->dictionary->empty()) {
+        const Vector& literal = column == &a ? b : a;
+        const uint8_t* r = cache->For(column == &a ? op : Mirror(op), *column, literal.str[0]);
+        const uint32_t* codes = column->codes.data();
+        for (size_t i = 0; i < n; ++i) o[i] = r[codes[i]];  // NULL rows: code 0, invalid anyway
+        return absl::OkStatus();
+      }
+    }
     switch (st) {
       case Storage::kInt64: {
         const int64_t* x = a.i64.data();
@@ -1173,6 +1221,29 @@ class InSet final : public Expr {
     const Vector* x = nullptr;
     RETL_RETURN_IF_ERROR(x_->Eval(in, &x));
     out_.Reset(type_, in.size);
+    if (x->dictionary != nullptr && !x->dictionary->empty()) {
+      // Each dictionary entry once, then the codes.
+      if (x->dictionary != dictionary_) {
+        dictionary_ = x->dictionary;
+        entry_found_.resize(dictionary_->size());
+        for (size_t j = 0; j < dictionary_->size(); ++j) {
+          entry_found_[j] = strings_.contains(ToAbsl((*dictionary_)[j]));
+        }
+      }
+      for (size_t i = 0; i < in.size; ++i) {
+        if (!x->valid[i]) {
+          out_.valid[i] = 0;
+        } else if (entry_found_[x->codes[i]]) {
+          out_.i64[i] = !negated_;
+        } else if (has_null_) {
+          out_.valid[i] = 0;
+        } else {
+          out_.i64[i] = negated_;
+        }
+      }
+      *result = &out_;
+      return absl::OkStatus();
+    }
     for (size_t i = 0; i < in.size; ++i) {
       if (!x->valid[i]) {
         out_.valid[i] = 0;
@@ -1225,6 +1296,9 @@ class InSet final : public Expr {
   bool negated_;
   absl::flat_hash_set<int64_t> ints_;
   absl::flat_hash_set<std::string> strings_;
+  // The last dictionary seen, and whether each of its entries is in the set.
+  std::shared_ptr<const std::vector<std::string_view>> dictionary_;
+  std::vector<uint8_t> entry_found_;
   absl::flat_hash_set<uint64_t> doubles_;  // DoubleKey()s
   Vector out_;
 };

@@ -80,6 +80,8 @@ void Vector::Reset(SqlType t, size_t n) {
   str.clear();
   iv.clear();
   keep.clear();
+  dictionary.reset();
+  constant = false;
   switch (t.storage()) {
     case Storage::kInt64: i64.assign(n, 0); break;
     case Storage::kInt128: i128.assign(n, 0); break;
@@ -95,6 +97,8 @@ void Vector::Resize(SqlType t, size_t n) {
   size = n;
   valid.resize(n);
   keep.clear();
+  dictionary.reset();
+  constant = false;
   if (old_storage != t.storage()) {
     i64.clear();
     i128.clear();
@@ -112,6 +116,8 @@ void Vector::Resize(SqlType t, size_t n) {
 }
 
 void Vector::Append(const Vector& src, size_t i) {
+  dictionary.reset();  // codes no longer describe the rows
+  constant = false;
   valid.push_back(src.valid[i]);
   switch (type.storage()) {
     case Storage::kInt64: i64.push_back(src.i64[i]); break;
@@ -124,6 +130,8 @@ void Vector::Append(const Vector& src, size_t i) {
 }
 
 void Vector::AppendNull() {
+  dictionary.reset();
+  constant = false;
   valid.push_back(0);
   switch (type.storage()) {
     case Storage::kInt64: i64.push_back(0); break;

@@ -113,6 +113,15 @@ struct Vector {
   std::vector<Interval> iv;    // kInterval
   // Whatever the string views point into (decoded chunks, heaps, the mmap).
   std::vector<std::shared_ptr<const void>> keep;
+  // Optional, for kString vectors read from a dictionary-encoded chunk: row
+  // i's value is (*dictionary)[codes[i]] (str[i] holds it too). Kernels may
+  // compute on the dictionary's entries once and map the codes; codes of
+  // NULL rows are 0. A dictionary is immutable, and a shared_ptr to it
+  // keeps its address from being reused, so it can key caches.
+  std::shared_ptr<const std::vector<std::string_view>> dictionary;
+  std::vector<uint32_t> codes;
+  // Every row holds row 0's value and validity (a literal's vector).
+  bool constant = false;
 
   Vector() = default;
   explicit Vector(SqlType t) : type(t) {}
@@ -127,6 +136,8 @@ struct Vector {
   void Append(const Vector& src, size_t i);
   // Sets row `row` to row `i` of `src` (same storage), validity included.
   void Set(size_t row, const Vector& src, size_t i) {
+    if (dictionary != nullptr) dictionary.reset();  // codes no longer describe the rows
+    constant = false;
     valid[row] = src.valid[i];
     switch (type.storage()) {
       case Storage::kInt64: i64[row] = src.i64[i]; break;
