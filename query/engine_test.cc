@@ -102,6 +102,21 @@ TEST_F(EngineTest, SecondaryIndexEqualityIsAnIndexProbe) {
   EXPECT_EQ(One("SELECT count(*) FROM customers WHERE email = 'user7@example.com' AND orders > 7"), "0");
 }
 
+TEST_F(EngineTest, CountStarAloneIsAnsweredFromBlockMetadata) {
+  std::string plan = Plan("EXPLAIN ANALYZE SELECT count(*), count(*) FROM customers");
+  EXPECT_TRUE(absl::StrContains(plan, "rows counted from block metadata")) << plan;
+  EXPECT_TRUE(absl::StrContains(plan, "columns none")) << plan;
+  EXPECT_EQ(One("SELECT count(*) FROM customers"), "1000");
+  // Anything more reads rows.
+  plan = Plan("EXPLAIN ANALYZE SELECT count(*) FROM customers WHERE orders > 10");
+  EXPECT_FALSE(absl::StrContains(plan, "from block metadata")) << plan;
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE orders > 10"), "780");
+  plan = Plan("EXPLAIN ANALYZE SELECT count(*), count(ltv) FROM customers");
+  EXPECT_FALSE(absl::StrContains(plan, "from block metadata")) << plan;
+  EXPECT_EQ(One("SELECT count(*) - count(ltv) FROM customers"), "100");
+  EXPECT_EQ(One("SELECT count(*) FROM customers GROUP BY region ORDER BY 1 LIMIT 1"), "333");
+}
+
 TEST_F(EngineTest, PartitionPruningAndBlockSkipping) {
   std::string plan = Plan("EXPLAIN SELECT count(*) FROM customers WHERE region = 'eu'");
   EXPECT_TRUE(absl::StrContains(plan, "partitions 1/3 (eu)")) << plan;
