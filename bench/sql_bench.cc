@@ -6,7 +6,7 @@
 // its rows as text (so a driver can compare systems). bench/analytics_bench.py
 // runs it against DuckDB and SQLite (bench/README.md).
 //
-//   retl-sql-bench --dataset DIR --queries FILE [--runs 5] [--warmup 1]
+//   retl-sql-bench --dataset DIR --queries FILE [--runs 5] [--warmup 1] [--threads N]
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -50,11 +50,12 @@ std::string JsonString(const std::string& s) {
 int main(int argc, char** argv) {
   CLI::App app{"Times SQL queries over a rETL dataset in one process; prints JSON"};
   std::string dir, queries_path;
-  int runs = 5, warmup = 1;
+  int runs = 5, warmup = 1, threads = 0;
   app.add_option("--dataset", dir, "Dataset directory")->required();
   app.add_option("--queries", queries_path, "File of queries, one per line")->required();
   app.add_option("--runs", runs, "Timed runs per query")->check(CLI::Range(1, 1000));
   app.add_option("--warmup", warmup, "Untimed runs per query first")->check(CLI::Range(0, 1000));
+  app.add_option("--threads", threads, "Threads per query (0: one per core)")->check(CLI::Range(0, 1024));
   CLI11_PARSE(app, argc, argv);
 
   std::ifstream in(queries_path);
@@ -69,7 +70,9 @@ int main(int argc, char** argv) {
 
   absl::StatusOr<std::unique_ptr<retl::Dataset>> ds = retl::Dataset::Open(dir);
   if (!ds.ok()) Die(std::string(ds.status().message()));
-  retl::QueryEngine engine(std::shared_ptr<const retl::Dataset>(std::move(*ds)), retl::EngineOptions{});
+  retl::EngineOptions options;
+  options.threads = threads;
+  retl::QueryEngine engine(std::shared_ptr<const retl::Dataset>(std::move(*ds)), options);
 
   std::printf("{\"queries\": [");
   for (size_t q = 0; q < queries.size(); ++q) {

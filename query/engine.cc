@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cmath>
 #include <cstring>
 #include <functional>
 #include <limits>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -97,9 +100,22 @@ class Operator {
   int64_t nanos() const { return nanos_; }
   // Extra EXPLAIN ANALYZE detail.
   virtual std::string RuntimeDetail() const { return ""; }
+  // Adds the figures of `other`, a plan of the same shape run by another
+  // thread, to this plan's, operator by operator.
+  void AddFigures(const Operator& other) {
+    rows_ += other.rows_;
+    nanos_ += other.nanos_;
+    for (size_t i = 0; i < children.size() && i < other.children.size(); ++i) {
+      if (children[i] != nullptr && other.children[i] != nullptr) children[i]->AddFigures(*other.children[i]);
+    }
+  }
 
  protected:
   virtual absl::StatusOr<bool> Next(Batch* out) = 0;
+  void CountRows(int64_t n, int64_t nanos) {
+    rows_ += n;
+    nanos_ += nanos;
+  }
 
  private:
   int64_t rows_ = 0;
@@ -256,6 +272,20 @@ class TableScan final : public Operator {
     for (const BlockRef& b : blocks_) rows += b.segment->blocks()[b.block].row_count;
     return rows;
   }
+  size_t block_count() const { return blocks_.size(); }
+  // A scan of the same blocks and columns, for another thread; it reads
+  // nothing until StartBlock.
+  std::unique_ptr<TableScan> CloneForWorker() const {
+    auto c = std::make_unique<TableScan>(table_, blocks_, columns_, types_, num_fields_, detail_);
+    c->next_ = c->end_ = blocks_.size();
+    return c;
+  }
+  // Reads block `b` alone, from its first row.
+  void StartBlock(size_t b) {
+    next_ = b;
+    end_ = b + 1;
+    current_ = nullptr;
+  }
 
  protected:
   absl::StatusOr<bool> Next(Batch* out) override {
@@ -282,7 +312,7 @@ class TableScan final : public Operator {
         pos_ += static_cast<RowIndex>(n);
         return true;
       }
-      if (next_ >= blocks_.size()) return false;
+      if (next_ >= std::min(end_, blocks_.size())) return false;
       const BlockRef& b = blocks_[next_++];
       current_ = &b;
       block_rows_ = b.segment->blocks()[b.block].row_count;
@@ -326,6 +356,7 @@ class TableScan final : public Operator {
   size_t num_fields_;
   std::string detail_;
   size_t next_ = 0;
+  size_t end_ = SIZE_MAX;  // StartBlock: one past the block to read
   const BlockRef* current_ = nullptr;
   RowIndex block_rows_ = 0;
   RowIndex pos_ = 0;
@@ -333,6 +364,131 @@ class TableScan final : public Operator {
   std::vector<const ChunkReader*> readers_;             // read in place
   // Per column, for dictionary-encoded strings: the block's dictionary.
   std::vector<std::shared_ptr<const std::vector<std::string_view>>> dictionaries_;
+};
+
+// Runs copies of a table scan (each under its own copy of the WHERE filter)
+// on worker threads, a block at a time, and returns their batches in block
+// order: the rows, and their order, are those of one scan, whatever the
+// number of threads, so everything above runs as it would on one thread.
+// Workers stay at most kWindow blocks per thread ahead of the consumer.
+class ParallelScan final : public Operator {
+ public:
+  struct Worker {
+    OpPtr root;
+    TableScan* scan;  // the leaf of root
+  };
+  ParallelScan(std::vector<Worker> workers, size_t blocks)
+      : workers_(std::move(workers)), blocks_(blocks), window_(kWindow * workers_.size()) {
+    children.push_back(workers_[0].root.get());
+  }
+  ~ParallelScan() override { Stop(); }
+  // The workers, for an operator that runs them itself (parallel aggregation).
+  std::vector<Worker> TakeWorkers() { return std::move(workers_); }
+  size_t blocks() const { return blocks_; }
+  std::string Describe() const override {
+    return StrCat("PARALLEL SCAN ", workers_.size(), " threads, ", blocks_, " blocks in order");
+  }
+  std::string RuntimeDetail() const override {
+    return StrCat("below: the ", workers_.size(), " threads' figures summed");
+  }
+
+ protected:
+  absl::StatusOr<bool> Next(Batch* out) override {
+    if (threads_.empty() && !stopped_) {
+      for (size_t w = 0; w < workers_.size(); ++w) threads_.emplace_back([this, w] { Work(w); });
+    }
+    while (true) {
+      if (pos_ < current_.size()) {
+        *out = std::move(current_[pos_++]);
+        return true;
+      }
+      if (next_ >= blocks_) {
+        Stop();  // every worker is done: join them, and sum their figures
+        return false;
+      }
+      Slot slot;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        done_cv_.wait(lock, [&] { return done_.count(next_) > 0; });
+        slot = std::move(done_[next_]);
+        done_.erase(next_);
+        ++next_;
+      }
+      space_cv_.notify_all();
+      if (!slot.status.ok()) {
+        Stop();
+        return slot.status;
+      }
+      current_ = std::move(slot.batches);
+      pos_ = 0;
+    }
+  }
+
+ private:
+  static constexpr size_t kWindow = 2;
+  struct Slot {
+    absl::Status status;
+    std::vector<Batch> batches;
+  };
+
+  void Work(size_t w) {
+    Worker& worker = workers_[w];
+    while (true) {
+      size_t b;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        space_cv_.wait(lock, [&] { return stop_ || claim_ >= blocks_ || claim_ < next_ + window_; });
+        if (stop_ || claim_ >= blocks_) return;
+        b = claim_++;
+      }
+      Slot slot;
+      worker.scan->StartBlock(b);
+      while (true) {
+        Batch batch;
+        absl::StatusOr<bool> more = worker.root->Pull(&batch);
+        if (!more.ok()) {
+          slot.status = more.status();
+          break;
+        }
+        if (!*more) break;
+        slot.batches.push_back(std::move(batch));
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_[b] = std::move(slot);
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    space_cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+    if (!threads_.empty()) {
+      for (size_t w = 1; w < workers_.size(); ++w) workers_[0].root->AddFigures(*workers_[w].root);
+    }
+    threads_.clear();
+    stopped_ = true;
+  }
+
+  std::vector<Worker> workers_;
+  const size_t blocks_;
+  const size_t window_;
+  std::vector<std::thread> threads_;
+  bool stopped_ = false;
+  std::mutex mu_;
+  std::condition_variable done_cv_;   // a block finished
+  std::condition_variable space_cv_;  // the consumer moved on, or stop
+  bool stop_ = false;                 // under mu_
+  size_t claim_ = 0;                  // next block to hand out, under mu_
+  size_t next_ = 0;                   // next block the consumer takes
+  std::map<size_t, Slot> done_;       // finished blocks, under mu_
+  std::vector<Batch> current_;        // the block being returned
+  size_t pos_ = 0;
 };
 
 // A key column value for the Lookup API (its type is the column's).
@@ -718,7 +874,7 @@ class HashAggregate final : public Operator {
     }
   }
   std::string Describe() const override {
-    std::string s = "HASH AGGREGATE";
+    std::string s = partial_ ? "PARTIAL HASH AGGREGATE (per block)" : "HASH AGGREGATE";
     if (!keys_.empty()) {
       s += " BY ";
       for (size_t i = 0; i < keys_.size(); ++i) s += (i ? ", " : "") + keys_[i]->ToString();
@@ -730,7 +886,13 @@ class HashAggregate final : public Operator {
     return s;
   }
   std::string RuntimeDetail() const override {
-    return from_metadata_ ? std::string("rows counted from block metadata") : StrCat(groups_, " groups");
+    if (from_metadata_) return "rows counted from block metadata";
+    if (partial_) return "rows: the blocks' groups";
+    if (!workers_.empty()) {
+      return StrCat(groups_, " groups, merged from ", merged_blocks_, " blocks' partial groups on ",
+                    workers_.size(), " threads; below: the threads' figures summed");
+    }
+    return StrCat(groups_, " groups");
   }
 
  protected:
@@ -798,6 +960,7 @@ class HashAggregate final : public Operator {
   }
 
   absl::Status Consume() {
+    if (!workers_.empty()) return ConsumeParallel();
     // count(*) alone over a scan that reads no column: the blocks' row counts.
     if (keys_.empty() && !aggs_.empty() &&
         std::all_of(aggs_.begin(), aggs_.end(), [](const AggSpec& a) { return a.kind == AggKind::kCountStar; })) {
@@ -829,31 +992,223 @@ class HashAggregate final : public Operator {
         for (size_t k = 0; k < keys_.size(); ++k) {
           RETL_RETURN_IF_ERROR(WithPos(keys_[k]->Eval(in, &kv[k]), key_pos_.size() > k ? key_pos_[k] : SourcePos{}));
         }
-        if (fast_keys_) {
-          AssignGroups(kv, in.size, &gid);
-          for (size_t a = 0; a < aggs_.size(); ++a) RETL_RETURN_IF_ERROR(Update(a, in, gid));
-          continue;
-        }
-        for (size_t i = 0; i < in.size; ++i) {
-          key.clear();
-          for (const Vector* v : kv) EncodeKey(*v, i, &key);
-          auto [it, inserted] = map_.try_emplace(key, static_cast<uint32_t>(groups_));
-          if (inserted) {
-            std::vector<Value> gk;
-            for (const Vector* v : kv) gk.push_back(Value::FromVector(*v, i));
-            group_keys_.push_back(std::move(gk));
-            ++groups_;
-            if (groups_ > capacity_) {
-              capacity_ = std::max<size_t>(groups_ * 2, 64);
-              Grow(capacity_);
-            }
-          }
-          gid[i] = it->second;
-        }
+        AssignGroupIds(kv, in.size, &gid);
       }
       for (size_t a = 0; a < aggs_.size(); ++a) RETL_RETURN_IF_ERROR(Update(a, in, gid));
     }
     return absl::OkStatus();
+  }
+
+  // The group of each of n rows with key values kv, new groups in order of
+  // first appearance.
+  void AssignGroupIds(const std::vector<const Vector*>& kv, size_t n, std::vector<uint32_t>* gid) {
+    if (fast_keys_) {
+      AssignGroups(kv, n, gid);
+      return;
+    }
+    std::string key;
+    for (size_t i = 0; i < n; ++i) {
+      key.clear();
+      for (const Vector* v : kv) EncodeKey(*v, i, &key);
+      auto [it, inserted] = map_.try_emplace(key, static_cast<uint32_t>(groups_));
+      if (inserted) {
+        std::vector<Value> gk;
+        for (const Vector* v : kv) gk.push_back(Value::FromVector(*v, i));
+        group_keys_.push_back(std::move(gk));
+        ++groups_;
+        if (groups_ > capacity_) {
+          capacity_ = std::max<size_t>(groups_ * 2, 64);
+          Grow(capacity_);
+        }
+      }
+      (*gid)[i] = it->second;
+    }
+  }
+
+ public:
+  // Parallel aggregation: each worker aggregates one block at a time into
+  // its own partial HashAggregate (over a copy of the scan and filter); this
+  // one merges the blocks' partial states in block order. Groups then come
+  // in order of first appearance and floating-point sums add up block by
+  // block in block order, whatever the number of threads.
+  struct Worker {
+    std::unique_ptr<HashAggregate> partial;
+    TableScan* scan;
+  };
+  // Whether every aggregate can be merged from partial states.
+  static bool Mergeable(const std::vector<AggSpec>& aggs) {
+    for (const AggSpec& a : aggs) {
+      if (a.distinct || a.kind == AggKind::kApproxDistinct) return false;
+    }
+    return true;
+  }
+  void SetWorkers(std::vector<Worker> workers, size_t blocks) {
+    for (Worker& w : workers) w.partial->partial_ = true;
+    workers_ = std::move(workers);
+    blocks_ = blocks;
+    children.clear();
+    children.push_back(workers_[0].partial.get());
+  }
+
+ private:
+  // One block's partial result.
+  struct Partial {
+    absl::Status status;
+    size_t groups = 0;
+    std::vector<std::vector<Value>> group_keys;
+    std::vector<AggState> states;
+  };
+
+  // Aggregates the rows of the child (a scan set to one block) from scratch
+  // and moves the result out.
+  Partial TakePartial() {
+    Partial p;
+    groups_ = capacity_ = 0;
+    group_keys_.clear();
+    map_.clear();
+    group_of_id_.clear();
+    group_of_pair_.clear();
+    for (ValueIds& ids : key_ids_) ids = ValueIds();
+    states_.assign(aggs_.size(), AggState());
+    const auto t0 = std::chrono::steady_clock::now();
+    p.status = Consume();
+    CountRows(static_cast<int64_t>(groups_),
+              std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+    p.groups = groups_;
+    p.group_keys = std::move(group_keys_);
+    p.states = std::move(states_);
+    states_.assign(aggs_.size(), AggState());
+    group_keys_.clear();
+    return p;
+  }
+
+  absl::Status MergeFrom(Partial& p) {
+    const size_t n = p.groups;
+    if (n == 0) return absl::OkStatus();
+    std::vector<uint32_t> gid(n, 0);
+    if (!keys_.empty()) {
+      std::vector<Vector> vectors(keys_.size());
+      std::vector<const Vector*> kv(keys_.size());
+      for (size_t k = 0; k < keys_.size(); ++k) {
+        Vector& v = vectors[k];
+        v.Reset(keys_[k]->type(), n);
+        StringHeap* heap = v.type.storage() == Storage::kString ? v.NewHeap() : nullptr;
+        for (size_t g = 0; g < n; ++g) p.group_keys[g][k].ToVector(&v, g, heap);
+        kv[k] = &v;
+      }
+      AssignGroupIds(kv, n, &gid);
+    }
+    for (size_t a = 0; a < aggs_.size(); ++a) {
+      const AggSpec& spec = aggs_[a];
+      AggState& to = states_[a];
+      AggState& from = p.states[a];
+      for (size_t g = 0; g < n; ++g) {
+        const uint32_t t = gid[g];
+        switch (spec.kind) {
+          case AggKind::kCountStar:
+          case AggKind::kCount: to.count[t] += from.count[g]; break;
+          case AggKind::kSum:
+          case AggKind::kAvg:
+            if (from.count[g] == 0) break;
+            to.count[t] += from.count[g];
+            to.isum[t] += from.isum[g];
+            to.fsum[t] += from.fsum[g];
+            if (__builtin_add_overflow(to.dsum[t], from.dsum[g], &to.dsum[t]) ||
+                !(to.dsum[t] < Pow10(38) && to.dsum[t] > -Pow10(38))) {
+              return ErrorAtPos(spec.pos, "numeric field overflow: sum out of range for DECIMAL(38)");
+            }
+            break;
+          case AggKind::kStddev: {
+            // Chan et al.'s pairwise update of count, mean and M2.
+            const int64_t nb = from.count[g];
+            if (nb == 0) break;
+            const int64_t na = to.count[t];
+            if (na == 0) {
+              to.count[t] = nb;
+              to.mean[t] = from.mean[g];
+              to.m2[t] = from.m2[g];
+              break;
+            }
+            const double total = static_cast<double>(na + nb);
+            const double delta = from.mean[g] - to.mean[t];
+            to.mean[t] += delta * static_cast<double>(nb) / total;
+            to.m2[t] += from.m2[g] + delta * delta * static_cast<double>(na) * static_cast<double>(nb) / total;
+            to.count[t] = na + nb;
+            break;
+          }
+          case AggKind::kMin:
+          case AggKind::kMax: {
+            if (!from.has[g]) break;
+            if (!to.has[t]) {
+              to.extreme[t] = std::move(from.extreme[g]);
+              to.has[t] = 1;
+              break;
+            }
+            const int cmp = CompareValues(from.extreme[g], to.extreme[t]);
+            if (spec.kind == AggKind::kMin ? cmp < 0 : cmp > 0) to.extreme[t] = std::move(from.extreme[g]);
+            break;
+          }
+          case AggKind::kApproxDistinct: break;  // not Mergeable
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ConsumeParallel() {
+    if (keys_.empty()) {
+      groups_ = 1;
+      group_keys_.emplace_back();
+      Grow(1);
+    }
+    std::mutex mu;
+    std::condition_variable done_cv, space_cv;
+    std::map<size_t, Partial> done;
+    size_t claim = 0, next = 0;
+    bool stop = false;
+    const size_t window = 2 * workers_.size();
+    auto work = [&](Worker& w) {
+      while (true) {
+        size_t b;
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          space_cv.wait(lock, [&] { return stop || claim >= blocks_ || claim < next + window; });
+          if (stop || claim >= blocks_) return;
+          b = claim++;
+        }
+        w.scan->StartBlock(b);
+        Partial p = w.partial->TakePartial();
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          done.emplace(b, std::move(p));
+        }
+        done_cv.notify_all();
+      }
+    };
+    std::vector<std::thread> threads;
+    for (Worker& w : workers_) threads.emplace_back([&work, &w] { work(w); });
+    absl::Status status;
+    while (next < blocks_ && status.ok()) {
+      Partial p;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        done_cv.wait(lock, [&] { return done.count(next) > 0; });
+        p = std::move(done[next]);
+        done.erase(next);
+        ++next;
+      }
+      space_cv.notify_all();
+      status = p.status.ok() ? MergeFrom(p) : p.status;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stop = true;
+    }
+    space_cv.notify_all();
+    for (std::thread& t : threads) t.join();
+    for (size_t w = 1; w < workers_.size(); ++w) workers_[0].partial->AddFigures(*workers_[w].partial);
+    merged_blocks_ = next;
+    return status;
   }
 
   // Group ids of n rows from one or two key columns mapped to dense ids:
@@ -1128,6 +1483,10 @@ class HashAggregate final : public Operator {
   size_t emitted_ = 0;
   bool consumed_ = false;
   bool from_metadata_ = false;
+  bool partial_ = false;         // a worker's: aggregates one block at a time
+  std::vector<Worker> workers_;  // parallel: the per-thread partial aggregates
+  size_t blocks_ = 0;
+  size_t merged_blocks_ = 0;
 };
 
 // ---------------------------------------------------------------------------
@@ -1680,8 +2039,9 @@ void ExplainTree(const Operator* op, int depth, bool analyze, std::vector<std::s
 
 class Planner {
  public:
-  Planner(std::shared_ptr<const Snapshot> snapshot, const std::vector<Value>& params, LookupCache* lookups)
-      : snapshot_(std::move(snapshot)), params_(params), lookups_(lookups) {}
+  Planner(std::shared_ptr<const Snapshot> snapshot, const std::vector<Value>& params, LookupCache* lookups,
+          int threads)
+      : snapshot_(std::move(snapshot)), params_(params), lookups_(lookups), threads_(threads) {}
 
   absl::StatusOr<Plan> PlanSelect(const SelectStatement& sel) {
     Plan plan;
@@ -1737,21 +2097,42 @@ class Planner {
     scope.clause = "WHERE";
     std::vector<const AstExpr*> conjuncts;
     if (sel.where) SplitConjuncts(sel.where.get(), &conjuncts);
-    std::vector<ExprPtr> where;
     std::vector<SourcePos> where_pos;
-    for (const AstExpr* c : conjuncts) {
-      if (ContainsAggregate(*c)) return ErrorAtPos(c->pos, "aggregate functions are not allowed in WHERE");
-      Binder b(scope);
-      RETL_ASSIGN_OR_RETURN(ExprPtr e, b.Bind(*c));
-      if (e->type().kind != SqlKind::kBoolean && e->type().kind != SqlKind::kNull) {
-        if (!e->unknown_literal()) {
-          return ErrorAtPos(c->pos, StrCat("argument of WHERE must be type BOOLEAN, not type ", e->type().ToString()));
+    for (const AstExpr* c : conjuncts) where_pos.push_back(c->pos);
+    // Bound anew for each thread of a parallel scan: expressions keep state.
+    auto bind_where = [&]() -> absl::StatusOr<std::vector<ExprPtr>> {
+      std::vector<ExprPtr> bound;
+      for (const AstExpr* c : conjuncts) {
+        if (ContainsAggregate(*c)) return ErrorAtPos(c->pos, "aggregate functions are not allowed in WHERE");
+        Binder b(scope);
+        RETL_ASSIGN_OR_RETURN(ExprPtr e, b.Bind(*c));
+        if (e->type().kind != SqlKind::kBoolean && e->type().kind != SqlKind::kNull) {
+          if (!e->unknown_literal()) {
+            return ErrorAtPos(c->pos, StrCat("argument of WHERE must be type BOOLEAN, not type ", e->type().ToString()));
+          }
+        }
+        RETL_ASSIGN_OR_RETURN(e, CoerceTo(std::move(e), SqlType::Of(SqlKind::kBoolean), c->pos));
+        bound.push_back(std::move(e));
+      }
+      return bound;
+    };
+    // The filter's predicate: every conjunct, constant TRUE ones dropped.
+    SourcePos pred_pos;
+    auto combine = [&](std::vector<ExprPtr> bound) -> absl::StatusOr<ExprPtr> {
+      ExprPtr p;
+      for (size_t i = 0; i < bound.size(); ++i) {
+        const Value* v = bound[i]->constant();
+        if (v != nullptr && !v->null && v->i) continue;
+        if (!p) {
+          p = std::move(bound[i]);
+          pred_pos = where_pos[i];
+        } else {
+          RETL_ASSIGN_OR_RETURN(p, MakeBinary("and", std::move(p), std::move(bound[i]), where_pos[i]));
         }
       }
-      RETL_ASSIGN_OR_RETURN(e, CoerceTo(std::move(e), SqlType::Of(SqlKind::kBoolean), c->pos));
-      where.push_back(std::move(e));
-      where_pos.push_back(c->pos);
-    }
+      return p;
+    };
+    RETL_ASSIGN_OR_RETURN(std::vector<ExprPtr> where, bind_where());
 
     // Source: index probe, or scan of the unpruned partitions' blocks.
     OpPtr source;
@@ -1761,26 +2142,39 @@ class Planner {
     } else {
       RETL_ASSIGN_OR_RETURN(source, PlanSource(*table, where, sel));
     }
-    // Filter: every conjunct (constant TRUE ones dropped).
-    ExprPtr pred;
-    SourcePos pred_pos;
-    for (size_t i = 0; i < where.size(); ++i) {
-      const Value* v = where[i]->constant();
-      if (v != nullptr && !v->null && v->i) continue;
-      if (!pred) {
-        pred = std::move(where[i]);
-        pred_pos = where_pos[i];
-      } else {
-        RETL_ASSIGN_OR_RETURN(pred, MakeBinary("and", std::move(pred), std::move(where[i]), where_pos[i]));
-      }
-    }
-    if (pred) source = std::make_unique<Filter>(std::move(source), std::move(pred), pred_pos);
-
-    // Aggregation?
     bool aggregate = sel.has_group_by;
     for (const Item& it : items) aggregate = aggregate || ContainsAggregate(*it.ast);
     if (sel.having) aggregate = true;
     for (const OrderItem& o : sel.order_by) aggregate = aggregate || ContainsAggregate(*o.expr);
+
+    TableScan* scan = dynamic_cast<TableScan*>(source.get());
+    RETL_ASSIGN_OR_RETURN(ExprPtr pred, combine(std::move(where)));
+    const bool filtered = pred != nullptr;
+    if (pred) source = std::make_unique<Filter>(std::move(source), std::move(pred), pred_pos);
+    // Scan and filter on every thread, a block each at a time.
+    // (A scan that reads no column and has no filter reads nothing: leave it
+    // to count(*) from metadata.)
+    // An aggregate takes the scan's workers even on one thread, so that it
+    // merges the same per-block partial results whatever the thread count.
+    if (scan != nullptr && (threads_ > 1 || aggregate) && scan->block_count() > 1 &&
+        (filtered || !scan->RowsWithoutReading().has_value())) {
+      std::vector<ParallelScan::Worker> workers;
+      const int n = static_cast<int>(std::min<size_t>(threads_, scan->block_count()));
+      for (int w = 0; w < n; ++w) {
+        std::unique_ptr<TableScan> copy = scan->CloneForWorker();
+        ParallelScan::Worker worker{nullptr, copy.get()};
+        worker.root = std::move(copy);
+        if (filtered) {
+          RETL_ASSIGN_OR_RETURN(std::vector<ExprPtr> bound, bind_where());
+          RETL_ASSIGN_OR_RETURN(ExprPtr p, combine(std::move(bound)));
+          worker.root = std::make_unique<Filter>(std::move(worker.root), std::move(p), pred_pos);
+        }
+        workers.push_back(std::move(worker));
+      }
+      source = std::make_unique<ParallelScan>(std::move(workers), scan->block_count());
+    }
+
+    // Aggregation (decided above).
 
     Scope out_scope = scope;  // the scope select/order/having bind in
     if (aggregate) {
@@ -1813,6 +2207,7 @@ class Planner {
       }
       std::vector<ExprPtr> keys;
       std::vector<SourcePos> key_pos;
+      std::vector<const AstExpr*> bound_groups, bound_calls;  // bound again per thread
       Scope gscope = scope;
       gscope.clause = "GROUP BY";
       out_scope.aggregated = true;
@@ -1823,6 +2218,7 @@ class Planner {
         if (dup) continue;
         Binder b(gscope);
         RETL_ASSIGN_OR_RETURN(ExprPtr e, b.Bind(*g));
+        bound_groups.push_back(g);
         out_scope.group_keys.emplace_back(text, static_cast<int>(keys.size()));
         out_scope.group_types.push_back(e->type());
         keys.push_back(std::move(e));
@@ -1840,11 +2236,37 @@ class Planner {
         for (auto& [t, idx] : out_scope.aggregates) dup = dup || t == text;
         if (dup) continue;
         RETL_ASSIGN_OR_RETURN(AggSpec spec, BindAggregate(*call, scope));
+        bound_calls.push_back(call);
         out_scope.aggregates.emplace_back(text, static_cast<int>(keys.size() + aggs.size()));
         out_scope.agg_types.push_back(spec.type);
         aggs.push_back(std::move(spec));
       }
-      source = std::make_unique<HashAggregate>(std::move(source), std::move(keys), std::move(aggs), std::move(key_pos));
+      auto* parallel = dynamic_cast<ParallelScan*>(source.get());
+      if (parallel != nullptr && HashAggregate::Mergeable(aggs)) {
+        std::vector<HashAggregate::Worker> workers;
+        for (ParallelScan::Worker& w : parallel->TakeWorkers()) {
+          std::vector<ExprPtr> wkeys;
+          std::vector<AggSpec> waggs;
+          for (const AstExpr* g : bound_groups) {
+            Binder b(gscope);
+            RETL_ASSIGN_OR_RETURN(ExprPtr e, b.Bind(*g));
+            wkeys.push_back(std::move(e));
+          }
+          for (const AstExpr* call : bound_calls) {
+            RETL_ASSIGN_OR_RETURN(AggSpec spec, BindAggregate(*call, scope));
+            waggs.push_back(std::move(spec));
+          }
+          workers.push_back(HashAggregate::Worker{
+              std::make_unique<HashAggregate>(std::move(w.root), std::move(wkeys), std::move(waggs), key_pos),
+              w.scan});
+        }
+        const size_t blocks = parallel->blocks();
+        auto final_agg = std::make_unique<HashAggregate>(nullptr, std::move(keys), std::move(aggs), std::move(key_pos));
+        final_agg->SetWorkers(std::move(workers), blocks);
+        source = std::move(final_agg);
+      } else {
+        source = std::make_unique<HashAggregate>(std::move(source), std::move(keys), std::move(aggs), std::move(key_pos));
+      }
       if (sel.having) {
         out_scope.clause = "HAVING";
         Binder b(out_scope);
@@ -2214,6 +2636,7 @@ class Planner {
   std::shared_ptr<const Snapshot> snapshot_;
   const std::vector<Value>& params_;
   LookupCache* lookups_;
+  int threads_;
 };
 
 QueryResult TextResult(std::vector<std::string> names, const std::vector<std::vector<std::optional<std::string>>>& rows,
@@ -2494,7 +2917,9 @@ absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std:
       return std::move(*direct);
     }
   }
-  Planner planner(snap, params, lookups_.get());
+  const int threads = options_.threads > 0 ? options_.threads
+                                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  Planner planner(snap, params, lookups_.get(), threads);
   RETL_ASSIGN_OR_RETURN(Plan plan, planner.PlanSelect(sel));
   QueryResult result;
   result.kind = st.kind;

@@ -54,6 +54,9 @@ struct EngineOptions {
   // version at the time of each statement.
   std::optional<int64_t> version;
   std::optional<int64_t> as_of_micros;
+  // Threads a table scan (and the WHERE filter above it) runs on: 0 = one per
+  // core. Results, their order included, are the same for any number.
+  int threads = 0;
 };
 
 class LookupCache;  // engine.cc: open Lookups, reused across statements

@@ -339,3 +339,66 @@ TEST_F(EngineTest, DictionaryStringsGiveTheSameResultsAsPlainStrings) {
 
 }  // namespace
 }  // namespace retl
+
+namespace retl {
+namespace {
+
+// Scans, filters and aggregations run on several threads, a block at a time.
+// Every result, its row order and its floating-point digits included, and
+// every error, must be the same for any number of threads.
+TEST_F(EngineTest, ResultsAreTheSameForAnyNumberOfThreads) {
+  const char* queries[] = {
+      "SELECT count(*), sum(ltv), avg(ltv), min(ltv), max(ltv), stddev(ltv) FROM customers",
+      "SELECT region, count(*), sum(ltv), avg(orders), stddev(ltv) FROM customers GROUP BY region",
+      "SELECT orders % 7 AS k, region, sum(ltv * 1.1), max(email), min(customer_id) FROM customers "
+      "WHERE ltv > 20 GROUP BY k, region",
+      "SELECT orders, sum(ltv) FROM customers GROUP BY orders HAVING count(*) > 19",
+      "SELECT email, ltv FROM customers WHERE orders = 7 OR ltv IS NULL",
+      "SELECT customer_id, ltv FROM customers ORDER BY ltv DESC LIMIT 7",
+      "SELECT DISTINCT orders % 5, region FROM customers WHERE customer_id > 300",
+      "SELECT count(DISTINCT orders), count(DISTINCT region) FROM customers WHERE ltv < 900",
+      "SELECT region, count(DISTINCT orders), sum(ltv) FROM customers GROUP BY region",
+      "SELECT * FROM customers WHERE customer_id % 97 = 3",
+      "SELECT count(*) FROM customers WHERE email LIKE '%9%'",
+      "SELECT sum(10 / (orders - 33)) FROM customers",  // division by zero in a later block
+      "SELECT customer_id FROM customers WHERE 10 / (orders - 33) > 1 LIMIT 3",
+  };
+  auto run = [&](int threads, const std::string& sql) {
+    EngineOptions options;
+    options.threads = threads;
+    QueryEngine engine(std::shared_ptr<const Dataset>(Dataset::Open(dir_).value()), options);
+    absl::StatusOr<QueryResult> r = engine.ExecuteSql(sql);
+    if (!r.ok()) return std::string("error: ") + std::string(r.status().message());
+    std::string out;
+    for (size_t i = 0; i < r->row_count; ++i) {
+      for (size_t c = 0; c < r->names.size(); ++c) out += r->Text(i, c).value_or("NULL") + "|";
+      out += "\n";
+    }
+    return out;
+  };
+  for (const char* q : queries) {
+    const std::string one = run(1, q);
+    EXPECT_FALSE(one.empty()) << q;
+    for (int threads : {2, 3, 8}) EXPECT_EQ(run(threads, q), one) << q << " on " << threads << " threads";
+  }
+  // The plans do run on threads.
+  EngineOptions options;
+  options.threads = 3;
+  QueryEngine engine(std::shared_ptr<const Dataset>(Dataset::Open(dir_).value()), options);
+  auto plan = [&](const std::string& sql) {
+    absl::StatusOr<QueryResult> r = engine.ExecuteSql("EXPLAIN ANALYZE " + sql);
+    std::string out;
+    for (size_t i = 0; r.ok() && i < r->row_count; ++i) out += r->Text(i, 0).value_or("") + "\n";
+    return out;
+  };
+  std::string p = plan("SELECT region, sum(ltv) FROM customers GROUP BY region");
+  EXPECT_TRUE(absl::StrContains(p, "on 3 threads")) << p;
+  EXPECT_TRUE(absl::StrContains(p, "PARTIAL HASH AGGREGATE (per block)")) << p;
+  EXPECT_TRUE(absl::StrContains(p, "(rows=1000 ")) << p;  // the scan's rows, all threads summed
+  p = plan("SELECT email FROM customers WHERE orders = 3");
+  EXPECT_TRUE(absl::StrContains(p, "PARALLEL SCAN 3 threads")) << p;
+  EXPECT_TRUE(absl::StrContains(p, "total: 20 rows")) << p;
+}
+
+}  // namespace
+}  // namespace retl

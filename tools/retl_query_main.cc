@@ -90,9 +90,15 @@ int main(int argc, char** argv) {
   bool fail_on_missing = false;
   std::optional<std::string> command;
   bool timer = false;
+  int threads = 0;
   app.add_option("DIR", dir, "Dataset directory")->required();
   app.add_option("-c,--command", command, "Run these SQL statements and exit")->type_name("SQL");
   app.add_flag("--timer", timer, "Print each statement's run time");
+  app.add_option("--threads", threads,
+                 "Threads a query's table scans, filters and aggregations run on "
+                 "(default 0: one per core; results are the same for any number)")
+      ->check(CLI::Range(0, 1024))
+      ->type_name("N");
   app.add_option("--lookup", table,
                  "Look up rows of this table by the KEYs that follow (see Keys below)")
       ->type_name("TABLE");
@@ -140,6 +146,7 @@ int main(int argc, char** argv) {
     shell.format = *f;
     shell.timer = timer;
     retl::EngineOptions engine_options;
+    engine_options.threads = threads;
     engine_options.version = which.version;
     if (which.as_of.has_value()) {
       auto micros = retl::ParseTimestamp(*which.as_of);

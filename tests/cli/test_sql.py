@@ -176,3 +176,30 @@ def test_csv_and_jsonl_stream_large_results(tmp_path):
     # An error after rows were streamed: those rows stay printed, the run fails.
     r = query(ds, "--format", "csv", "-c", "SELECT 10 / (id - 4000) AS x FROM n", expect=1)
     assert r.out.startswith("x\n") and "division by zero" in r.err, r
+
+
+def test_threads_change_nothing_but_speed(tmp_path):
+    """--threads N: the same rows, in the same order, and the same errors, for any N."""
+    ds = tmp_path / "t"
+    run("init", ds)
+    (tmp_path / "t.sql").write_text(
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, g STRING, x DOUBLE, n INT) PARTITION BY (g);\n")
+    rows = [[str(i), "abc"[i % 3], None if i % 11 == 0 else str(i * 0.37), str(i % 17)]
+            for i in range(20000)]
+    write_csv(tmp_path / "t.csv", ["id", "g", "x", "n"], rows)
+    run("import", ds, "--table", "t", "--input", tmp_path / "t.csv", "--schema", tmp_path / "t.sql",
+        "--block-rows", "700")
+    sql = ("SELECT g, n, count(*), sum(x), avg(x), min(x), max(id) FROM t WHERE n <> 3 "
+           "GROUP BY g, n; "
+           "SELECT id, x FROM t WHERE x > 7000 AND n = 5; "
+           "SELECT sum(x), stddev(x), count(DISTINCT n) FROM t; "
+           "SELECT id FROM t ORDER BY x DESC LIMIT 5")
+    outputs = {n: query(ds, "--threads", str(n), "--format", "csv", "-c", sql).out
+               for n in (1, 2, 5)}
+    assert outputs[1] == outputs[2] == outputs[5], outputs
+    assert len(outputs[1].splitlines()) > 100, outputs[1][:500]
+    errors = {n: query(ds, "--threads", str(n), "-c", "SELECT sum(1 / (id - 15000)) FROM t",
+                       expect=1).err for n in (1, 3)}
+    assert errors[1] == errors[3] and "division by zero" in errors[1], errors
+    r = query(ds, "--threads", "-1", "-c", "SELECT 1", expect=2)
+    assert "--threads" in r.err, r
