@@ -325,8 +325,9 @@ def main():
     out = {"runs": args.runs, "warmup": args.warmup, "duckdb_version": duckdb.__version__}
     results = run_size(args, tools, duckdb, args.rows, names, with_sqlite=True)
     print(f"{lb.TABLE}, {args.rows:,} rows (8 region partitions in rETL); {args.runs} timed runs "
-          f"per query after {args.warmup} warm-up; rETL single-threaded, DuckDB "
-          f"{duckdb.__version__} with {results['duckdb_threads']} threads, SQLite "
+          f"per query after {args.warmup} warm-up; rETL and DuckDB on all {os.cpu_count()} cores "
+          f"(DuckDB "
+          f"{duckdb.__version__}: {results['duckdb_threads']} threads), SQLite "
           f"{__import__('sqlite3').sqlite_version}")
     summary, mismatches = report(f"{args.rows:,} rows", results, names)
     out["main"] = {"rows": args.rows, "summary": summary}
