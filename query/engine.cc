@@ -801,15 +801,29 @@ class ValueIds {
     return next_ - before;
   }
 
+  // Merging another ValueIds (of the same column type): the id here of
+  // `other`'s value `id`.
+  uint32_t IdOf(const ValueIds& other, uint32_t id) {
+    const size_t k = id - 1;
+    return k < other.string_values_.size() ? StringId(other.string_values_[k]) : IntId(other.int_values_[k]);
+  }
+
  private:
   uint32_t StringId(std::string_view x) {
     auto it = strings_.find(x);
-    if (it == strings_.end()) it = strings_.emplace(heap_.Add(x), next_++).first;
+    if (it == strings_.end()) {
+      const std::string_view kept = heap_.Add(x);
+      it = strings_.emplace(kept, next_++).first;
+      string_values_.push_back(kept);
+    }
     return it->second;
   }
   uint32_t IntId(int64_t x) {
     auto [it, inserted] = ints_.try_emplace(x, next_);
-    next_ += inserted;
+    if (inserted) {
+      ++next_;
+      int_values_.push_back(x);
+    }
     return it->second;
   }
 
@@ -819,6 +833,17 @@ class ValueIds {
   StringHeap heap_;
   std::shared_ptr<const std::vector<std::string_view>> dictionary_;  // the last one seen
   std::vector<uint32_t> dictionary_ids_;                             // its entries' ids
+  // The value of id k + 1 (a column's values are all strings or all not).
+  std::vector<std::string_view> string_values_;  // views of heap_
+  std::vector<int64_t> int_values_;
+};
+
+// count(DISTINCT x)'s state: x's values as ids, and the (group, value id)
+// pairs seen.
+struct FastDistinct {
+  ValueIds values;
+  std::vector<uint32_t> ids;  // scratch: the ids of a batch
+  absl::flat_hash_set<uint64_t> seen;  // (group << 32) | value id
 };
 
 struct AggState {
@@ -1038,7 +1063,9 @@ class HashAggregate final : public Operator {
   // Whether every aggregate can be merged from partial states.
   static bool Mergeable(const std::vector<AggSpec>& aggs) {
     for (const AggSpec& a : aggs) {
-      if (a.distinct || a.kind == AggKind::kApproxDistinct) return false;
+      if (a.kind == AggKind::kApproxDistinct) return false;
+      // count(DISTINCT x) merges its value sets; other DISTINCT aggregates do not.
+      if (a.distinct && !(a.kind == AggKind::kCount && ValueIds::Supports(a.arg->type()))) return false;
     }
     return true;
   }
@@ -1057,6 +1084,7 @@ class HashAggregate final : public Operator {
     size_t groups = 0;
     std::vector<std::vector<Value>> group_keys;
     std::vector<AggState> states;
+    std::vector<FastDistinct> distinct;  // count(DISTINCT)'s value sets
   };
 
   // Aggregates the rows of the child (a scan set to one block) from scratch
@@ -1070,6 +1098,7 @@ class HashAggregate final : public Operator {
     group_of_pair_.clear();
     for (ValueIds& ids : key_ids_) ids = ValueIds();
     states_.assign(aggs_.size(), AggState());
+    fast_distinct_.assign(aggs_.size(), FastDistinct());
     const auto t0 = std::chrono::steady_clock::now();
     p.status = Consume();
     CountRows(static_cast<int64_t>(groups_),
@@ -1077,7 +1106,9 @@ class HashAggregate final : public Operator {
     p.groups = groups_;
     p.group_keys = std::move(group_keys_);
     p.states = std::move(states_);
+    p.distinct = std::move(fast_distinct_);
     states_.assign(aggs_.size(), AggState());
+    fast_distinct_.assign(aggs_.size(), FastDistinct());
     group_keys_.clear();
     return p;
   }
@@ -1102,6 +1133,17 @@ class HashAggregate final : public Operator {
       const AggSpec& spec = aggs_[a];
       AggState& to = states_[a];
       AggState& from = p.states[a];
+      if (spec.distinct) {
+        // count(DISTINCT): the block's (group, value) pairs, new ones counted.
+        FastDistinct& mine = fast_distinct_[a];
+        FastDistinct& theirs = p.distinct[a];
+        for (uint64_t pair : theirs.seen) {
+          const uint32_t t = gid[pair >> 32];
+          const uint32_t id = mine.values.IdOf(theirs.values, static_cast<uint32_t>(pair));
+          if (mine.seen.insert((uint64_t{t} << 32) | id).second) ++to.count[t];
+        }
+        continue;
+      }
       for (size_t g = 0; g < n; ++g) {
         const uint32_t t = gid[g];
         switch (spec.kind) {
@@ -1471,11 +1513,6 @@ class HashAggregate final : public Operator {
   std::vector<std::vector<uint32_t>> key_ids_scratch_;
   std::vector<uint32_t> group_of_id_;                   // one key: its id -> group
   absl::flat_hash_map<uint64_t, uint32_t> group_of_pair_;  // two keys: id pair -> group
-  struct FastDistinct {
-    ValueIds values;
-    std::vector<uint32_t> ids;
-    absl::flat_hash_set<uint64_t> seen;  // (group << 32) | value id
-  };
   std::vector<FastDistinct> fast_distinct_;  // per aggregate
   std::vector<std::vector<Value>> group_keys_;
   size_t groups_ = 0;
