@@ -819,6 +819,16 @@ class ValueIds {
     return it->second;
   }
   uint32_t IntId(int64_t x) {
+    // Small non-negative integers (codes, segments, flags): an array.
+    if (static_cast<uint64_t>(x) < kSmall) {
+      if (small_.empty()) small_.assign(kSmall, 0);
+      uint32_t& id = small_[static_cast<size_t>(x)];
+      if (id == 0) {
+        id = next_++;
+        int_values_.push_back(x);
+      }
+      return id;
+    }
     auto [it, inserted] = ints_.try_emplace(x, next_);
     if (inserted) {
       ++next_;
@@ -836,6 +846,8 @@ class ValueIds {
   // The value of id k + 1 (a column's values are all strings or all not).
   std::vector<std::string_view> string_values_;  // views of heap_
   std::vector<int64_t> int_values_;
+  static constexpr uint64_t kSmall = 1024;
+  std::vector<uint32_t> small_;  // ids of 0 .. kSmall - 1, 0 if unseen
 };
 
 // count(DISTINCT x)'s state: x's values as ids, and the (group, value id)
@@ -860,6 +872,9 @@ struct AggState {
   std::vector<absl::flat_hash_set<uint64_t>> hashes;
   std::vector<std::vector<uint8_t>> hll;
 };
+
+// Sums of DECIMAL stay below 10^38 in magnitude.
+const int128 kDecimalLimit = Pow10(38);
 
 constexpr int kHllBits = 12;
 constexpr size_t kHllExactLimit = 4096;
@@ -1156,7 +1171,7 @@ class HashAggregate final : public Operator {
             to.isum[t] += from.isum[g];
             to.fsum[t] += from.fsum[g];
             if (__builtin_add_overflow(to.dsum[t], from.dsum[g], &to.dsum[t]) ||
-                !(to.dsum[t] < Pow10(38) && to.dsum[t] > -Pow10(38))) {
+                !(to.dsum[t] < kDecimalLimit && to.dsum[t] > -kDecimalLimit)) {
               return ErrorAtPos(spec.pos, "numeric field overflow: sum out of range for DECIMAL(38)");
             }
             break;
@@ -1338,7 +1353,8 @@ class HashAggregate final : public Operator {
             s.fsum[g] += x.f64[i];
           } else if (t.kind == SqlKind::kDecimal) {
             int128 v = t.storage() == Storage::kInt128 ? x.i128[i] : int128{x.i64[i]};
-            if (__builtin_add_overflow(s.dsum[g], v, &s.dsum[g]) || !(s.dsum[g] < Pow10(38) && s.dsum[g] > -Pow10(38))) {
+            if (__builtin_add_overflow(s.dsum[g], v, &s.dsum[g]) ||
+                !(s.dsum[g] < kDecimalLimit && s.dsum[g] > -kDecimalLimit)) {
               return ErrorAtPos(spec.pos, "numeric field overflow: sum out of range for DECIMAL(38)");
             }
           } else {
@@ -1377,8 +1393,10 @@ class HashAggregate final : public Operator {
           switch (t.storage()) {
             case Storage::kInt64: replace = is_min ? x.i64[i] < e.i : x.i64[i] > e.i; break;
             case Storage::kDouble: {
-              Value c = Value::FromVector(x, i);
-              int cmp = CompareValues(c, e);
+              // CompareValues' order: NaN above every number.
+              const double d = x.f64[i];
+              const bool dn = std::isnan(d), en = std::isnan(e.d);
+              const int cmp = dn || en ? (dn == en ? 0 : (dn ? 1 : -1)) : (d < e.d ? -1 : d > e.d ? 1 : 0);
               replace = is_min ? cmp < 0 : cmp > 0;
               break;
             }
