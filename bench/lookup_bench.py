@@ -239,14 +239,20 @@ def build_sqlite(args, csv_path, work, regenerated):
         rows = con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
     finally:
         con.close()
-    if rows != args.rows:
-        fail(f"SQLite holds {rows:,} rows, expected {args.rows:,}")
+    return finish_build("SQLite", rows, args.rows, tmp, path, want, start, "built")
+
+
+def finish_build(system, rows, expected, tmp, path, want, start, verb):
+    """Checks a peer database built under the name `tmp`, moves it to `path` and writes its
+    stamp (`want` plus time, size and date); returns the stamp."""
+    if rows != expected:
+        fail(f"{system} holds {rows:,} rows, expected {expected:,}")
     os.replace(tmp, path)
     seconds = time.perf_counter() - start
     stamp = dict(want, seconds=seconds, bytes=os.path.getsize(path),
                  when=datetime.datetime.now().isoformat(timespec="seconds"))
-    write_stamp(stamp_path, stamp)
-    note(f"built {path} in {seconds:.1f} s: {stamp['bytes'] / MIB:.1f} MiB")
+    write_stamp(path + ".stamp.json", stamp)
+    note(f"{verb} {path} in {seconds:.1f} s: {stamp['bytes'] / MIB:.1f} MiB")
     return dict(stamp, reused=False)
 
 

@@ -89,8 +89,12 @@ struct LookupState {
     const size_t block = s.segment->BlockOf(row);
     return RowPosition{block, row - s.segment->block_start(block)};
   }
-  // The row (unique index) or group whose key is `k`, or -1.
-  absl::StatusOr<RowIndex> Probe(const LookupSegment& s, const ProbeKey& k) const;
+  // The row (unique index) or group whose key is `k`, or -1. With
+  // `prefetch`, starts loading the projected values of a candidate row
+  // before comparing its key, and its strings once the key is equal.
+  // `found_at` (if given) receives the position of the found (first) row.
+  absl::StatusOr<RowIndex> Probe(const LookupSegment& s, const ProbeKey& k, bool prefetch = false,
+                                 RowPosition* found_at = nullptr) const;
   // The projected readers of a block, made (and their chunks checked) on
   // first use; later calls are one atomic load.
   absl::StatusOr<const ChunkReader* const*> BlockReaders(const LookupSegment& s, size_t block) const {
@@ -318,12 +322,15 @@ absl::StatusOr<bool> LookupState::KeyEquals(const LookupSegment& s, RowPosition 
   return NormalizedBytesEqual(reader->GetBytes(pos.in_block), k.normalized());
 }
 
-absl::StatusOr<RowIndex> LookupState::Probe(const LookupSegment& s, const ProbeKey& k) const {
+absl::StatusOr<RowIndex> LookupState::Probe(const LookupSegment& s, const ProbeKey& k, bool prefetch,
+                                            RowPosition* found_at) const {
   if (s.hash == nullptr) {
     // No index file: binary search the key order (primary key only).
     RETL_ASSIGN_OR_RETURN(RowIndex row, LowerBound(s, k.normalized(), true));
     if (row >= s.segment->row_count()) return -1;
-    RETL_ASSIGN_OR_RETURN(bool equal, KeyEquals(s, Locate(s, row), k));
+    const RowPosition pos = Locate(s, row);
+    RETL_ASSIGN_OR_RETURN(bool equal, KeyEquals(s, pos, k));
+    if (equal && found_at != nullptr) *found_at = pos;
     return equal ? row : -1;
   }
   absl::Status status;
@@ -335,13 +342,25 @@ absl::StatusOr<RowIndex> LookupState::Probe(const LookupSegment& s, const ProbeK
                                           "' points past the rows of its segment"));
       return true;
     }
-    absl::StatusOr<bool> equal = KeyEquals(s, Locate(s, r), k);
+    const RowPosition pos = Locate(s, r);
+    // A fingerprint match is almost always the key: fetch the row's values
+    // while its key is read and compared.
+    if (prefetch) PrefetchRow(s, pos);
+    absl::StatusOr<bool> equal = KeyEquals(s, pos, k);
     if (!equal.ok()) {
       status = equal.status();
       return true;
     }
     if (!*equal) return false;
+    // The string offsets arrived with the key: start fetching the strings
+    // while the caller reads the other values.
+    if (prefetch) {
+      if (const ChunkReader* const* readers = s.block_readers[pos.block].load(std::memory_order_acquire)) {
+        for (int c : bytes_projection) readers[c]->PrefetchBytes(pos.in_block);
+      }
+    }
     found = q;
+    if (found_at != nullptr) *found_at = pos;
     return true;
   });
   RETL_RETURN_IF_ERROR(status);
@@ -383,43 +402,13 @@ absl::Status LookupState::MakeView(const LookupSegment& s, RowPosition pos, RowV
 absl::StatusOr<bool> LookupState::GetFrom(size_t first, const ProbeKey& k, RowView* view) const {
   for (size_t j = first; j < probe_order.size(); ++j) {
     const LookupSegment& s = segments[probe_order[j]];
-    if (s.hash == nullptr) {
-      RETL_ASSIGN_OR_RETURN(RowIndex r, Probe(s, k));
-      if (r < 0) continue;
-      RETL_RETURN_IF_ERROR(MakeView(s, r, view));
-      return true;
-    }
-    if (!s.hash->MayContain(k.hash)) continue;
-    absl::Status status;
-    bool found = false;
-    s.hash->Probe(k.hash, [&](RowIndex q) {
-      const RowIndex r = s.hash->FirstRow(q);
-      if (static_cast<uint64_t>(r) >= static_cast<uint64_t>(s.segment->row_count())) {
-        status = absl::DataLossError(StrCat("index file '", s.index_file->path(),
-                                            "' points past the rows of its segment"));
-        return true;
-      }
-      const RowPosition pos = Locate(s, r);
-      // A fingerprint match is almost always the key: fetch the row's values
-      // while its key is read and compared.
-      PrefetchRow(s, pos);
-      absl::StatusOr<bool> equal = KeyEquals(s, pos, k);
-      if (!equal.ok()) {
-        status = equal.status();
-        return true;
-      }
-      if (!*equal) return false;
-      // The string offsets arrived with the key: start fetching the strings
-      // while the caller reads the other values.
-      if (const ChunkReader* const* readers = s.block_readers[pos.block].load(std::memory_order_acquire)) {
-        for (int c : bytes_projection) readers[c]->PrefetchBytes(pos.in_block);
-      }
-      status = MakeView(s, pos, view, /*prefetch=*/false);  // done above
-      found = status.ok();
-      return true;
-    });
-    RETL_RETURN_IF_ERROR(status);
-    if (found) return true;
+    if (s.hash != nullptr && !s.hash->MayContain(k.hash)) continue;
+    RowPosition pos;
+    RETL_ASSIGN_OR_RETURN(RowIndex q, Probe(s, k, /*prefetch=*/true, &pos));
+    if (q < 0) continue;
+    // Probe prefetched the row, except by binary search (no index file).
+    RETL_RETURN_IF_ERROR(MakeView(s, pos, view, /*prefetch=*/s.hash == nullptr));
+    return true;
   }
   return false;
 }

@@ -1,6 +1,7 @@
 #include "query/engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cmath>
@@ -366,19 +367,92 @@ class TableScan final : public Operator {
   std::vector<std::shared_ptr<const std::vector<std::string_view>>> dictionaries_;
 };
 
+// Runs work(w, b) for blocks b = 0, 1, ... on `threads` threads (w: the
+// thread's index, 0 .. threads - 1), each taking the next block, at most
+// `window` blocks ahead of the consumer, and returns the results to the
+// consumer in block order, whichever thread finished first.
+template <typename Result>
+class OrderedBlocks {
+ public:
+  OrderedBlocks(size_t threads, size_t blocks, size_t window, std::function<Result(size_t, size_t)> work)
+      : blocks_(blocks), window_(window), work_(std::move(work)) {
+    for (size_t w = 0; w < threads; ++w) threads_.emplace_back([this, w] { Run(w); });
+  }
+  ~OrderedBlocks() { Stop(); }
+  // The next block's result, waiting for it; nullopt after the last block.
+  std::optional<Result> Next() {
+    if (next_ >= blocks_) return std::nullopt;
+    std::optional<Result> r;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      done_cv_.wait(lock, [&] { return done_.count(next_) > 0; });
+      auto it = done_.find(next_);
+      r = std::move(it->second);
+      done_.erase(it);
+      ++next_;
+    }
+    space_cv_.notify_all();
+    return r;
+  }
+  size_t taken() const { return next_; }
+  // Hands out no more blocks and joins the threads (those running a block
+  // finish it first).
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    space_cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  void Run(size_t w) {
+    while (true) {
+      size_t b;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        space_cv_.wait(lock, [&] { return stop_ || claim_ >= blocks_ || claim_ < next_ + window_; });
+        if (stop_ || claim_ >= blocks_) return;
+        b = claim_++;
+      }
+      Result r = work_(w, b);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_.emplace(b, std::move(r));
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  const size_t blocks_;
+  const size_t window_;
+  std::function<Result(size_t, size_t)> work_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable done_cv_;   // a block finished
+  std::condition_variable space_cv_;  // the consumer took a block, or stop
+  bool stop_ = false;                 // under mu_
+  size_t claim_ = 0;                  // the next block to hand out, under mu_
+  std::atomic<size_t> next_{0};       // the next block the consumer takes
+  std::map<size_t, Result> done_;     // finished blocks, under mu_
+};
+
+// Blocks a worker may run ahead of the consumer, per thread.
+constexpr size_t kBlocksAheadPerThread = 2;
+
 // Runs copies of a table scan (each under its own copy of the WHERE filter)
 // on worker threads, a block at a time, and returns their batches in block
 // order: the rows, and their order, are those of one scan, whatever the
 // number of threads, so everything above runs as it would on one thread.
-// Workers stay at most kWindow blocks per thread ahead of the consumer.
 class ParallelScan final : public Operator {
  public:
   struct Worker {
     OpPtr root;
     TableScan* scan;  // the leaf of root
   };
-  ParallelScan(std::vector<Worker> workers, size_t blocks)
-      : workers_(std::move(workers)), blocks_(blocks), window_(kWindow * workers_.size()) {
+  ParallelScan(std::vector<Worker> workers, size_t blocks) : workers_(std::move(workers)), blocks_(blocks) {
     children.push_back(workers_[0].root.get());
   }
   ~ParallelScan() override { Stop(); }
@@ -394,100 +468,66 @@ class ParallelScan final : public Operator {
 
  protected:
   absl::StatusOr<bool> Next(Batch* out) override {
-    if (threads_.empty() && !stopped_) {
-      for (size_t w = 0; w < workers_.size(); ++w) threads_.emplace_back([this, w] { Work(w); });
+    if (runner_ == nullptr && !stopped_) {
+      runner_ = std::make_unique<OrderedBlocks<Slot>>(
+          workers_.size(), blocks_, kBlocksAheadPerThread * workers_.size(),
+          [this](size_t w, size_t b) { return ScanBlock(w, b); });
     }
     while (true) {
       if (pos_ < current_.size()) {
         *out = std::move(current_[pos_++]);
         return true;
       }
-      if (next_ >= blocks_) {
+      std::optional<Slot> slot = runner_ != nullptr ? runner_->Next() : std::nullopt;
+      if (!slot.has_value()) {
         Stop();  // every worker is done: join them, and sum their figures
         return false;
       }
-      Slot slot;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        done_cv_.wait(lock, [&] { return done_.count(next_) > 0; });
-        slot = std::move(done_[next_]);
-        done_.erase(next_);
-        ++next_;
-      }
-      space_cv_.notify_all();
-      if (!slot.status.ok()) {
+      if (!slot->status.ok()) {
         Stop();
-        return slot.status;
+        return slot->status;
       }
-      current_ = std::move(slot.batches);
+      current_ = std::move(slot->batches);
       pos_ = 0;
     }
   }
 
  private:
-  static constexpr size_t kWindow = 2;
   struct Slot {
     absl::Status status;
     std::vector<Batch> batches;
   };
 
-  void Work(size_t w) {
-    Worker& worker = workers_[w];
+  Slot ScanBlock(size_t w, size_t b) {
+    Slot slot;
+    workers_[w].scan->StartBlock(b);
     while (true) {
-      size_t b;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        space_cv_.wait(lock, [&] { return stop_ || claim_ >= blocks_ || claim_ < next_ + window_; });
-        if (stop_ || claim_ >= blocks_) return;
-        b = claim_++;
+      Batch batch;
+      absl::StatusOr<bool> more = workers_[w].root->Pull(&batch);
+      if (!more.ok()) {
+        slot.status = more.status();
+        break;
       }
-      Slot slot;
-      worker.scan->StartBlock(b);
-      while (true) {
-        Batch batch;
-        absl::StatusOr<bool> more = worker.root->Pull(&batch);
-        if (!more.ok()) {
-          slot.status = more.status();
-          break;
-        }
-        if (!*more) break;
-        slot.batches.push_back(std::move(batch));
-      }
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        done_[b] = std::move(slot);
-      }
-      done_cv_.notify_all();
+      if (!*more) break;
+      slot.batches.push_back(std::move(batch));
     }
+    return slot;
   }
 
   void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    space_cv_.notify_all();
-    for (std::thread& t : threads_) t.join();
-    if (!threads_.empty()) {
+    if (runner_ != nullptr) {
+      runner_->Stop();
+      runner_.reset();
       for (size_t w = 1; w < workers_.size(); ++w) workers_[0].root->AddFigures(*workers_[w].root);
     }
-    threads_.clear();
     stopped_ = true;
   }
 
   std::vector<Worker> workers_;
   const size_t blocks_;
-  const size_t window_;
-  std::vector<std::thread> threads_;
+  std::unique_ptr<OrderedBlocks<Slot>> runner_;
   bool stopped_ = false;
-  std::mutex mu_;
-  std::condition_variable done_cv_;   // a block finished
-  std::condition_variable space_cv_;  // the consumer moved on, or stop
-  bool stop_ = false;                 // under mu_
-  size_t claim_ = 0;                  // next block to hand out, under mu_
-  size_t next_ = 0;                   // next block the consumer takes
-  std::map<size_t, Slot> done_;       // finished blocks, under mu_
-  std::vector<Batch> current_;        // the block being returned
+  std::vector<Batch> current_;  // the block being returned
   size_t pos_ = 0;
 };
 
@@ -1039,6 +1079,18 @@ class HashAggregate final : public Operator {
     return absl::OkStatus();
   }
 
+  // Adds a group whose key is row i of kv, with room for its states.
+  void NewGroup(const std::vector<const Vector*>& kv, size_t i) {
+    std::vector<Value> gk;
+    for (const Vector* v : kv) gk.push_back(Value::FromVector(*v, i));
+    group_keys_.push_back(std::move(gk));
+    ++groups_;
+    if (groups_ > capacity_) {
+      capacity_ = std::max<size_t>(groups_ * 2, 64);
+      Grow(capacity_);
+    }
+  }
+
   // The group of each of n rows with key values kv, new groups in order of
   // first appearance.
   void AssignGroupIds(const std::vector<const Vector*>& kv, size_t n, std::vector<uint32_t>* gid) {
@@ -1051,16 +1103,7 @@ class HashAggregate final : public Operator {
       key.clear();
       for (const Vector* v : kv) EncodeKey(*v, i, &key);
       auto [it, inserted] = map_.try_emplace(key, static_cast<uint32_t>(groups_));
-      if (inserted) {
-        std::vector<Value> gk;
-        for (const Vector* v : kv) gk.push_back(Value::FromVector(*v, i));
-        group_keys_.push_back(std::move(gk));
-        ++groups_;
-        if (groups_ > capacity_) {
-          capacity_ = std::max<size_t>(groups_ * 2, 64);
-          Grow(capacity_);
-        }
-      }
+      if (inserted) NewGroup(kv, i);
       (*gid)[i] = it->second;
     }
   }
@@ -1218,53 +1261,21 @@ class HashAggregate final : public Operator {
       group_keys_.emplace_back();
       Grow(1);
     }
-    std::mutex mu;
-    std::condition_variable done_cv, space_cv;
-    std::map<size_t, Partial> done;
-    size_t claim = 0, next = 0;
-    bool stop = false;
-    const size_t window = 2 * workers_.size();
-    auto work = [&](Worker& w) {
-      while (true) {
-        size_t b;
-        {
-          std::unique_lock<std::mutex> lock(mu);
-          space_cv.wait(lock, [&] { return stop || claim >= blocks_ || claim < next + window; });
-          if (stop || claim >= blocks_) return;
-          b = claim++;
-        }
-        w.scan->StartBlock(b);
-        Partial p = w.partial->TakePartial();
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          done.emplace(b, std::move(p));
-        }
-        done_cv.notify_all();
-      }
-    };
-    std::vector<std::thread> threads;
-    for (Worker& w : workers_) threads.emplace_back([&work, &w] { work(w); });
     absl::Status status;
-    while (next < blocks_ && status.ok()) {
-      Partial p;
-      {
-        std::unique_lock<std::mutex> lock(mu);
-        done_cv.wait(lock, [&] { return done.count(next) > 0; });
-        p = std::move(done[next]);
-        done.erase(next);
-        ++next;
-      }
-      space_cv.notify_all();
-      status = p.status.ok() ? MergeFrom(p) : p.status;
-    }
     {
-      std::lock_guard<std::mutex> lock(mu);
-      stop = true;
-    }
-    space_cv.notify_all();
-    for (std::thread& t : threads) t.join();
+      OrderedBlocks<Partial> runner(workers_.size(), blocks_, kBlocksAheadPerThread * workers_.size(),
+                                    [this](size_t w, size_t b) {
+                                      workers_[w].scan->StartBlock(b);
+                                      return workers_[w].partial->TakePartial();
+                                    });
+      while (status.ok()) {
+        std::optional<Partial> p = runner.Next();
+        if (!p.has_value()) break;
+        status = p->status.ok() ? MergeFrom(*p) : p->status;
+      }
+      merged_blocks_ = runner.taken();
+    }  // joins the threads
     for (size_t w = 1; w < workers_.size(); ++w) workers_[0].partial->AddFigures(*workers_[w].partial);
-    merged_blocks_ = next;
     return status;
   }
 
@@ -1288,14 +1299,7 @@ class HashAggregate final : public Operator {
       }
       if (*slot == kNoGroup) {
         *slot = static_cast<uint32_t>(groups_);
-        std::vector<Value> gk;
-        for (const Vector* v : kv) gk.push_back(Value::FromVector(*v, i));
-        group_keys_.push_back(std::move(gk));
-        ++groups_;
-        if (groups_ > capacity_) {
-          capacity_ = std::max<size_t>(groups_ * 2, 64);
-          Grow(capacity_);
-        }
+        NewGroup(kv, i);
       }
       (*gid)[i] = *slot;
     }

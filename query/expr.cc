@@ -1221,6 +1221,16 @@ class InSet final : public Expr {
     const Vector* x = nullptr;
     RETL_RETURN_IF_ERROR(x_->Eval(in, &x));
     out_.Reset(type_, in.size);
+    // x IN (...): true if found, else NULL if the list holds NULL, else false.
+    auto put = [&](size_t i, bool found) {
+      if (found) {
+        out_.i64[i] = !negated_;
+      } else if (has_null_) {
+        out_.valid[i] = 0;
+      } else {
+        out_.i64[i] = negated_;
+      }
+    };
     if (x->dictionary != nullptr && !x->dictionary->empty()) {
       // Each dictionary entry once, then the codes.
       if (x->dictionary != dictionary_) {
@@ -1233,12 +1243,8 @@ class InSet final : public Expr {
       for (size_t i = 0; i < in.size; ++i) {
         if (!x->valid[i]) {
           out_.valid[i] = 0;
-        } else if (entry_found_[x->codes[i]]) {
-          out_.i64[i] = !negated_;
-        } else if (has_null_) {
-          out_.valid[i] = 0;
         } else {
-          out_.i64[i] = negated_;
+          put(i, entry_found_[x->codes[i]]);
         }
       }
       *result = &out_;
@@ -1264,13 +1270,7 @@ class InSet final : public Expr {
           for (const Value& v : values_) found = found || Cmp3(v.iv, x->iv[i]) == 0;
           break;
       }
-      if (found) {
-        out_.i64[i] = !negated_;
-      } else if (has_null_) {
-        out_.valid[i] = 0;
-      } else {
-        out_.i64[i] = negated_;
-      }
+      put(i, found);
     }
     *result = &out_;
     return absl::OkStatus();
