@@ -2502,6 +2502,18 @@ class Planner {
           if (op == "=" && !eq.count(col)) eq[col] = {v};
           stats.push_back(StatPredicate{col, op, {v}});
         }
+      } else if (std::string prefix; MatchColumnLikePrefix(w, &col, &prefix)) {
+        // Values starting with the prefix lie in [prefix, the prefix with its
+        // last byte below 0xFF incremented and what follows dropped).
+        if (types[col].storage() == Storage::kString && !prefix.empty()) {
+          stats.push_back(StatPredicate{col, ">=", {Value::String(prefix)}});
+          std::string upper = prefix;
+          while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xFF) upper.pop_back();
+          if (!upper.empty()) {
+            upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+            stats.push_back(StatPredicate{col, "<", {Value::String(upper)}});
+          }
+        }
       } else if (MatchColumnIn(w, &col, &values)) {
         bool same = true;
         for (const Value& x : values) same = same && x.type == types[col];

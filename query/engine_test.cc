@@ -117,6 +117,26 @@ TEST_F(EngineTest, CountStarAloneIsAnsweredFromBlockMetadata) {
   EXPECT_EQ(One("SELECT count(*) FROM customers GROUP BY region ORDER BY 1 LIMIT 1"), "333");
 }
 
+TEST_F(EngineTest, LikePrefixSkipsBlocks) {
+  // Emails are user<i>@example.com, rows in customer_id (10 * i) order.
+  std::string plan = Plan("EXPLAIN SELECT count(*) FROM customers WHERE email LIKE 'user15%'");
+  EXPECT_TRUE(absl::StrContains(plan, "blocks 3/12")) << plan;
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE email LIKE 'user15%'"), "11");
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE email LIKE 'user15@example.com'"), "1");
+  // Not prefixes: every block is read.
+  for (const char* sql : {"SELECT count(*) FROM customers WHERE email NOT LIKE 'user15%'",
+                          "SELECT count(*) FROM customers WHERE email LIKE '%user15%'",
+                          "SELECT count(*) FROM customers WHERE email ILIKE 'USER15%'",
+                          "SELECT count(*) FROM customers WHERE email LIKE 'user1_0%'"}) {
+    plan = Plan(std::string("EXPLAIN ") + sql);
+    EXPECT_TRUE(absl::StrContains(plan, "blocks 12/12")) << sql << "\n" << plan;
+  }
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE email NOT LIKE 'user15%'"), "989");
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE email LIKE 'user1_0%'"), "10");
+  // An escaped wildcard is a literal character of the prefix.
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE email LIKE 'user15#%%' ESCAPE '#'"), "0");
+}
+
 TEST_F(EngineTest, PartitionPruningAndBlockSkipping) {
   std::string plan = Plan("EXPLAIN SELECT count(*) FROM customers WHERE region = 'eu'");
   EXPECT_TRUE(absl::StrContains(plan, "partitions 1/3 (eu)")) << plan;

@@ -254,12 +254,17 @@ class Func final : public Expr {
   }
   std::vector<ExprPtr>& args() { return args_; }
   const std::string& name() const { return name_; }
+  // For `x LIKE 'p%'` (or a pattern without wildcards): every matching value
+  // starts with this prefix, which block statistics can test.
+  const std::optional<std::string>& like_prefix() const { return like_prefix_; }
+  void set_like_prefix(std::string p) { like_prefix_ = std::move(p); }
 
  private:
   std::string name_;
   std::vector<ExprPtr> args_;
   Kernel kernel_;
   bool infix_;
+  std::optional<std::string> like_prefix_;
   std::vector<const Vector*> ptrs_;
   Vector out_;
 };
@@ -1774,7 +1779,10 @@ absl::StatusOr<ExprPtr> MakeLike(ExprPtr x, ExprPtr pattern, ExprPtr escape, boo
     plan = PlanLike(const_pattern, esc);
   }
   std::string display = StrCat(negated ? "NOT " : "", name);
-  return Finish(display, SqlType::Of(SqlKind::kBoolean), std::move(args),
+  const bool prefix = plan.has_value() && !ilike && !negated &&
+                      (plan->kind == LikePlan::kPrefix || plan->kind == LikePlan::kExact);
+  const std::string literal = prefix ? plan->literal : std::string();
+  absl::StatusOr<ExprPtr> like = Finish(display, SqlType::Of(SqlKind::kBoolean), std::move(args),
                 [=](const std::vector<const Vector*>& v, size_t n, Vector* out) -> absl::Status {
                   AndValid(v, n, out);
                   std::string folded, folded_p;
@@ -1800,6 +1808,10 @@ absl::StatusOr<ExprPtr> MakeLike(ExprPtr x, ExprPtr pattern, ExprPtr escape, boo
                   }
                   return absl::OkStatus();
                 }, true);
+  if (like.ok() && prefix) {
+    if (auto* f = dynamic_cast<Func*>(like->get())) f->set_like_prefix(literal);
+  }
+  return like;
 }
 
 absl::StatusOr<ExprPtr> MakeCase(std::vector<ExprPtr> conditions, std::vector<ExprPtr> values,
@@ -2346,6 +2358,15 @@ bool MatchColumnComparison(Expr* e, int* column, std::string* op, Value* constan
     return true;
   }
   return false;
+}
+
+bool MatchColumnLikePrefix(Expr* e, int* column, std::string* prefix) {
+  auto* f = dynamic_cast<Func*>(e);
+  if (f == nullptr || !f->like_prefix().has_value() || f->args().empty()) return false;
+  if (f->args()[0]->column_index() < 0) return false;
+  *column = f->args()[0]->column_index();
+  *prefix = *f->like_prefix();
+  return true;
 }
 
 bool MatchColumnIn(Expr* e, int* column, std::vector<Value>* values) {

@@ -89,6 +89,9 @@ absl::StatusOr<Interval> ParseInterval(std::string_view text);
 bool MatchColumnComparison(Expr* e, int* column, std::string* op, Value* constant);
 // `e` is `column IN (constants)` (not negated; NULL items dropped).
 bool MatchColumnIn(Expr* e, int* column, std::vector<Value>* values);
+// `column LIKE 'prefix%'` (or a pattern without wildcards; not ILIKE or NOT
+// LIKE): every value it accepts starts with *prefix.
+bool MatchColumnLikePrefix(Expr* e, int* column, std::string* prefix);
 // `e` is `column IS NULL`.
 bool MatchColumnIsNull(Expr* e, int* column);
 // The operands of `e`'s top-level ANDs (e itself if it is not an AND).
