@@ -2175,13 +2175,16 @@ class Planner {
       }
       return bound;
     };
-    // The filter's predicate: every conjunct, constant TRUE ones dropped.
+    // The filter's predicate: every conjunct, but for constant TRUE ones and
+    // those partition pruning decided.
     SourcePos pred_pos;
+    std::vector<bool> decided;
     auto combine = [&](std::vector<ExprPtr> bound) -> absl::StatusOr<ExprPtr> {
       ExprPtr p;
       for (size_t i = 0; i < bound.size(); ++i) {
         const Value* v = bound[i]->constant();
         if (v != nullptr && !v->null && v->i) continue;
+        if (i < decided.size() && decided[i]) continue;
         if (!p) {
           p = std::move(bound[i]);
           pred_pos = where_pos[i];
@@ -2199,7 +2202,7 @@ class Planner {
       source = std::make_unique<SingleRow>();
       // A constant-false WHERE still filters the single row.
     } else {
-      RETL_ASSIGN_OR_RETURN(source, PlanSource(*table, where, sel));
+      RETL_ASSIGN_OR_RETURN(source, PlanSource(*table, where, sel, &decided));
     }
     bool aggregate = sel.has_group_by;
     for (const Item& it : items) aggregate = aggregate || ContainsAggregate(*it.ast);
@@ -2482,8 +2485,10 @@ class Planner {
   }
 
   // Chooses between an index probe and a scan, pruning partitions and blocks.
+  // `decided` (if given) receives, per conjunct of `where`, whether partition
+  // pruning found it TRUE for every row the scan reads.
   absl::StatusOr<OpPtr> PlanSource(const TableInfo& table, std::vector<ExprPtr>& where,
-                                   const SelectStatement& sel) {
+                                   const SelectStatement& sel, std::vector<bool>* decided = nullptr) {
     const Schema& schema = table.schema;
     std::vector<SqlType> types;
     for (const Field& f : schema.fields) types.push_back(SqlType::FromData(f.type));
@@ -2593,25 +2598,25 @@ class Planner {
                                                 lookups_));
     }
 
-    // Scan: needed columns.
-    std::vector<int> needed;
-    CollectNeeded(sel, schema, &needed);
-    for (const ExprPtr& w : where) CollectColumns(w.get(), &needed);
-    std::sort(needed.begin(), needed.end());
-    needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
-
     // Partition pruning: conjuncts over the partition column alone, evaluated
     // on each partition's value.
     std::vector<Expr*> part_preds;
+    std::vector<size_t> part_pred_index;  // in `where`
     if (schema.partition_column.has_value()) {
-      for (const ExprPtr& w : where) {
+      for (size_t k = 0; k < where.size(); ++k) {
         std::vector<int> cols;
-        CollectColumns(w.get(), &cols);
+        CollectColumns(where[k].get(), &cols);
         bool only = !cols.empty();
         for (int c : cols) only = only && c == *schema.partition_column;
-        if (only) part_preds.push_back(w.get());
+        if (only) {
+          part_preds.push_back(where[k].get());
+          part_pred_index.push_back(k);
+        }
       }
     }
+    // Whether each partition predicate was TRUE on every partition kept: then
+    // it holds for every row read, and the filter need not test it.
+    std::vector<bool> always_true(part_preds.size(), true);
     size_t parts_total = table.partitions.size(), parts_kept = 0;
     size_t blocks_total = 0, blocks_kept = 0;
     std::vector<BlockRef> blocks;
@@ -2630,14 +2635,19 @@ class Planner {
         }
         auto col = std::make_shared<Column>(std::move(c));
         ColumnToVector(col, 0, 1, types[pc], &one.columns[pc]);
-        for (Expr* e : part_preds) {
+        std::vector<bool> is_true(part_preds.size(), false);
+        for (size_t k = 0; k < part_preds.size(); ++k) {
           const Vector* r = nullptr;
-          absl::Status s = e->Eval(one, &r);
+          absl::Status s = part_preds[k]->Eval(one, &r);
           if (!s.ok()) break;  // decided at run time instead
           if (!r->valid[0] || !r->i64[0]) {
             keep = false;
             break;
           }
+          is_true[k] = true;
+        }
+        if (keep) {
+          for (size_t k = 0; k < part_preds.size(); ++k) always_true[k] = always_true[k] && is_true[k];
         }
       }
       for (const SegmentInfo& si : p.segments) {
@@ -2661,6 +2671,18 @@ class Planner {
       }
       parts_kept += keep;
     }
+    std::vector<bool> pruned(where.size(), false);
+    for (size_t k = 0; k < part_preds.size(); ++k) pruned[part_pred_index[k]] = always_true[k];
+    if (decided != nullptr) *decided = pruned;
+
+    // Scan: the columns the query reads, but for those only pruning needed.
+    std::vector<int> needed;
+    CollectNeeded(sel, schema, &needed);
+    for (size_t k = 0; k < where.size(); ++k) {
+      if (!pruned[k]) CollectColumns(where[k].get(), &needed);
+    }
+    std::sort(needed.begin(), needed.end());
+    needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
     std::string detail;
     if (table.partitioned()) {
       detail += StrCat(" partitions ", parts_kept, "/", parts_total);

@@ -115,6 +115,17 @@ TEST_F(EngineTest, CountStarAloneIsAnsweredFromBlockMetadata) {
   EXPECT_FALSE(absl::StrContains(plan, "from block metadata")) << plan;
   EXPECT_EQ(One("SELECT count(*) - count(ltv) FROM customers"), "100");
   EXPECT_EQ(One("SELECT count(*) FROM customers GROUP BY region ORDER BY 1 LIMIT 1"), "333");
+  // Conditions partition pruning decides leave no filter, and no column to read.
+  plan = Plan("EXPLAIN ANALYZE SELECT count(*) FROM customers WHERE region IN ('eu', 'us')");
+  EXPECT_TRUE(absl::StrContains(plan, "rows counted from block metadata")) << plan;
+  EXPECT_FALSE(absl::StrContains(plan, "FILTER")) << plan;
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE region IN ('eu', 'us')"), "667");
+  // Mixed with others, only the others are filtered.
+  plan = Plan("EXPLAIN SELECT count(*) FROM customers WHERE region = 'eu' AND orders > 40");
+  EXPECT_TRUE(absl::StrContains(plan, "FILTER (orders > 40)")) << plan;
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE region = 'eu' AND orders > 40"), "60");
+  // A condition on the partition column and another column stays a filter.
+  EXPECT_EQ(One("SELECT count(*) FROM customers WHERE region = 'eu' OR orders = 1"), "347");
 }
 
 TEST_F(EngineTest, LikePrefixSkipsBlocks) {
