@@ -969,6 +969,31 @@ CmpOp Mirror(CmpOp op) {
   }
 }
 
+// o[i] = x[i] op c.
+void ScalarCompare(CmpOp op, const int64_t* x, int64_t c, size_t n, int64_t* o) {
+  switch (op) {
+    case CmpOp::kEq: for (size_t i = 0; i < n; ++i) o[i] = x[i] == c; break;
+    case CmpOp::kNe: for (size_t i = 0; i < n; ++i) o[i] = x[i] != c; break;
+    case CmpOp::kLt: for (size_t i = 0; i < n; ++i) o[i] = x[i] < c; break;
+    case CmpOp::kLe: for (size_t i = 0; i < n; ++i) o[i] = x[i] <= c; break;
+    case CmpOp::kGt: for (size_t i = 0; i < n; ++i) o[i] = x[i] > c; break;
+    case CmpOp::kGe: for (size_t i = 0; i < n; ++i) o[i] = x[i] >= c; break;
+  }
+}
+
+// o[i] = x[i] op c for a c that is not NaN, in Cmp3's order: NaN above every
+// number (so NaN > c and NaN <> c hold, the others not).
+void ScalarCompareDouble(CmpOp op, const double* x, double c, size_t n, int64_t* o) {
+  switch (op) {
+    case CmpOp::kEq: for (size_t i = 0; i < n; ++i) o[i] = x[i] == c; break;
+    case CmpOp::kNe: for (size_t i = 0; i < n; ++i) o[i] = !(x[i] == c); break;
+    case CmpOp::kLt: for (size_t i = 0; i < n; ++i) o[i] = x[i] < c; break;
+    case CmpOp::kLe: for (size_t i = 0; i < n; ++i) o[i] = x[i] <= c; break;
+    case CmpOp::kGt: for (size_t i = 0; i < n; ++i) o[i] = !(x[i] <= c); break;
+    case CmpOp::kGe: for (size_t i = 0; i < n; ++i) o[i] = !(x[i] < c); break;
+  }
+}
+
 Kernel CompareKernel(CmpOp op, Storage st) {
   auto cache = std::make_shared<DictionaryCompare>();
   return [op, st, cache](const std::vector<const Vector*>& v, size_t n, Vector* out) -> absl::Status {
@@ -976,6 +1001,22 @@ Kernel CompareKernel(CmpOp op, Storage st) {
     const Vector& a = *v[0];
     const Vector& b = *v[1];
     int64_t* o = out->i64.data();
+    // A column against a literal (the common WHERE shape): a plain loop over
+    // the column that the compiler vectorizes.
+    if ((st == Storage::kInt64 || st == Storage::kDouble) && n > 0 && (a.constant != b.constant)) {
+      const bool column_left = b.constant;
+      const Vector& column = column_left ? a : b;
+      const CmpOp o2 = column_left ? op : Mirror(op);
+      if (st == Storage::kInt64) {
+        ScalarCompare(o2, column.i64.data(), (column_left ? b : a).i64[0], n, o);
+        return absl::OkStatus();
+      }
+      const double c = (column_left ? b : a).f64[0];
+      if (!std::isnan(c)) {
+        ScalarCompareDouble(o2, column.f64.data(), c, n, o);
+        return absl::OkStatus();
+      }
+    }
     if (st == Storage::kString && n > 0) {
       const Vector* column = a.dictionary != nullptr && b.constant ? &a
                              : b.dictionary != nullptr && a.constant ? &b
