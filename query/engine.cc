@@ -259,6 +259,8 @@ struct StatPredicate {
   std::vector<Value> values;
 };
 
+void GatherVector(const Vector& src, const std::vector<uint32_t>& sel, Vector* out);
+
 class TableScan final : public Operator {
  public:
   TableScan(std::string table, std::vector<BlockRef> blocks, std::vector<int> columns,
@@ -288,31 +290,142 @@ class TableScan final : public Operator {
     current_ = nullptr;
   }
 
+  // Late materialization for a filter above: if `filter_columns` (schema
+  // indices) leave some of the scan's columns out, NextFiltered will read
+  // those only for the rows that pass. Returns whether it will.
+  bool PrepareFilter(const std::vector<int>& filter_columns) {
+    in_filter_.assign(columns_.size(), false);
+    bool others = false;
+    for (size_t k = 0; k < columns_.size(); ++k) {
+      in_filter_[k] = std::find(filter_columns.begin(), filter_columns.end(), columns_[k]) != filter_columns.end();
+      others = others || !in_filter_[k];
+    }
+    return others;
+  }
+  // The next batch of rows that satisfy `pred` (which reads only the filter
+  // columns of PrepareFilter): the filter's columns are read for every row,
+  // the others for the rows that pass. This operator's figures count the
+  // rows scanned.
+  absl::StatusOr<bool> NextFiltered(Expr* pred, SourcePos pos, Batch* out) {
+    const auto t0 = std::chrono::steady_clock::now();
+    int64_t scanned = 0;
+    auto count = [&] {
+      CountRows(scanned, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - t0).count());
+    };
+    while (true) {
+      absl::StatusOr<bool> more = Advance();
+      if (!more.ok() || !*more) {
+        count();
+        return more;
+      }
+      const size_t n = std::min<size_t>(kBatchRows, static_cast<size_t>(block_rows_ - pos_));
+      const RowIndex begin = pos_;
+      pos_ += static_cast<RowIndex>(n);
+      scanned += static_cast<int64_t>(n);
+      filter_batch_.columns.resize(num_fields_);
+      filter_batch_.size = n;
+      for (size_t k = 0; k < columns_.size(); ++k) {
+        if (in_filter_[k]) ReadColumn(k, begin, n, &filter_batch_.columns[columns_[k]]);
+      }
+      const Vector* r = nullptr;
+      absl::Status st = WithPos(pred->Eval(filter_batch_, &r), pos);
+      if (!st.ok()) {
+        count();
+        return st;
+      }
+      sel_.clear();
+      for (size_t i = 0; i < n; ++i) {
+        if (r->valid[i] && r->i64[i]) sel_.push_back(static_cast<uint32_t>(i));
+      }
+      if (sel_.empty()) continue;
+      out->columns.resize(num_fields_);
+      out->size = sel_.size();
+      for (size_t k = 0; k < columns_.size(); ++k) {
+        Vector* v = &out->columns[columns_[k]];
+        if (in_filter_[k]) {
+          if (sel_.size() == n) std::swap(*v, filter_batch_.columns[columns_[k]]);
+          else GatherVector(filter_batch_.columns[columns_[k]], sel_, v);
+        } else if (sel_.size() == n) {
+          ReadColumn(k, begin, n, v);
+        } else {
+          ReadColumnAt(k, begin, sel_, v);
+        }
+      }
+      count();
+      return true;
+    }
+  }
+
  protected:
   absl::StatusOr<bool> Next(Batch* out) override {
-    while (true) {
-      if (current_ != nullptr && pos_ < block_rows_) {
-        size_t n = std::min<size_t>(kBatchRows, static_cast<size_t>(block_rows_ - pos_));
-        out->columns.resize(num_fields_);
-        out->size = n;
-        for (size_t k = 0; k < columns_.size(); ++k) {
-          Vector* v = &out->columns[columns_[k]];
-          if (dictionaries_[k] != nullptr) {
-            DictionaryToVector(*readers_[k], dictionaries_[k], pos_, n, types_[columns_[k]], v);
-            v->keep.push_back(current_->segment);
-          } else if (readers_[k] != nullptr) {
-            ReaderToVector(*readers_[k], pos_, n, types_[columns_[k]], v);
-            v->keep.push_back(current_->segment);
+    RETL_ASSIGN_OR_RETURN(bool more, Advance());
+    if (!more) return false;
+    size_t n = std::min<size_t>(kBatchRows, static_cast<size_t>(block_rows_ - pos_));
+    out->columns.resize(num_fields_);
+    out->size = n;
+    for (size_t k = 0; k < columns_.size(); ++k) ReadColumn(k, pos_, n, &out->columns[columns_[k]]);
+    if (columns_.empty()) {
+      for (Vector& v : out->columns) v.Reset(SqlType{}, 0);
+    }
+    pos_ += static_cast<RowIndex>(n);
+    return true;
+  }
+
+ private:
+  // Rows [begin, begin + n) of the scan's column k of the current block.
+  void ReadColumn(size_t k, RowIndex begin, size_t n, Vector* v) {
+    if (dictionaries_[k] != nullptr) {
+      DictionaryToVector(*readers_[k], dictionaries_[k], begin, n, types_[columns_[k]], v);
+      v->keep.push_back(current_->segment);
+    } else if (readers_[k] != nullptr) {
+      ReaderToVector(*readers_[k], begin, n, types_[columns_[k]], v);
+      v->keep.push_back(current_->segment);
+    } else {
+      ColumnToVector(decoded_[k], begin, n, types_[columns_[k]], v);
+    }
+  }
+  // Rows begin + sel[j] of the scan's column k of the current block.
+  void ReadColumnAt(size_t k, RowIndex begin, const std::vector<uint32_t>& sel, Vector* v) {
+    const SqlType t = types_[columns_[k]];
+    if (readers_[k] == nullptr) {  // decoded whole: take the rows from it
+      ColumnToVector(decoded_[k], begin, sel.back() + 1, t, &scratch_);
+      GatherVector(scratch_, sel, v);
+      return;
+    }
+    const ChunkReader& r = *readers_[k];
+    const size_t m = sel.size();
+    v->Resize(t, m);
+    const bool dictionary = dictionaries_[k] != nullptr;
+    if (dictionary) v->codes.resize(m);
+    for (size_t j = 0; j < m; ++j) {
+      const RowIndex row = begin + sel[j];
+      const bool valid = !r.IsNull(row);
+      v->valid[j] = valid;
+      switch (t.storage()) {
+        case Storage::kString:
+          if (dictionary) {
+            uint32_t code = 0;
+            if (valid) r.ReadCodes(row, 1, &code);
+            v->codes[j] = code;
+            v->str[j] = valid ? (*dictionaries_[k])[code] : std::string_view();
           } else {
-            ColumnToVector(decoded_[k], pos_, n, types_[columns_[k]], v);
+            v->str[j] = valid ? r.GetBytes(row) : std::string_view();
           }
-        }
-        if (columns_.empty()) {
-          for (Vector& v : out->columns) v.Reset(SqlType{}, 0);
-        }
-        pos_ += static_cast<RowIndex>(n);
-        return true;
+          break;
+        case Storage::kDouble: v->f64[j] = valid ? r.GetDouble(row) : 0; break;
+        case Storage::kInt128: v->i128[j] = valid ? r.GetInt128(row) : 0; break;
+        default: v->i64[j] = valid ? r.GetInt(row) : 0; break;
       }
+    }
+    if (dictionary) v->dictionary = dictionaries_[k];
+    v->keep.push_back(current_->segment);
+  }
+
+  // Moves to the next block when the current one is read; false at the end.
+  absl::StatusOr<bool> Advance() {
+    while (true) {
+      if (current_ != nullptr && pos_ < block_rows_) return true;
       if (next_ >= std::min(end_, blocks_.size())) return false;
       const BlockRef& b = blocks_[next_++];
       current_ = &b;
@@ -349,7 +462,6 @@ class TableScan final : public Operator {
     }
   }
 
- private:
   std::string table_;
   std::vector<BlockRef> blocks_;
   std::vector<int> columns_;
@@ -365,6 +477,12 @@ class TableScan final : public Operator {
   std::vector<const ChunkReader*> readers_;             // read in place
   // Per column, for dictionary-encoded strings: the block's dictionary.
   std::vector<std::shared_ptr<const std::vector<std::string_view>>> dictionaries_;
+  // NextFiltered: whether each column is the filter's, the filter's input,
+  // the rows that pass, and a vector for decoded chunks.
+  std::vector<bool> in_filter_;
+  Batch filter_batch_;
+  std::vector<uint32_t> sel_;
+  Vector scratch_;
 };
 
 // Runs work(w, b) for blocks b = 0, 1, ... on `threads` threads (w: the
@@ -619,36 +737,41 @@ void GatherValues(const std::vector<T>& src, const std::vector<uint32_t>& sel, s
 }
 
 // The rows `sel` of `in`, in that order.
+// Rows `sel` of src into dst.
+void GatherVector(const Vector& src, const std::vector<uint32_t>& sel, Vector* out) {
+  Vector& dst = *out;
+  dst.type = src.type;
+  dst.size = sel.size();
+  dst.keep = src.keep;
+  dst.valid.resize(sel.size());
+  for (size_t k = 0; k < sel.size(); ++k) dst.valid[k] = src.valid[sel[k]];
+  dst.i64.clear();
+  dst.i128.clear();
+  dst.f64.clear();
+  dst.str.clear();
+  dst.iv.clear();
+  switch (src.type.storage()) {
+    case Storage::kInt64: GatherValues(src.i64, sel, &dst.i64); break;
+    case Storage::kInt128: GatherValues(src.i128, sel, &dst.i128); break;
+    case Storage::kDouble: GatherValues(src.f64, sel, &dst.f64); break;
+    case Storage::kString: GatherValues(src.str, sel, &dst.str); break;
+    case Storage::kInterval: GatherValues(src.iv, sel, &dst.iv); break;
+  }
+  dst.constant = src.constant;
+  dst.dictionary = src.dictionary;
+  if (src.dictionary != nullptr) GatherValues(src.codes, sel, &dst.codes);
+}
+
 void GatherBatch(const Batch& in, const std::vector<uint32_t>& sel, Batch* out) {
   out->size = sel.size();
   out->columns.resize(in.columns.size());
   for (size_t c = 0; c < in.columns.size(); ++c) {
     const Vector& src = in.columns[c];
-    Vector& dst = out->columns[c];
     if (src.size == 0 && in.size != 0) {
-      dst.Reset(SqlType{}, 0);
+      out->columns[c].Reset(SqlType{}, 0);
       continue;
     }
-    dst.type = src.type;
-    dst.size = sel.size();
-    dst.keep = src.keep;
-    dst.valid.resize(sel.size());
-    for (size_t k = 0; k < sel.size(); ++k) dst.valid[k] = src.valid[sel[k]];
-    dst.i64.clear();
-    dst.i128.clear();
-    dst.f64.clear();
-    dst.str.clear();
-    dst.iv.clear();
-    switch (src.type.storage()) {
-      case Storage::kInt64: GatherValues(src.i64, sel, &dst.i64); break;
-      case Storage::kInt128: GatherValues(src.i128, sel, &dst.i128); break;
-      case Storage::kDouble: GatherValues(src.f64, sel, &dst.f64); break;
-      case Storage::kString: GatherValues(src.str, sel, &dst.str); break;
-      case Storage::kInterval: GatherValues(src.iv, sel, &dst.iv); break;
-    }
-    dst.constant = src.constant;
-    dst.dictionary = src.dictionary;
-    if (src.dictionary != nullptr) GatherValues(src.codes, sel, &dst.codes);
+    GatherVector(src, sel, &out->columns[c]);
   }
 }
 
@@ -656,11 +779,19 @@ class Filter final : public Operator {
  public:
   Filter(OpPtr child, ExprPtr predicate, SourcePos pos) : child_(std::move(child)), pred_(std::move(predicate)), pos_(pos) {
     children.push_back(child_.get());
+    // Over a scan, read the columns the predicate does not need only for the
+    // rows that pass.
+    if (auto* scan = dynamic_cast<TableScan*>(child_.get())) {
+      std::vector<int> cols;
+      CollectColumns(pred_.get(), &cols);
+      if (scan->PrepareFilter(cols)) scan_ = scan;
+    }
   }
   std::string Describe() const override { return StrCat("FILTER ", pred_->ToString()); }
 
  protected:
   absl::StatusOr<bool> Next(Batch* out) override {
+    if (scan_ != nullptr) return scan_->NextFiltered(pred_.get(), pos_, out);
     while (true) {
       RETL_ASSIGN_OR_RETURN(bool more, child_->Pull(&in_));
       if (!more) return false;
@@ -684,6 +815,7 @@ class Filter final : public Operator {
   OpPtr child_;
   ExprPtr pred_;
   SourcePos pos_;
+  TableScan* scan_ = nullptr;  // late materialization through the scan below
   Batch in_;
   std::vector<uint32_t> sel_;
 };
