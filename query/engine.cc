@@ -578,7 +578,8 @@ class ParallelScan final : public Operator {
   std::vector<Worker> TakeWorkers() { return std::move(workers_); }
   size_t blocks() const { return blocks_; }
   std::string Describe() const override {
-    return StrCat("PARALLEL SCAN ", workers_.size(), " threads, ", blocks_, " blocks in order");
+    return StrCat("PARALLEL SCAN ", workers_.size(), workers_.size() == 1 ? " thread, " : " threads, ", blocks_,
+                  " blocks in order");
   }
   std::string RuntimeDetail() const override {
     return StrCat("below: the ", workers_.size(), " threads' figures summed");
@@ -1102,7 +1103,8 @@ class HashAggregate final : public Operator {
     if (partial_) return "rows: the blocks' groups";
     if (!workers_.empty()) {
       return StrCat(groups_, " groups, merged from ", merged_blocks_, " blocks' partial groups on ",
-                    workers_.size(), " threads; below: the threads' figures summed");
+                    workers_.size(), workers_.size() == 1 ? " thread" : " threads",
+                    "; below: the threads' figures summed");
     }
     return StrCat(groups_, " groups");
   }
