@@ -208,16 +208,6 @@ def fmt_spread(s):
     return f"{s['min']:.1f} / {s['median']:.1f} / {s['max']:.1f}"
 
 
-def print_table(header, rows):
-    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
-                               for i, (c, w) in enumerate(zip(r, widths)))
-    print(line(header))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print(line(r))
-
-
 def run_size(args, tools, duckdb, rows, names, with_sqlite):
     """Times the queries `names` at `rows` rows; returns {system: {query: (times, rows)}}."""
     size_args = argparse.Namespace(**vars(args))
@@ -280,7 +270,7 @@ def report(title, results, names):
         total.append(f"{totals['retl'] / totals['sqlite']:.2f}")
     rows.append(total)
     print(title)
-    print_table(header, rows)
+    lb.print_table(header, rows)
     print()
     return summary, mismatches
 
