@@ -740,10 +740,8 @@ absl::Status Lookup::GetBatch(std::span<const KeyValue> keys,
             reader->Prefetch(x->pos.in_block);
           }
         }
-        x->readers = s.block_readers[x->pos.block].load(std::memory_order_acquire);
-        if (x->readers != nullptr) {
-          for (size_t c = 0; c < st.projection.size(); ++c) x->readers[c]->Prefetch(x->pos.in_block);
-        }
+        st.PrefetchRow(s, x->pos);
+        x->readers = s.block_readers[x->pos.block].load(std::memory_order_acquire);  // for stage 4
       }
     }
     // Stage 4: the string offsets are in cache now: fetch the strings.

@@ -1299,10 +1299,7 @@ class HashAggregate final : public Operator {
     p.group_keys = std::move(group_keys_);
     p.states = std::move(states_);
     p.distinct = std::move(fast_distinct_);
-    states_.assign(aggs_.size(), AggState());
-    fast_distinct_.assign(aggs_.size(), FastDistinct());
-    group_keys_.clear();
-    return p;
+    return p;  // the next call starts from a fresh state
   }
 
   absl::Status MergeFrom(Partial& p) {
