@@ -108,7 +108,8 @@ enum class StatementKind : uint8_t {
   kDescribe,
   kShowVersions,
   kCreateTable,
-  kSet,
+  kSet,          // SET name = value, RESET name
+  kShowSetting,  // SHOW name
 };
 
 struct Statement {
@@ -119,8 +120,8 @@ struct Statement {
   std::string table;                        // kDescribe
   SourcePos table_pos;
   std::optional<CreateTableStatement> create_table;
-  std::string set_name;  // kSet
-  Value set_value;
+  std::string set_name;  // kSet, kShowSetting (lower case)
+  Value set_value;       // kSet: the value as text; NULL for DEFAULT / RESET
   int parameter_count = 0;  // highest parameter number used
 };
 

@@ -11,6 +11,9 @@
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include <sys/stat.h>
+#include <unistd.h>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -24,6 +27,7 @@
 #include "format/text.h"
 #include "query/expr.h"
 #include "query/parser.h"
+#include "query/spill.h"
 #include "retl/lookup.h"
 #include "xxhash.h"
 
@@ -871,36 +875,51 @@ struct AggSpec {
   SourcePos pos;
 };
 
-// Appends a byte encoding of row i of v that is equal exactly for equal SQL
+// Appends a byte encoding of a value that is equal exactly for equal SQL
 // values (used for group keys and DISTINCT).
-void EncodeKey(const Vector& v, size_t i, std::string* out) {
-  if (!v.valid[i]) {
+void EncodeKeyParts(Storage storage, bool valid, int64_t i, int128 i128, double d, std::string_view str,
+                    const Interval& iv, std::string* out) {
+  if (!valid) {
     out->push_back(0);
     return;
   }
   out->push_back(1);
-  switch (v.type.storage()) {
-    case Storage::kInt64: out->append(reinterpret_cast<const char*>(&v.i64[i]), 8); break;
-    case Storage::kInt128: out->append(reinterpret_cast<const char*>(&v.i128[i]), 16); break;
+  switch (storage) {
+    case Storage::kInt64: out->append(reinterpret_cast<const char*>(&i), 8); break;
+    case Storage::kInt128: out->append(reinterpret_cast<const char*>(&i128), 16); break;
     case Storage::kDouble: {
-      double d = v.f64[i];
       if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();
       if (d == 0) d = 0;  // -0 groups with 0
       out->append(reinterpret_cast<const char*>(&d), 8);
       break;
     }
     case Storage::kString: {
-      uint32_t n = static_cast<uint32_t>(v.str[i].size());
+      uint32_t n = static_cast<uint32_t>(str.size());
       out->append(reinterpret_cast<const char*>(&n), 4);
-      out->append(v.str[i]);
+      out->append(str);
       break;
     }
     case Storage::kInterval: {
-      int128 k = (int128{v.iv[i].months} * 30 + v.iv[i].days) * 86400000000LL + v.iv[i].micros;
+      int128 k = (int128{iv.months} * 30 + iv.days) * 86400000000LL + iv.micros;
       out->append(reinterpret_cast<const char*>(&k), 16);
       break;
     }
   }
+}
+
+// Row i of v's encoding.
+void EncodeKey(const Vector& v, size_t i, std::string* out) {
+  const Storage st = v.type.storage();
+  const bool valid = v.valid[i] != 0;
+  EncodeKeyParts(st, valid, st == Storage::kInt64 && valid ? v.i64[i] : 0,
+                 st == Storage::kInt128 && valid ? v.i128[i] : 0, st == Storage::kDouble && valid ? v.f64[i] : 0,
+                 st == Storage::kString && valid ? v.str[i] : std::string_view(),
+                 st == Storage::kInterval && valid ? v.iv[i] : Interval{}, out);
+}
+
+// A Value's encoding (the same as EncodeKey's for the same SQL value).
+void EncodeValueKey(const Value& v, std::string* out) {
+  EncodeKeyParts(v.type.storage(), !v.null, v.i, v.i128, v.d, v.s, v.iv, out);
 }
 
 // Dense ids for the values of one column (1, 2, ... in order of first
@@ -980,12 +999,48 @@ class ValueIds {
     const size_t k = id - 1;
     return k < other.string_values_.size() ? StringId(other.string_values_[k]) : IntId(other.int_values_[k]);
   }
+  // Spilling: id's value as bytes (a string's, or an integer's or a
+  // double's bits), and the id of such bytes.
+  void AppendRaw(uint32_t id, std::string* out) const {
+    const size_t k = id - 1;
+    if (k < string_values_.size()) {
+      const uint32_t n = static_cast<uint32_t>(string_values_[k].size());
+      out->push_back(1);
+      out->append(reinterpret_cast<const char*>(&n), 4);
+      out->append(string_values_[k]);
+    } else {
+      out->push_back(0);
+      out->append(reinterpret_cast<const char*>(&int_values_[k]), 8);
+    }
+  }
+  // Reads one AppendRaw entry at *p, advancing it.
+  uint32_t IdOfRaw(const char** p) {
+    const bool is_string = **p != 0;
+    ++*p;
+    if (is_string) {
+      uint32_t n;
+      std::memcpy(&n, *p, 4);
+      const std::string_view x(*p + 4, n);
+      *p += 4 + n;
+      return StringId(x);
+    }
+    int64_t x;
+    std::memcpy(&x, *p, 8);
+    *p += 8;
+    return IntId(x);
+  }
+  // Roughly the bytes held.
+  int64_t Bytes() const {
+    return static_cast<int64_t>(ints_.capacity() * 13 + strings_.capacity() * 21 + heap_bytes_ +
+                                string_values_.capacity() * 16 + int_values_.capacity() * 8 + small_.capacity() * 4);
+  }
 
  private:
   uint32_t StringId(std::string_view x) {
     auto it = strings_.find(x);
     if (it == strings_.end()) {
       const std::string_view kept = heap_.Add(x);
+      heap_bytes_ += x.size();
       it = strings_.emplace(kept, next_++).first;
       string_values_.push_back(kept);
     }
@@ -1011,6 +1066,7 @@ class ValueIds {
   }
 
   uint32_t next_ = 1;
+  int64_t heap_bytes_ = 0;
   absl::flat_hash_map<int64_t, uint32_t> ints_;  // integers, and doubles by their bits
   absl::flat_hash_map<std::string_view, uint32_t> strings_;  // views of heap_
   StringHeap heap_;
@@ -1071,6 +1127,43 @@ int CompareValues(const Value& a, const Value& b) {
   return 0;
 }
 
+// A value of a known type as bytes (spill files' DISTINCT value lists).
+void AppendValueRaw(const Value& v, std::string* out) {
+  switch (v.type.storage()) {
+    case Storage::kInt64: out->append(reinterpret_cast<const char*>(&v.i), 8); break;
+    case Storage::kInt128: out->append(reinterpret_cast<const char*>(&v.i128), 16); break;
+    case Storage::kDouble: out->append(reinterpret_cast<const char*>(&v.d), 8); break;
+    case Storage::kInterval: out->append(reinterpret_cast<const char*>(&v.iv), sizeof(Interval)); break;
+    case Storage::kString: {
+      const uint32_t n = static_cast<uint32_t>(v.s.size());
+      out->append(reinterpret_cast<const char*>(&n), 4);
+      out->append(v.s);
+      break;
+    }
+  }
+}
+
+// Reads one AppendValueRaw value of type t at *p, advancing it.
+Value ReadValueRaw(SqlType t, const char** p) {
+  Value v;
+  v.type = t;
+  v.null = false;
+  switch (t.storage()) {
+    case Storage::kInt64: std::memcpy(&v.i, *p, 8); *p += 8; break;
+    case Storage::kInt128: std::memcpy(&v.i128, *p, 16); *p += 16; break;
+    case Storage::kDouble: std::memcpy(&v.d, *p, 8); *p += 8; break;
+    case Storage::kInterval: std::memcpy(&v.iv, *p, sizeof(Interval)); *p += sizeof(Interval); break;
+    case Storage::kString: {
+      uint32_t n;
+      std::memcpy(&n, *p, 4);
+      v.s.assign(*p + 4, n);
+      *p += 4 + n;
+      break;
+    }
+  }
+  return v;
+}
+
 class HashAggregate final : public Operator {
  public:
   HashAggregate(OpPtr child, std::vector<ExprPtr> keys, std::vector<AggSpec> aggs,
@@ -1085,6 +1178,29 @@ class HashAggregate final : public Operator {
       key_ids_.resize(keys_.size());
       key_ids_scratch_.resize(keys_.size());
     }
+    // What a group costs besides its strings and DISTINCT values: its key
+    // values, ordinal, map entry and states.
+    per_group_bytes_ = static_cast<int64_t>(sizeof(std::vector<Value>) + keys_.size() * sizeof(Value) + 8);
+    for (const AggSpec& a : aggs_) {
+      per_group_bytes_ += 9;
+      if (a.distinct) per_group_bytes_ += sizeof(absl::flat_hash_set<std::string>) + sizeof(std::vector<Value>);
+      switch (a.kind) {
+        case AggKind::kSum:
+        case AggKind::kAvg: per_group_bytes_ += 40; break;
+        case AggKind::kStddev: per_group_bytes_ += 16; break;
+        case AggKind::kMin:
+        case AggKind::kMax: per_group_bytes_ += sizeof(Value); break;
+        case AggKind::kApproxDistinct:
+          per_group_bytes_ += sizeof(absl::flat_hash_set<uint64_t>) + sizeof(std::vector<uint8_t>);
+          break;
+        default: break;
+      }
+    }
+  }
+  // Limits the groups' memory to the query's limit, spilling beyond it.
+  void SetMemory(QueryMemory* memory) {
+    memory_ = memory;
+    reservation_ = std::make_unique<MemoryReservation>(memory);
   }
   std::string Describe() const override {
     std::string s = partial_ ? "PARTIAL HASH AGGREGATE (per block)" : "HASH AGGREGATE";
@@ -1101,12 +1217,22 @@ class HashAggregate final : public Operator {
   std::string RuntimeDetail() const override {
     if (from_metadata_) return "rows counted from block metadata";
     if (partial_) return "rows: the blocks' groups";
+    std::string s = StrCat(total_groups_, " groups");
     if (!workers_.empty()) {
-      return StrCat(groups_, " groups, merged from ", merged_blocks_, " blocks' partial groups on ",
-                    workers_.size(), workers_.size() == 1 ? " thread" : " threads",
-                    "; below: the threads' figures summed");
+      absl::StrAppend(&s, ", merged from ", merged_blocks_, " blocks' partial groups on ", workers_.size(),
+                      workers_.size() == 1 ? " thread" : " threads");
     }
-    return StrCat(groups_, " groups");
+    if (reservation_ != nullptr) {
+      absl::StrAppend(&s, "; memory peak ", FormatBytes(reservation_->peak()), " of limit ",
+                      FormatBytes(memory_->limit()));
+      if (spilled_bytes_ > 0) {
+        absl::StrAppend(&s, "; spilled ", FormatBytes(spilled_bytes_), " (", spilled_groups_,
+                        " partial groups) to temporary files, merged in ", merged_partitions_, " partitions",
+                        spill_depth_ > 1 ? StrCat(" over ", spill_depth_, " levels") : "");
+      }
+    }
+    if (!workers_.empty()) s += "; below: the threads' figures summed";
+    return s;
   }
 
  protected:
@@ -1114,37 +1240,49 @@ class HashAggregate final : public Operator {
     if (!consumed_) {
       RETL_RETURN_IF_ERROR(Consume());
       consumed_ = true;
+      total_groups_ = spilled() ? total_groups_ : groups_;
     }
+    if (spilled()) return NextMerged(out);
     if (emitted_ >= groups_) return false;
-    size_t n = std::min(kBatchRows, groups_ - emitted_);
+    const size_t n = std::min(kBatchRows, groups_ - emitted_);
+    RETL_RETURN_IF_ERROR(EmitGroups(emitted_, n, out));
+    emitted_ += n;
+    return true;
+  }
+
+ private:
+  // Groups [from, from + n) as a batch: keys, then the aggregates' values.
+  absl::Status EmitGroups(size_t from, size_t n, Batch* out, const std::vector<uint32_t>* order = nullptr) {
+    auto group = [&](size_t g) -> size_t { return order != nullptr ? (*order)[from + g] : from + g; };
     out->size = n;
     out->columns.resize(keys_.size() + aggs_.size());
     for (size_t k = 0; k < keys_.size(); ++k) {
       Vector& v = out->columns[k];
       v.Reset(keys_[k]->type(), n);
       StringHeap* heap = v.type.storage() == Storage::kString ? v.NewHeap() : nullptr;
-      for (size_t g = 0; g < n; ++g) group_keys_[emitted_ + g][k].ToVector(&v, g, heap);
+      for (size_t g = 0; g < n; ++g) group_keys_[group(g)][k].ToVector(&v, g, heap);
     }
     for (size_t a = 0; a < aggs_.size(); ++a) {
       Vector& v = out->columns[keys_.size() + a];
       v.Reset(aggs_[a].type, n);
       StringHeap* heap = v.type.storage() == Storage::kString ? v.NewHeap() : nullptr;
       for (size_t g = 0; g < n; ++g) {
-        RETL_ASSIGN_OR_RETURN(Value r, Final(a, emitted_ + g));
+        RETL_ASSIGN_OR_RETURN(Value r, Final(a, group(g)));
         r.ToVector(&v, g, heap);
       }
     }
-    emitted_ += n;
-    return true;
+    return absl::OkStatus();
   }
 
- private:
   void Grow(size_t groups) {
-    for (size_t a = 0; a < aggs_.size(); ++a) {
-      AggState& s = states_[a];
+    for (size_t a = 0; a < aggs_.size(); ++a) GrowState(aggs_[a], groups, &states_[a]);
+  }
+  static void GrowState(const AggSpec& spec, size_t groups, AggState* state) {
+    {
+      AggState& s = *state;
       s.count.resize(groups, 0);
       s.has.resize(groups, 0);
-      switch (aggs_[a].kind) {
+      switch (spec.kind) {
         case AggKind::kSum:
         case AggKind::kAvg:
           s.isum.resize(groups, 0);
@@ -1166,7 +1304,7 @@ class HashAggregate final : public Operator {
         default:
           break;
       }
-      if (aggs_[a].distinct) {
+      if (spec.distinct) {
         s.distinct.resize(groups);
         s.distinct_values.resize(groups);
       }
@@ -1180,9 +1318,7 @@ class HashAggregate final : public Operator {
         std::all_of(aggs_.begin(), aggs_.end(), [](const AggSpec& a) { return a.kind == AggKind::kCountStar; })) {
       if (auto* scan = dynamic_cast<TableScan*>(child_.get())) {
         if (std::optional<int64_t> rows = scan->RowsWithoutReading()) {
-          groups_ = 1;
-          group_keys_.emplace_back();
-          Grow(1);
+          AddTheOnlyGroup();
           for (AggState& s : states_) s.count[0] = *rows;
           from_metadata_ = true;
           return absl::OkStatus();
@@ -1193,11 +1329,8 @@ class HashAggregate final : public Operator {
     std::vector<uint32_t> gid;
     std::string key;
     std::vector<const Vector*> kv(keys_.size());
-    if (keys_.empty()) {
-      groups_ = 1;
-      group_keys_.emplace_back();
-      Grow(1);
-    }
+    if (keys_.empty()) AddTheOnlyGroup();
+    int64_t rows_seen = 0;
     while (true) {
       RETL_ASSIGN_OR_RETURN(bool more, child_->Pull(&in));
       if (!more) break;
@@ -1206,18 +1339,36 @@ class HashAggregate final : public Operator {
         for (size_t k = 0; k < keys_.size(); ++k) {
           RETL_RETURN_IF_ERROR(WithPos(keys_[k]->Eval(in, &kv[k]), key_pos_.size() > k ? key_pos_[k] : SourcePos{}));
         }
+        ordinal_base_ = rows_seen;  // a group's ordinal: the row where it first appears
         AssignGroupIds(kv, in.size, &gid);
       }
+      rows_seen += static_cast<int64_t>(in.size);
       for (size_t a = 0; a < aggs_.size(); ++a) RETL_RETURN_IF_ERROR(Update(a, in, gid));
+      // Over the limit: the groups so far go to disk and the table starts
+      // again (merged with them at the end).
+      if (OverLimit()) RETL_RETURN_IF_ERROR(FlushTable());
     }
+    if (spilled()) RETL_RETURN_IF_ERROR(FinishSpill());
     return absl::OkStatus();
+  }
+
+  // Without GROUP BY: one group, with an empty key.
+  void AddTheOnlyGroup() {
+    groups_ = 1;
+    group_keys_.emplace_back();
+    ordinal_.push_back(0);
+    Grow(1);
   }
 
   // Adds a group whose key is row i of kv, with room for its states.
   void NewGroup(const std::vector<const Vector*>& kv, size_t i) {
     std::vector<Value> gk;
-    for (const Vector* v : kv) gk.push_back(Value::FromVector(*v, i));
+    for (const Vector* v : kv) {
+      gk.push_back(Value::FromVector(*v, i));
+      var_bytes_ += static_cast<int64_t>(gk.back().s.size());
+    }
     group_keys_.push_back(std::move(gk));
+    ordinal_.push_back(merge_ordinals_ != nullptr ? merge_ordinals_[i] : ordinal_base_ + static_cast<int64_t>(i));
     ++groups_;
     if (groups_ > capacity_) {
       capacity_ = std::max<size_t>(groups_ * 2, 64);
@@ -1237,7 +1388,10 @@ class HashAggregate final : public Operator {
       key.clear();
       for (const Vector* v : kv) EncodeKey(*v, i, &key);
       auto [it, inserted] = map_.try_emplace(key, static_cast<uint32_t>(groups_));
-      if (inserted) NewGroup(kv, i);
+      if (inserted) {
+        NewGroup(kv, i);
+        var_bytes_ += static_cast<int64_t>(key.size());
+      }
       (*gid)[i] = it->second;
     }
   }
@@ -1252,15 +1406,6 @@ class HashAggregate final : public Operator {
     std::unique_ptr<HashAggregate> partial;
     TableScan* scan;
   };
-  // Whether every aggregate can be merged from partial states.
-  static bool Mergeable(const std::vector<AggSpec>& aggs) {
-    for (const AggSpec& a : aggs) {
-      if (a.kind == AggKind::kApproxDistinct) return false;
-      // count(DISTINCT x) merges its value sets; other DISTINCT aggregates do not.
-      if (a.distinct && !(a.kind == AggKind::kCount && ValueIds::Supports(a.arg->type()))) return false;
-    }
-    return true;
-  }
   void SetWorkers(std::vector<Worker> workers, size_t blocks) {
     for (Worker& w : workers) w.partial->partial_ = true;
     workers_ = std::move(workers);
@@ -1270,27 +1415,36 @@ class HashAggregate final : public Operator {
   }
 
  private:
-  // One block's partial result.
+  // Some groups' partial states: one block's, or read back from a spill file.
   struct Partial {
     absl::Status status;
     size_t groups = 0;
     std::vector<std::vector<Value>> group_keys;
     std::vector<AggState> states;
     std::vector<FastDistinct> distinct;  // count(DISTINCT)'s value sets
+    std::vector<int64_t> ordinals;       // where each group first appears
   };
 
-  // Aggregates the rows of the child (a scan set to one block) from scratch
-  // and moves the result out.
-  Partial TakePartial() {
-    Partial p;
+  // Empties the table.
+  void ResetTable() {
     groups_ = capacity_ = 0;
     group_keys_.clear();
+    ordinal_.clear();
     map_.clear();
     group_of_id_.clear();
     group_of_pair_.clear();
     for (ValueIds& ids : key_ids_) ids = ValueIds();
     states_.assign(aggs_.size(), AggState());
     fast_distinct_.assign(aggs_.size(), FastDistinct());
+    var_bytes_ = distinct_bytes_ = 0;
+    if (reservation_ != nullptr) reservation_->Set(0);
+  }
+
+  // Aggregates the rows of the child (a scan set to one block) from scratch
+  // and moves the result out.
+  Partial TakePartial() {
+    Partial p;
+    ResetTable();
     const auto t0 = std::chrono::steady_clock::now();
     p.status = Consume();
     CountRows(static_cast<int64_t>(groups_),
@@ -1302,6 +1456,8 @@ class HashAggregate final : public Operator {
     return p;  // the next call starts from a fresh state
   }
 
+  // Merges partial states into the table: groups new to it are added in
+  // p's order, with p's ordinals.
   absl::Status MergeFrom(Partial& p) {
     const size_t n = p.groups;
     if (n == 0) return absl::OkStatus();
@@ -1316,13 +1472,16 @@ class HashAggregate final : public Operator {
         for (size_t g = 0; g < n; ++g) p.group_keys[g][k].ToVector(&v, g, heap);
         kv[k] = &v;
       }
+      merge_ordinals_ = p.ordinals.data();
       AssignGroupIds(kv, n, &gid);
+      merge_ordinals_ = nullptr;
     }
+    for (size_t g = 0; g < n; ++g) ordinal_[gid[g]] = std::min(ordinal_[gid[g]], p.ordinals[g]);
     for (size_t a = 0; a < aggs_.size(); ++a) {
       const AggSpec& spec = aggs_[a];
       AggState& to = states_[a];
       AggState& from = p.states[a];
-      if (spec.distinct) {
+      if (spec.distinct && FastCountDistinct(spec)) {
         // count(DISTINCT): the block's (group, value) pairs, new ones counted.
         FastDistinct& mine = fast_distinct_[a];
         FastDistinct& theirs = p.distinct[a];
@@ -1330,6 +1489,36 @@ class HashAggregate final : public Operator {
           const uint32_t t = gid[pair >> 32];
           const uint32_t id = mine.values.IdOf(theirs.values, static_cast<uint32_t>(pair));
           if (mine.seen.insert((uint64_t{t} << 32) | id).second) ++to.count[t];
+        }
+        continue;
+      }
+      if (spec.distinct) {
+        // Other DISTINCT aggregates: the values new to the group, in order
+        // (so floating-point sums add them in order of first appearance).
+        std::string k;
+        for (size_t g = 0; g < n; ++g) {
+          const uint32_t t = gid[g];
+          for (Value& v : from.distinct_values[g]) {
+            k.clear();
+            EncodeValueKey(v, &k);
+            if (to.distinct[t].insert(k).second) {
+              distinct_bytes_ += static_cast<int64_t>(k.size() + v.s.size() + sizeof(Value) + 32);
+              to.distinct_values[t].push_back(std::move(v));
+            }
+          }
+        }
+        continue;
+      }
+      if (spec.kind == AggKind::kApproxDistinct) {
+        // The union of the hashes; registers once past the exact limit
+        // (the same registers as adding every hash to one state).
+        for (size_t g = 0; g < n; ++g) {
+          const uint32_t t = gid[g];
+          if (!from.hll[g].empty()) ToRegisters(&to, t);
+          for (uint64_t h : from.hashes[g]) AddHash(&to, t, h);
+          if (!from.hll[g].empty()) {
+            for (size_t r = 0; r < from.hll[g].size(); ++r) to.hll[t][r] = std::max(to.hll[t][r], from.hll[g][r]);
+          }
         }
         continue;
       }
@@ -1379,34 +1568,51 @@ class HashAggregate final : public Operator {
             if (spec.kind == AggKind::kMin ? cmp < 0 : cmp > 0) to.extreme[t] = std::move(from.extreme[g]);
             break;
           }
-          case AggKind::kApproxDistinct: break;  // not Mergeable
+          case AggKind::kApproxDistinct: break;  // above
         }
       }
     }
     return absl::OkStatus();
   }
 
+  static bool FastCountDistinct(const AggSpec& spec) {
+    return spec.distinct && spec.kind == AggKind::kCount && ValueIds::Supports(spec.arg->type());
+  }
+
   absl::Status ConsumeParallel() {
-    if (keys_.empty()) {
-      groups_ = 1;
-      group_keys_.emplace_back();
-      Grow(1);
-    }
+    if (keys_.empty()) AddTheOnlyGroup();
     absl::Status status;
     {
       OrderedBlocks<Partial> runner(workers_.size(), blocks_, kBlocksAheadPerThread * workers_.size(),
                                     [this](size_t w, size_t b) {
                                       workers_[w].scan->StartBlock(b);
-                                      return workers_[w].partial->TakePartial();
+                                      Partial p = workers_[w].partial->TakePartial();
+                                      // A group's ordinal: (block, position in the block's groups).
+                                      p.ordinals.resize(p.groups);
+                                      for (size_t g = 0; g < p.groups; ++g) {
+                                        p.ordinals[g] = static_cast<int64_t>((uint64_t{b} << 32) | g);
+                                      }
+                                      return p;
                                     });
       while (status.ok()) {
         std::optional<Partial> p = runner.Next();
         if (!p.has_value()) break;
-        status = p->status.ok() ? MergeFrom(*p) : p->status;
+        if (!p->status.ok()) {
+          status = p->status;
+        } else if (spilled()) {
+          // Once spilling, every later block's groups go to disk as they
+          // are, to be merged in block order: the same arithmetic, in the
+          // same order, as without a limit.
+          status = WritePartial(*p, spill_.get());
+        } else {
+          status = MergeFrom(*p);
+          if (status.ok() && OverLimit()) status = FlushTable();
+        }
       }
       merged_blocks_ = runner.taken();
     }  // joins the threads
     for (size_t w = 1; w < workers_.size(); ++w) workers_[0].partial->AddFigures(*workers_[w].partial);
+    if (status.ok() && spilled()) status = FinishSpill();
     return status;
   }
 
@@ -1461,7 +1667,10 @@ class HashAggregate final : public Operator {
         if (!x->valid[i]) continue;
         k.clear();
         EncodeKey(*x, i, &k);
-        if (s.distinct[gid[i]].insert(k).second) s.distinct_values[gid[i]].push_back(Value::FromVector(*x, i));
+        if (s.distinct[gid[i]].insert(k).second) {
+          s.distinct_values[gid[i]].push_back(Value::FromVector(*x, i));
+          distinct_bytes_ += static_cast<int64_t>(2 * k.size() + sizeof(Value) + 32);
+        }
       }
       return absl::OkStatus();
     }
@@ -1557,22 +1766,30 @@ class HashAggregate final : public Operator {
           const uint32_t g = gid[i];
           k.clear();
           EncodeKey(x, i, &k);
-          uint64_t h = XXH64(k.data(), k.size(), 0);
-          if (s.hll[g].empty()) {
-            s.hashes[g].insert(h);
-            if (s.hashes[g].size() > kHllExactLimit) {
-              s.hll[g].assign(size_t{1} << kHllBits, 0);
-              for (uint64_t hh : s.hashes[g]) AddHll(&s.hll[g], hh);
-              s.hashes[g].clear();
-            }
-          } else {
-            AddHll(&s.hll[g], h);
-          }
+          AddHash(&s, g, XXH64(k.data(), k.size(), 0));
         }
         break;
       }
     }
     return absl::OkStatus();
+  }
+
+  // approx_count_distinct: exact hashes up to kHllExactLimit, then
+  // HyperLogLog registers.
+  void AddHash(AggState* s, uint32_t g, uint64_t h) {
+    if (s->hll[g].empty()) {
+      if (s->hashes[g].insert(h).second) distinct_bytes_ += 9;
+      if (s->hashes[g].size() > kHllExactLimit) ToRegisters(s, g);
+    } else {
+      AddHll(&s->hll[g], h);
+    }
+  }
+  void ToRegisters(AggState* s, uint32_t g) {
+    if (!s->hll[g].empty()) return;
+    s->hll[g].assign(size_t{1} << kHllBits, 0);
+    for (uint64_t h : s->hashes[g]) AddHll(&s->hll[g], h);
+    distinct_bytes_ += (int64_t{1} << kHllBits) - 9 * static_cast<int64_t>(s->hashes[g].size());
+    absl::flat_hash_set<uint64_t>().swap(s->hashes[g]);
   }
 
   static void AddHll(std::vector<uint8_t>* regs, uint64_t h) {
@@ -1653,6 +1870,407 @@ class HashAggregate final : public Operator {
     return Value::Null(spec.type);
   }
 
+
+  // ---- Memory limit and spilling (docs/sql.md, "Memory and spilling")
+  //
+  // Over the limit, the table's groups are written to kFanout partition
+  // files by a hash of their key, with their partial states, and the table
+  // starts empty. With a scan below, every later block's partial groups go
+  // straight to the partitions, in block order. At the end each partition is
+  // merged on its own (recursively partitioned again, with another hash,
+  // if it still does not fit), its groups finalized into a result file in
+  // order of first appearance, and the result files are merged by that
+  // order: the rows, their order and their arithmetic are those of a run
+  // without a limit.
+
+  static constexpr int kFanoutBits = 4;
+  static constexpr size_t kFanout = size_t{1} << kFanoutBits;
+  static constexpr int kMaxSpillDepth = 4;
+
+  struct Partitions {
+    int depth = 1;  // seeds the hash
+    std::vector<std::unique_ptr<SpillFile>> files;
+    std::vector<Batch> pending;  // rows not yet written, per partition
+    std::vector<std::vector<StringHeap*>> heaps;  // their string columns' heaps
+  };
+
+  bool spilled() const { return spilled_; }
+
+  int64_t TableBytes() const {
+    int64_t b = static_cast<int64_t>(capacity_) * per_group_bytes_ + var_bytes_ + distinct_bytes_ +
+                static_cast<int64_t>(group_of_id_.capacity() * 4 + group_of_pair_.capacity() * 13 +
+                                     map_.capacity() * (sizeof(std::string) + 5));
+    for (const ValueIds& ids : key_ids_) b += ids.Bytes();
+    for (const FastDistinct& d : fast_distinct_) b += d.values.Bytes() + static_cast<int64_t>(d.seen.capacity() * 9);
+    return b;
+  }
+
+  // Records the table's size; true when the query is over its limit.
+  bool OverLimit() { return reservation_ != nullptr && !reservation_->Set(TableBytes()); }
+
+  absl::Status OutOfMemory() const {
+    if (keys_.empty()) {
+      std::string what;
+      for (const AggSpec& a : aggs_) {
+        if (a.distinct || a.kind == AggKind::kApproxDistinct) what = a.text;
+      }
+      return absl::ResourceExhaustedError(
+          StrCat("the query needs more memory than memory_limit (", FormatBytes(memory_->limit()), "): ", what,
+                 " without GROUP BY keeps all its values in memory and cannot spill them; raise memory_limit "
+                 "(SET memory_limit = '...') or use approx_count_distinct"));
+    }
+    return absl::ResourceExhaustedError(
+        StrCat("the query needs more memory than memory_limit (", FormatBytes(memory_->limit()),
+               ") even after spilling: some groups' states (DISTINCT values, long keys) do not fit; raise "
+               "memory_limit (SET memory_limit = '...')"));
+  }
+
+  const std::vector<SqlType>& PartialTypes() {
+    if (!partial_types_.empty()) return partial_types_;
+    const SqlType big = SqlType::Of(SqlKind::kBigInt), wide = SqlType::Decimal(38, 0),
+                  dbl = SqlType::Of(SqlKind::kDouble), blob = SqlType::Of(SqlKind::kBinary);
+    std::vector<SqlType>& t = partial_types_;
+    t.push_back(big);  // ordinal
+    for (const ExprPtr& k : keys_) t.push_back(k->type());
+    for (const AggSpec& a : aggs_) {
+      if (a.distinct) {
+        t.push_back(blob);  // the values
+        continue;
+      }
+      switch (a.kind) {
+        case AggKind::kCountStar:
+        case AggKind::kCount: t.push_back(big); break;
+        case AggKind::kSum:
+        case AggKind::kAvg: t.insert(t.end(), {big, wide, wide, dbl}); break;
+        case AggKind::kStddev: t.insert(t.end(), {big, dbl, dbl}); break;
+        case AggKind::kMin:
+        case AggKind::kMax: t.push_back(a.arg->type()); break;  // NULL: no value yet
+        case AggKind::kApproxDistinct: t.push_back(blob); break;
+      }
+    }
+    return t;
+  }
+
+  std::unique_ptr<Partitions> NewPartitions(int depth) {
+    auto parts = std::make_unique<Partitions>();
+    parts->depth = depth;
+    parts->files.resize(kFanout);
+    parts->pending.resize(kFanout);
+    parts->heaps.resize(kFanout);
+    spilled_ = true;
+    spill_depth_ = std::max(spill_depth_, depth);
+    return parts;
+  }
+
+  static size_t PartitionOf(const std::vector<Value>& key, int depth) {
+    std::string k;
+    for (const Value& v : key) EncodeValueKey(v, &k);
+    return static_cast<size_t>(XXH64(k.data(), k.size(), 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(depth)) >>
+                               (64 - kFanoutBits));
+  }
+
+  absl::Status WritePending(Partitions* parts, size_t p) {
+    Batch& b = parts->pending[p];
+    if (b.size == 0) return absl::OkStatus();
+    if (parts->files[p] == nullptr) {
+      RETL_ASSIGN_OR_RETURN(parts->files[p], SpillFile::Create(memory_, PartialTypes()));
+    }
+    RETL_RETURN_IF_ERROR(parts->files[p]->Write(b));
+    b = Batch();
+    return absl::OkStatus();
+  }
+
+  // Appends groups [0, n) of a partial state (a block's, or the table's) to
+  // the partitions.
+  absl::Status WriteGroups(size_t n, const std::vector<std::vector<Value>>& keys, const std::vector<AggState>& states,
+                           const std::vector<FastDistinct>& distinct, const std::vector<int64_t>& ordinals,
+                           Partitions* parts) {
+    const std::vector<SqlType>& types = PartialTypes();
+    // count(DISTINCT)'s (group, value id) pairs, by group.
+    std::vector<std::vector<std::vector<uint32_t>>> ids(aggs_.size());
+    for (size_t a = 0; a < aggs_.size(); ++a) {
+      if (!FastCountDistinct(aggs_[a])) continue;
+      ids[a].resize(n);
+      for (uint64_t pair : distinct[a].seen) ids[a][pair >> 32].push_back(static_cast<uint32_t>(pair));
+    }
+    std::string blob;
+    for (size_t g = 0; g < n; ++g) {
+      const size_t p = PartitionOf(keys[g], parts->depth);
+      Batch& b = parts->pending[p];
+      std::vector<StringHeap*>& heaps = parts->heaps[p];
+      if (b.columns.empty()) {
+        b.columns.resize(types.size());
+        heaps.assign(types.size(), nullptr);
+        for (size_t c = 0; c < types.size(); ++c) {
+          b.columns[c].Reset(types[c], kBatchRows);
+          if (types[c].storage() == Storage::kString) heaps[c] = b.columns[c].NewHeap();
+        }
+      }
+      const size_t r = b.size;
+      auto heap = [&heaps](size_t c) { return heaps[c]; };
+      size_t c = 0;
+      b.columns[c++].i64[r] = ordinals[g];
+      for (size_t k = 0; k < keys_.size(); ++k, ++c) keys[g][k].ToVector(&b.columns[c], r, heap(c));
+      for (size_t a = 0; a < aggs_.size(); ++a) {
+        const AggSpec& spec = aggs_[a];
+        const AggState& st = states[a];
+        if (spec.distinct) {
+          blob.clear();
+          if (FastCountDistinct(spec)) {
+            for (uint32_t id : ids[a][g]) distinct[a].values.AppendRaw(id, &blob);
+          } else {
+            for (const Value& v : st.distinct_values[g]) AppendValueRaw(v, &blob);
+          }
+          b.columns[c].str[r] = heap(c)->Add(blob);
+          ++c;
+          continue;
+        }
+        switch (spec.kind) {
+          case AggKind::kCountStar:
+          case AggKind::kCount: b.columns[c++].i64[r] = st.count[g]; break;
+          case AggKind::kSum:
+          case AggKind::kAvg:
+            b.columns[c++].i64[r] = st.count[g];
+            b.columns[c++].i128[r] = st.isum[g];
+            b.columns[c++].i128[r] = st.dsum[g];
+            b.columns[c++].f64[r] = st.fsum[g];
+            break;
+          case AggKind::kStddev:
+            b.columns[c++].i64[r] = st.count[g];
+            b.columns[c++].f64[r] = st.mean[g];
+            b.columns[c++].f64[r] = st.m2[g];
+            break;
+          case AggKind::kMin:
+          case AggKind::kMax:
+            if (st.has[g]) st.extreme[g].ToVector(&b.columns[c], r, heap(c));
+            else b.columns[c].valid[r] = 0;
+            ++c;
+            break;
+          case AggKind::kApproxDistinct: {
+            blob.clear();
+            blob.push_back(st.hll[g].empty() ? 0 : 1);
+            if (st.hll[g].empty()) {
+              for (uint64_t h : st.hashes[g]) blob.append(reinterpret_cast<const char*>(&h), 8);
+            } else {
+              blob.append(reinterpret_cast<const char*>(st.hll[g].data()), st.hll[g].size());
+            }
+            b.columns[c].str[r] = heap(c)->Add(blob);
+            ++c;
+            break;
+          }
+        }
+      }
+      if (++b.size == kBatchRows) RETL_RETURN_IF_ERROR(WritePending(parts, p));
+    }
+    spilled_groups_ += static_cast<int64_t>(n);
+    return absl::OkStatus();
+  }
+
+  absl::Status WritePartial(const Partial& p, Partitions* parts) {
+    return WriteGroups(p.groups, p.group_keys, p.states, p.distinct, p.ordinals, parts);
+  }
+
+  // The table's groups to the partitions; the table starts again empty.
+  absl::Status FlushTable() {
+    if (keys_.empty()) return OutOfMemory();
+    if (spill_ == nullptr) spill_ = NewPartitions(1);
+    RETL_RETURN_IF_ERROR(WriteGroups(groups_, group_keys_, states_, fast_distinct_, ordinal_, spill_.get()));
+    ResetTable();
+    return absl::OkStatus();
+  }
+
+  // A spill file's batch back as partial states.
+  Partial FromBatch(const Batch& b) {
+    Partial q;
+    const size_t n = b.size;
+    q.groups = n;
+    q.ordinals.assign(b.columns[0].i64.begin(), b.columns[0].i64.begin() + static_cast<ptrdiff_t>(n));
+    q.group_keys.resize(n);
+    size_t c = 1;
+    for (size_t k = 0; k < keys_.size(); ++k, ++c) {
+      for (size_t g = 0; g < n; ++g) q.group_keys[g].push_back(Value::FromVector(b.columns[c], g));
+    }
+    q.states.resize(aggs_.size());
+    q.distinct.resize(aggs_.size());
+    for (size_t a = 0; a < aggs_.size(); ++a) {
+      const AggSpec& spec = aggs_[a];
+      AggState& st = q.states[a];
+      GrowState(spec, n, &st);
+      if (spec.distinct) {
+        const Vector& v = b.columns[c++];
+        for (size_t g = 0; g < n; ++g) {
+          const char* p = v.str[g].data();
+          const char* end = p + v.str[g].size();
+          if (FastCountDistinct(spec)) {
+            FastDistinct& d = q.distinct[a];
+            while (p < end) d.seen.insert((uint64_t{g} << 32) | d.values.IdOfRaw(&p));
+          } else {
+            while (p < end) st.distinct_values[g].push_back(ReadValueRaw(spec.arg->type(), &p));
+          }
+        }
+        continue;
+      }
+      for (size_t g = 0; g < n; ++g) {
+        size_t cc = c;
+        switch (spec.kind) {
+          case AggKind::kCountStar:
+          case AggKind::kCount: st.count[g] = b.columns[cc++].i64[g]; break;
+          case AggKind::kSum:
+          case AggKind::kAvg:
+            st.count[g] = b.columns[cc++].i64[g];
+            st.isum[g] = b.columns[cc++].i128[g];
+            st.dsum[g] = b.columns[cc++].i128[g];
+            st.fsum[g] = b.columns[cc++].f64[g];
+            break;
+          case AggKind::kStddev:
+            st.count[g] = b.columns[cc++].i64[g];
+            st.mean[g] = b.columns[cc++].f64[g];
+            st.m2[g] = b.columns[cc++].f64[g];
+            break;
+          case AggKind::kMin:
+          case AggKind::kMax:
+            st.has[g] = b.columns[cc].valid[g];
+            if (st.has[g]) st.extreme[g] = Value::FromVector(b.columns[cc], g);
+            ++cc;
+            break;
+          case AggKind::kApproxDistinct: {
+            const std::string_view blob = b.columns[cc++].str[g];
+            if (blob[0] == 0) {
+              for (size_t i = 1; i + 8 <= blob.size(); i += 8) {
+                uint64_t h;
+                std::memcpy(&h, blob.data() + i, 8);
+                st.hashes[g].insert(h);
+              }
+            } else {
+              st.hll[g].assign(blob.begin() + 1, blob.end());
+            }
+            break;
+          }
+        }
+        if (g + 1 == n) c = cc;
+      }
+    }
+    return q;
+  }
+
+  // After the input: every partition merged and finalized.
+  absl::Status FinishSpill() {
+    if (groups_ > 0) RETL_RETURN_IF_ERROR(FlushTable());
+    std::unique_ptr<Partitions> parts = std::move(spill_);
+    total_groups_ = 0;
+    RETL_RETURN_IF_ERROR(MergePartitions(parts.get()));
+    ResetTable();
+    // The result files, merged by ordinal.
+    merge_heap_.clear();
+    cursors_.resize(results_.size());
+    for (size_t i = 0; i < results_.size(); ++i) {
+      RETL_ASSIGN_OR_RETURN(bool more, results_[i]->Read(&cursors_[i].batch));
+      if (more) merge_heap_.emplace_back(cursors_[i].batch.columns.back().i64[0], i);
+    }
+    std::make_heap(merge_heap_.begin(), merge_heap_.end(), std::greater<>());
+    return absl::OkStatus();
+  }
+
+  absl::Status MergePartitions(Partitions* parts) {
+    for (size_t p = 0; p < kFanout; ++p) RETL_RETURN_IF_ERROR(WritePending(parts, p));
+    for (size_t p = 0; p < kFanout; ++p) {
+      std::unique_ptr<SpillFile> file = std::move(parts->files[p]);
+      if (file == nullptr) continue;
+      RETL_RETURN_IF_ERROR(file->FinishWriting());
+      spilled_bytes_ += file->bytes();
+      ResetTable();
+      std::unique_ptr<Partitions> sub;
+      Batch b;
+      while (true) {
+        RETL_ASSIGN_OR_RETURN(bool more, file->Read(&b));
+        if (!more) break;
+        Partial q = FromBatch(b);
+        if (sub != nullptr) {
+          RETL_RETURN_IF_ERROR(WritePartial(q, sub.get()));
+          continue;
+        }
+        RETL_RETURN_IF_ERROR(MergeFrom(q));
+        if (OverLimit()) {
+          // Still too big: split this partition again with another hash.
+          if (parts->depth >= kMaxSpillDepth) return OutOfMemory();
+          sub = NewPartitions(parts->depth + 1);
+          RETL_RETURN_IF_ERROR(WriteGroups(groups_, group_keys_, states_, fast_distinct_, ordinal_, sub.get()));
+          ResetTable();
+        }
+      }
+      file.reset();  // frees its disk space
+      if (sub != nullptr) {
+        RETL_RETURN_IF_ERROR(MergePartitions(sub.get()));
+        continue;
+      }
+      RETL_RETURN_IF_ERROR(WriteResults());
+      ++merged_partitions_;
+    }
+    return absl::OkStatus();
+  }
+
+  // The table's groups, finalized, to a result file in ordinal order (the
+  // last column).
+  absl::Status WriteResults() {
+    if (groups_ == 0) return absl::OkStatus();
+    if (result_types_.empty()) {
+      for (const ExprPtr& k : keys_) result_types_.push_back(k->type());
+      for (const AggSpec& a : aggs_) result_types_.push_back(a.type);
+      result_types_.push_back(SqlType::Of(SqlKind::kBigInt));
+    }
+    std::vector<uint32_t> order(groups_);
+    for (size_t g = 0; g < groups_; ++g) order[g] = static_cast<uint32_t>(g);
+    if (!std::is_sorted(ordinal_.begin(), ordinal_.begin() + static_cast<ptrdiff_t>(groups_))) {
+      std::sort(order.begin(), order.end(), [this](uint32_t x, uint32_t y) { return ordinal_[x] < ordinal_[y]; });
+    }
+    RETL_ASSIGN_OR_RETURN(std::unique_ptr<SpillFile> file, SpillFile::Create(memory_, result_types_));
+    for (size_t from = 0; from < groups_; from += kBatchRows) {
+      const size_t n = std::min(kBatchRows, groups_ - from);
+      Batch b;
+      RETL_RETURN_IF_ERROR(EmitGroups(from, n, &b, &order));
+      b.columns.emplace_back();
+      Vector& ord = b.columns.back();
+      ord.Reset(SqlType::Of(SqlKind::kBigInt), n);
+      for (size_t i = 0; i < n; ++i) ord.i64[i] = ordinal_[order[from + i]];
+      RETL_RETURN_IF_ERROR(file->Write(b));
+    }
+    RETL_RETURN_IF_ERROR(file->FinishWriting());
+    spilled_bytes_ += file->bytes();
+    total_groups_ += groups_;
+    results_.push_back(std::move(file));
+    return absl::OkStatus();
+  }
+
+  // The next rows of the result files, smallest ordinal first.
+  absl::StatusOr<bool> NextMerged(Batch* out) {
+    const size_t width = keys_.size() + aggs_.size();
+    out->columns.resize(width);
+    for (size_t c = 0; c < width; ++c) out->columns[c].Reset(result_types_[c], 0);
+    out->size = 0;
+    std::vector<uint8_t> kept(cursors_.size(), 0);
+    while (out->size < kBatchRows && !merge_heap_.empty()) {
+      std::pop_heap(merge_heap_.begin(), merge_heap_.end(), std::greater<>());
+      const size_t i = merge_heap_.back().second;
+      merge_heap_.pop_back();
+      Cursor& cur = cursors_[i];
+      if (!kept[i]) {
+        for (size_t c = 0; c < width; ++c) out->columns[c].KeepFrom(cur.batch.columns[c]);
+        kept[i] = 1;
+      }
+      for (size_t c = 0; c < width; ++c) out->columns[c].Append(cur.batch.columns[c], cur.row);
+      ++out->size;
+      if (++cur.row == cur.batch.size) {
+        cur.row = 0;
+        kept[i] = 0;
+        RETL_ASSIGN_OR_RETURN(bool more, results_[i]->Read(&cur.batch));
+        if (!more) continue;
+      }
+      merge_heap_.emplace_back(cur.batch.columns.back().i64[cur.row], i);
+      std::push_heap(merge_heap_.begin(), merge_heap_.end(), std::greater<>());
+    }
+    return out->size > 0;
+  }
+
   OpPtr child_;
   std::vector<ExprPtr> keys_;
   std::vector<AggSpec> aggs_;
@@ -1677,6 +2295,31 @@ class HashAggregate final : public Operator {
   std::vector<Worker> workers_;  // parallel: the per-thread partial aggregates
   size_t blocks_ = 0;
   size_t merged_blocks_ = 0;
+  // Memory and spilling.
+  QueryMemory* memory_ = nullptr;
+  std::unique_ptr<MemoryReservation> reservation_;
+  int64_t per_group_bytes_ = 0;  // fixed, times capacity_
+  int64_t var_bytes_ = 0;        // key strings
+  int64_t distinct_bytes_ = 0;   // DISTINCT values, approx_count_distinct's hashes
+  std::vector<int64_t> ordinal_;  // per group: where it first appears
+  int64_t ordinal_base_ = 0;               // the ordinal of the batch's row 0
+  const int64_t* merge_ordinals_ = nullptr;  // MergeFrom: the new groups' ordinals
+  bool spilled_ = false;
+  std::unique_ptr<Partitions> spill_;  // while consuming, once over the limit
+  std::vector<SqlType> partial_types_;
+  std::vector<SqlType> result_types_;
+  std::vector<std::unique_ptr<SpillFile>> results_;
+  struct Cursor {
+    Batch batch;
+    size_t row = 0;
+  };
+  std::vector<Cursor> cursors_;
+  std::vector<std::pair<int64_t, size_t>> merge_heap_;  // (ordinal, result file)
+  size_t total_groups_ = 0;
+  int64_t spilled_bytes_ = 0;
+  int64_t spilled_groups_ = 0;
+  size_t merged_partitions_ = 0;
+  int spill_depth_ = 0;
 };
 
 // ---------------------------------------------------------------------------
@@ -1706,38 +2349,10 @@ class Sort final : public Operator {
  protected:
   absl::StatusOr<bool> Next(Batch* out) override {
     if (!sorted_) {
-      Batch b;
-      auto less = [this](uint64_t x, uint64_t y) { return Compare(x, y) < 0; };
-      // Top-N keeps at most a few times N rows: when more pile up, the best
-      // N are copied into one batch and the rest dropped.
-      const size_t cap = limit_.has_value() ? std::max<size_t>(8 * kBatchRows, 4 * static_cast<size_t>(*limit_))
-                                            : SIZE_MAX;
-      while (true) {
-        RETL_ASSIGN_OR_RETURN(bool more, child_->Pull(&b));
-        if (!more) break;
-        for (size_t i = 0; i < b.size; ++i) order_.push_back((uint64_t{batches_.size()} << 32) | i);
-        batches_.push_back(std::move(b));
-        b = Batch();
-        if (order_.size() > cap) {
-          const size_t n = static_cast<size_t>(*limit_);
-          std::partial_sort(order_.begin(), order_.begin() + n, order_.end(), less);
-          order_.resize(n);
-          keeps_.clear();
-          Batch kept = Gather(0, n);
-          batches_.clear();
-          batches_.push_back(std::move(kept));
-          keeps_.clear();  // collected again from the new batches
-          for (size_t i = 0; i < n; ++i) order_[i] = i;
-        }
-      }
-      if (limit_.has_value() && static_cast<size_t>(*limit_) < order_.size()) {
-        std::partial_sort(order_.begin(), order_.begin() + *limit_, order_.end(), less);
-        order_.resize(static_cast<size_t>(*limit_));
-      } else {
-        std::stable_sort(order_.begin(), order_.end(), less);
-      }
+      RETL_RETURN_IF_ERROR(Consume());
       sorted_ = true;
     }
+    if (!runs_.empty()) return NextMerged(out);
     if (pos_ >= order_.size() || batches_.empty()) return false;
     size_t n = std::min(kBatchRows, order_.size() - pos_);
     *out = Gather(pos_, n);
@@ -1745,7 +2360,169 @@ class Sort final : public Operator {
     return true;
   }
 
+ public:
+  // Limits the buffered rows' memory to the query's limit: beyond it,
+  // sorted runs go to temporary files and are merged at the end.
+  void SetMemory(QueryMemory* memory) {
+    memory_ = memory;
+    reservation_ = std::make_unique<MemoryReservation>(memory);
+  }
+  std::string RuntimeDetail() const override {
+    if (reservation_ == nullptr) return "";
+    std::string s = StrCat("memory peak ", FormatBytes(reservation_->peak()), " of limit ",
+                           FormatBytes(memory_->limit()));
+    if (!runs_.empty()) {
+      absl::StrAppend(&s, "; spilled ", spilled_rows_, " rows (", FormatBytes(spilled_bytes_), ") in ", runs_.size(),
+                      " sorted runs to temporary files, merged");
+    }
+    return s;
+  }
+
  private:
+  // Input order breaks ties: the sort is stable.
+  bool Less(uint64_t x, uint64_t y) const {
+    const int c = Compare(x, y);
+    return c < 0 || (c == 0 && x < y);
+  }
+
+  static int64_t BatchBytes(const Batch& b) {
+    int64_t bytes = 0;
+    for (const Vector& v : b.columns) {
+      bytes += static_cast<int64_t>(b.size);  // validity
+      switch (v.type.storage()) {
+        case Storage::kInt64:
+        case Storage::kDouble: bytes += static_cast<int64_t>(8 * b.size); break;
+        case Storage::kInt128:
+        case Storage::kInterval: bytes += static_cast<int64_t>(16 * b.size); break;
+        case Storage::kString:
+          bytes += static_cast<int64_t>(16 * b.size);
+          if (v.constant) break;
+          for (size_t i = 0; i < b.size; ++i) bytes += static_cast<int64_t>(v.str[i].size());
+          break;
+      }
+    }
+    return bytes;
+  }
+
+  absl::Status Consume() {
+    Batch b;
+    auto less = [this](uint64_t x, uint64_t y) { return Less(x, y); };
+    // Top-N keeps at most a few times N rows: when more pile up, the best
+    // N are copied into one batch and the rest dropped.
+    const size_t cap = limit_.has_value() ? std::max<size_t>(8 * kBatchRows, 4 * static_cast<size_t>(*limit_))
+                                          : SIZE_MAX;
+    while (true) {
+      RETL_ASSIGN_OR_RETURN(bool more, child_->Pull(&b));
+      if (!more) break;
+      if (types_.empty()) {
+        for (const Vector& v : b.columns) types_.push_back(v.type);
+      }
+      for (size_t i = 0; i < b.size; ++i) order_.push_back((uint64_t{batches_.size()} << 32) | i);
+      held_bytes_ += BatchBytes(b);
+      batches_.push_back(std::move(b));
+      b = Batch();
+      if (order_.size() > cap) {
+        const size_t n = static_cast<size_t>(*limit_);
+        std::partial_sort(order_.begin(), order_.begin() + static_cast<ptrdiff_t>(n), order_.end(), less);
+        order_.resize(n);
+        keeps_.clear();
+        Batch kept = Gather(0, n);
+        batches_.clear();
+        held_bytes_ = BatchBytes(kept);
+        batches_.push_back(std::move(kept));
+        keeps_.clear();  // collected again from the new batches
+        for (size_t i = 0; i < n; ++i) order_[i] = i;
+      }
+      if (reservation_ != nullptr && !reservation_->Set(held_bytes_)) RETL_RETURN_IF_ERROR(SpillRun());
+    }
+    if (!runs_.empty()) {
+      if (!order_.empty()) RETL_RETURN_IF_ERROR(SpillRun());
+      return StartMerge();
+    }
+    if (limit_.has_value() && static_cast<size_t>(*limit_) < order_.size()) {
+      std::partial_sort(order_.begin(), order_.begin() + *limit_, order_.end(), less);
+      order_.resize(static_cast<size_t>(*limit_));
+    } else {
+      std::sort(order_.begin(), order_.end(), less);
+    }
+    return absl::OkStatus();
+  }
+
+  // The buffered rows, sorted, to a temporary file (a top-N's best N only).
+  absl::Status SpillRun() {
+    auto less = [this](uint64_t x, uint64_t y) { return Less(x, y); };
+    if (limit_.has_value() && static_cast<size_t>(*limit_) < order_.size()) {
+      std::partial_sort(order_.begin(), order_.begin() + *limit_, order_.end(), less);
+      order_.resize(static_cast<size_t>(*limit_));
+    } else {
+      std::sort(order_.begin(), order_.end(), less);
+    }
+    RETL_ASSIGN_OR_RETURN(std::unique_ptr<SpillFile> file, SpillFile::Create(memory_, types_));
+    keeps_.clear();
+    for (size_t from = 0; from < order_.size(); from += kBatchRows) {
+      RETL_RETURN_IF_ERROR(file->Write(Gather(from, std::min(kBatchRows, order_.size() - from))));
+    }
+    RETL_RETURN_IF_ERROR(file->FinishWriting());
+    spilled_bytes_ += file->bytes();
+    spilled_rows_ += static_cast<int64_t>(order_.size());
+    runs_.push_back(std::move(file));
+    batches_.clear();
+    order_.clear();
+    keeps_.clear();
+    held_bytes_ = 0;
+    reservation_->Set(0);
+    return absl::OkStatus();
+  }
+
+  // Run x's current row after run y's: the heap's order (earlier runs
+  // first on ties, keeping the sort stable).
+  bool RunAfter(size_t x, size_t y) const {
+    const int c = CompareRows(cursors_[x].batch, cursors_[x].row, cursors_[y].batch, cursors_[y].row);
+    return c > 0 || (c == 0 && x > y);
+  }
+
+  absl::Status StartMerge() {
+    cursors_.resize(runs_.size());
+    for (size_t i = 0; i < runs_.size(); ++i) {
+      RETL_ASSIGN_OR_RETURN(bool more, runs_[i]->Read(&cursors_[i].batch));
+      if (more) heap_.push_back(i);
+    }
+    std::make_heap(heap_.begin(), heap_.end(), [this](size_t x, size_t y) { return RunAfter(x, y); });
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<bool> NextMerged(Batch* out) {
+    auto after = [this](size_t x, size_t y) { return RunAfter(x, y); };
+    const size_t width = types_.size();
+    out->columns.resize(width);
+    for (size_t c = 0; c < width; ++c) out->columns[c].Reset(types_[c], 0);
+    out->size = 0;
+    std::vector<uint8_t> kept(cursors_.size(), 0);
+    while (out->size < kBatchRows && !heap_.empty() &&
+           !(limit_.has_value() && merged_rows_ >= static_cast<uint64_t>(*limit_))) {
+      std::pop_heap(heap_.begin(), heap_.end(), after);
+      const size_t i = heap_.back();
+      heap_.pop_back();
+      Cursor& cur = cursors_[i];
+      if (!kept[i]) {
+        for (size_t c = 0; c < width; ++c) out->columns[c].KeepFrom(cur.batch.columns[c]);
+        kept[i] = 1;
+      }
+      for (size_t c = 0; c < width; ++c) out->columns[c].Append(cur.batch.columns[c], cur.row);
+      ++out->size;
+      ++merged_rows_;
+      if (++cur.row == cur.batch.size) {
+        cur.row = 0;
+        kept[i] = 0;
+        RETL_ASSIGN_OR_RETURN(bool more, runs_[i]->Read(&cur.batch));
+        if (!more) continue;
+      }
+      heap_.push_back(i);
+      std::push_heap(heap_.begin(), heap_.end(), after);
+    }
+    return out->size > 0;
+  }
+
   // Rows order_[from, from + n) as one batch.
   Batch Gather(size_t from, size_t n) {
     const Batch& first = batches_[0];
@@ -1777,9 +2554,10 @@ class Sort final : public Operator {
   }
 
   int Compare(uint64_t x, uint64_t y) const {
-    const Batch& bx = batches_[x >> 32];
-    const Batch& by = batches_[y >> 32];
-    size_t ix = x & 0xffffffffu, iy = y & 0xffffffffu;
+    return CompareRows(batches_[x >> 32], x & 0xffffffffu, batches_[y >> 32], y & 0xffffffffu);
+  }
+
+  int CompareRows(const Batch& bx, size_t ix, const Batch& by, size_t iy) const {
     for (const SortKey& k : keys_) {
       const Vector& a = bx.columns[k.column];
       const Vector& b = by.columns[k.column];
@@ -1819,11 +2597,26 @@ class Sort final : public Operator {
   OpPtr child_;
   std::vector<SortKey> keys_;
   std::optional<int64_t> limit_;
+  std::vector<SqlType> types_;
   std::vector<Batch> batches_;
   std::vector<uint64_t> order_;
   std::vector<std::vector<std::shared_ptr<const void>>> keeps_;
   bool sorted_ = false;
   size_t pos_ = 0;
+  // Memory and spilling.
+  QueryMemory* memory_ = nullptr;
+  std::unique_ptr<MemoryReservation> reservation_;
+  int64_t held_bytes_ = 0;
+  std::vector<std::unique_ptr<SpillFile>> runs_;
+  struct Cursor {
+    Batch batch;
+    size_t row = 0;
+  };
+  std::vector<Cursor> cursors_;
+  std::vector<size_t> heap_;  // runs with rows left, by their current row
+  uint64_t merged_rows_ = 0;
+  int64_t spilled_bytes_ = 0;
+  int64_t spilled_rows_ = 0;
 };
 
 class Limit final : public Operator {
@@ -2230,8 +3023,8 @@ void ExplainTree(const Operator* op, int depth, bool analyze, std::vector<std::s
 class Planner {
  public:
   Planner(std::shared_ptr<const Snapshot> snapshot, const std::vector<Value>& params, LookupCache* lookups,
-          int threads)
-      : snapshot_(std::move(snapshot)), params_(params), lookups_(lookups), threads_(threads) {}
+          int threads, QueryMemory* memory)
+      : snapshot_(std::move(snapshot)), params_(params), lookups_(lookups), threads_(threads), memory_(memory) {}
 
   absl::StatusOr<Plan> PlanSelect(const SelectStatement& sel) {
     Plan plan;
@@ -2435,7 +3228,7 @@ class Planner {
         aggs.push_back(std::move(spec));
       }
       auto* parallel = dynamic_cast<ParallelScan*>(source.get());
-      if (parallel != nullptr && HashAggregate::Mergeable(aggs)) {
+      if (parallel != nullptr) {
         std::vector<HashAggregate::Worker> workers;
         for (ParallelScan::Worker& w : parallel->TakeWorkers()) {
           std::vector<ExprPtr> wkeys;
@@ -2456,9 +3249,12 @@ class Planner {
         const size_t blocks = parallel->blocks();
         auto final_agg = std::make_unique<HashAggregate>(nullptr, std::move(keys), std::move(aggs), std::move(key_pos));
         final_agg->SetWorkers(std::move(workers), blocks);
+        final_agg->SetMemory(memory_);
         source = std::move(final_agg);
       } else {
-        source = std::make_unique<HashAggregate>(std::move(source), std::move(keys), std::move(aggs), std::move(key_pos));
+        auto agg = std::make_unique<HashAggregate>(std::move(source), std::move(keys), std::move(aggs), std::move(key_pos));
+        agg->SetMemory(memory_);
+        source = std::move(agg);
       }
       if (sel.having) {
         out_scope.clause = "HAVING";
@@ -2528,7 +3324,9 @@ class Planner {
     if (sel.distinct) {
       std::vector<ExprPtr> keys;
       for (size_t i = 0; i < plan.visible; ++i) keys.push_back(MakeColumnRef(static_cast<int>(i), plan.types[i], plan.names[i]));
-      source = std::make_unique<HashAggregate>(std::move(source), std::move(keys), std::vector<AggSpec>{});
+      auto distinct = std::make_unique<HashAggregate>(std::move(source), std::move(keys), std::vector<AggSpec>{});
+      distinct->SetMemory(memory_);
+      source = std::move(distinct);
     }
     std::optional<int64_t> limit;
     int64_t offset = 0;
@@ -2546,7 +3344,9 @@ class Planner {
         int64_t n;
         if (!__builtin_add_overflow(*limit, offset, &n)) topn = n;  // else: a full sort
       }
-      source = std::make_unique<Sort>(std::move(source), std::move(sort_keys), topn);
+      auto sort = std::make_unique<Sort>(std::move(source), std::move(sort_keys), topn);
+      sort->SetMemory(memory_);
+      source = std::move(sort);
     }
     if (limit.has_value() || offset > 0) source = std::make_unique<Limit>(std::move(source), limit, offset);
     plan.root = std::move(source);
@@ -2861,6 +3661,7 @@ class Planner {
   const std::vector<Value>& params_;
   LookupCache* lookups_;
   int threads_;
+  QueryMemory* memory_;
 };
 
 QueryResult TextResult(std::vector<std::string> names, const std::vector<std::vector<std::optional<std::string>>>& rows,
@@ -3060,6 +3861,83 @@ absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std:
   return Execute(st, params, nullptr);
 }
 
+namespace {
+
+constexpr const char* kSettings[] = {"memory_limit", "temp_directory", "threads"};
+
+bool IsSetting(const std::string& name) {
+  return std::find(std::begin(kSettings), std::end(kSettings), name) != std::end(kSettings);
+}
+
+std::string UnknownSetting(const std::string& name) {
+  return StrCat("unknown setting \"", name, "\" (settings: ", absl::StrJoin(kSettings, ", "), ")");
+}
+
+}  // namespace
+
+absl::Status QueryEngine::ApplySetting(const std::string& name, const Value& value) {
+  const bool reset = value.null;  // DEFAULT, or RESET
+  if (name == "memory_limit") {
+    if (reset) {
+      options_.memory_limit = 0;
+      return absl::OkStatus();
+    }
+    absl::StatusOr<int64_t> bytes = ParseByteSize(value.s);
+    if (!bytes.ok()) return absl::InvalidArgumentError(StrCat("memory_limit: ", ToStd(bytes.status().message())));
+    if (*bytes < (int64_t{1} << 20)) {
+      return absl::InvalidArgumentError(
+          StrCat("memory_limit: ", FormatBytes(*bytes), " is too small; give at least 1MB (or DEFAULT)"));
+    }
+    options_.memory_limit = *bytes;
+    return absl::OkStatus();
+  }
+  if (name == "temp_directory") {
+    if (reset) {
+      options_.temp_directory.clear();
+      return absl::OkStatus();
+    }
+    struct stat st;
+    if (value.s.empty() || stat(value.s.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError(StrCat("temp_directory: \"", value.s, "\" is not a directory"));
+    }
+    if (access(value.s.c_str(), W_OK | X_OK) != 0) {
+      return absl::InvalidArgumentError(StrCat("temp_directory: \"", value.s, "\" is not writable"));
+    }
+    options_.temp_directory = value.s;
+    return absl::OkStatus();
+  }
+  if (name == "threads") {
+    if (reset) {
+      options_.threads = 0;
+      return absl::OkStatus();
+    }
+    int n = 0;
+    if (!absl::SimpleAtoi(value.s, &n) || n < 1 || n > 1024) {
+      return absl::InvalidArgumentError(StrCat("threads: expected a number from 1 to 1024 (or DEFAULT), got \"",
+                                               value.s, "\""));
+    }
+    options_.threads = n;
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(UnknownSetting(name));
+}
+
+std::string QueryEngine::SettingText(const std::string& name) const {
+  if (name == "memory_limit") {
+    return options_.memory_limit > 0 ? FormatBytes(options_.memory_limit)
+                                     : StrCat(FormatBytes(DefaultMemoryLimit()), " (default: 80% of RAM)");
+  }
+  if (name == "temp_directory") {
+    return options_.temp_directory.empty() ? StrCat(DefaultTempDirectory(), " (default)") : options_.temp_directory;
+  }
+  if (name == "threads") {
+    return options_.threads > 0 ? StrCat(options_.threads)
+                                : StrCat(std::max(1, static_cast<int>(std::thread::hardware_concurrency())),
+                                         " (default: one per core)");
+  }
+  return "";
+}
+
 absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std::vector<Value>& params,
                                                  const ResultSink* sink) {
   if (static_cast<int>(params.size()) < st.parameter_count) {
@@ -3104,7 +3982,12 @@ absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std:
                         "CREATE TABLE is how retl-build declares schemas (retl-build import --schema FILE); "
                         "queries cannot change a dataset");
     case StatementKind::kSet:
-      return ErrorAtPos(st.pos, StrCat("unknown setting \"", st.set_name, "\""));
+      RETL_RETURN_IF_ERROR(WithPos(ApplySetting(st.set_name, st.set_value), st.pos));
+      return TextResult({"setting", "value"}, {{st.set_name, SettingText(st.set_name)}}, st.kind);
+    case StatementKind::kShowSetting: {
+      if (!IsSetting(st.set_name)) return ErrorAtPos(st.pos, UnknownSetting(st.set_name));
+      return TextResult({"setting", "value"}, {{st.set_name, SettingText(st.set_name)}}, st.kind);
+    }
     case StatementKind::kSelect:
     case StatementKind::kExplain:
       break;
@@ -3143,7 +4026,10 @@ absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std:
   }
   const int threads = options_.threads > 0 ? options_.threads
                                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  Planner planner(snap, params, lookups_.get(), threads);
+  // Declared before the plan, whose operators hold reservations of it.
+  QueryMemory memory(options_.memory_limit > 0 ? options_.memory_limit : DefaultMemoryLimit(),
+                     options_.temp_directory.empty() ? DefaultTempDirectory() : options_.temp_directory);
+  Planner planner(snap, params, lookups_.get(), threads, &memory);
   RETL_ASSIGN_OR_RETURN(Plan plan, planner.PlanSelect(sel));
   QueryResult result;
   result.kind = st.kind;
@@ -3179,6 +4065,13 @@ absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std:
                            FormatNanos(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                            std::chrono::steady_clock::now() - t0).count()),
                            " on version ", snap->version()));
+    std::string mem = StrCat("memory: peak ", FormatBytes(memory.peak()), " of memory_limit ",
+                             FormatBytes(memory.limit()));
+    if (memory.spill_files() > 0) {
+      absl::StrAppend(&mem, "; spilled ", FormatBytes(memory.spilled_bytes()), " to ", memory.spill_files(),
+                      " temporary files in ", memory.temp_directory(), " (removed)");
+    }
+    lines.push_back(std::move(mem));
     std::vector<std::vector<std::optional<std::string>>> rows;
     for (auto& l : lines) rows.push_back({l});
     return TextResult({"plan"}, rows, st.kind);

@@ -57,6 +57,11 @@ struct EngineOptions {
   // Threads a table scan (and the WHERE filter above it) runs on: 0 = one per
   // core. Results, their order included, are the same for any number.
   int threads = 0;
+  // The most memory a statement's growing state (GROUP BY, DISTINCT, ORDER
+  // BY) may take before it spills to temporary files: 0 = 80% of RAM.
+  int64_t memory_limit = 0;
+  // Where spill files go: "" = $TMPDIR, else /tmp.
+  std::string temp_directory;
 };
 
 class LookupCache;  // engine.cc: open Lookups, reused across statements
@@ -78,12 +83,19 @@ class QueryEngine {
   absl::StatusOr<QueryResult> ExecuteSql(std::string_view sql,
                                          const std::vector<Value>& params = {});
 
+  // As SQL's SET name = 'value': memory_limit, temp_directory, threads.
+  absl::Status Set(const std::string& name, const std::string& value) { return ApplySetting(name, Value::String(value)); }
+
   const Dataset& dataset() const { return *dataset_; }
   // The snapshot statements without AS OF read now (options.version /
   // as_of_micros, else the live version).
   absl::StatusOr<std::shared_ptr<const Snapshot>> DefaultSnapshot() const;
 
  private:
+
+  // SET name = value (a null value: DEFAULT), and a setting's current value.
+  absl::Status ApplySetting(const std::string& name, const Value& value);
+  std::string SettingText(const std::string& name) const;
 
   std::shared_ptr<const Dataset> dataset_;
   EngineOptions options_;

@@ -92,7 +92,42 @@ class Parser {
         st.kind = StatementKind::kShowVersions;
         return st;
       }
-      return c_.Expected("TABLES or VERSIONS after SHOW");
+      if (c_.Peek().IsIdentifier()) {
+        st.kind = StatementKind::kShowSetting;
+        st.set_name = absl::AsciiStrToLower(c_.Next().text);
+        return st;
+      }
+      return c_.Expected("TABLES, VERSIONS or a setting name after SHOW");
+    }
+    if (c_.ConsumeKeyword("set")) {
+      // SET name = value | SET name TO value | SET name = DEFAULT
+      st.kind = StatementKind::kSet;
+      if (!c_.Peek().IsIdentifier()) return c_.Expected("a setting name after SET");
+      st.set_name = absl::AsciiStrToLower(c_.Next().text);
+      if (!c_.ConsumeOperator("=") && !c_.ConsumeKeyword("to")) return c_.Expected("'=' or TO after the setting name");
+      const Token& v = c_.Peek();
+      if (v.IsKeyword("default")) {
+        st.set_value = Value::Null();
+      } else if (v.kind == TokenKind::kString || v.kind == TokenKind::kInteger || v.kind == TokenKind::kDecimal ||
+                 v.kind == TokenKind::kIdentifier || v.kind == TokenKind::kQuotedIdentifier) {
+        st.set_value = Value::String(v.text);
+        if ((v.kind == TokenKind::kInteger || v.kind == TokenKind::kDecimal) && c_.Peek(1).IsIdentifier() &&
+            !c_.Peek(1).IsKeyword("to")) {
+          c_.Next();  // SET memory_limit = 512MB: the number and its unit
+          st.set_value.s += c_.Peek().text;
+        }
+      } else {
+        return c_.Expected("a value ('512MB', 4, DEFAULT) for the setting");
+      }
+      c_.Next();
+      return st;
+    }
+    if (c_.ConsumeKeyword("reset")) {
+      st.kind = StatementKind::kSet;
+      if (!c_.Peek().IsIdentifier()) return c_.Expected("a setting name after RESET");
+      st.set_name = absl::AsciiStrToLower(c_.Next().text);
+      st.set_value = Value::Null();
+      return st;
     }
     if (c_.ConsumeKeyword("describe") || c_.ConsumeKeyword("desc")) {
       st.kind = StatementKind::kDescribe;
@@ -120,7 +155,7 @@ class Parser {
       st.create_table = std::move(ct);
       return st;
     }
-    return c_.Expected("a statement (SELECT, EXPLAIN, SHOW TABLES, SHOW VERSIONS, DESCRIBE)");
+    return c_.Expected("a statement (SELECT, EXPLAIN, SHOW TABLES, SHOW VERSIONS, DESCRIBE, SET, RESET, SHOW name)");
   }
 
   absl::StatusOr<std::unique_ptr<SelectStatement>> ParseSelect() {

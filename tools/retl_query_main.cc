@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   std::optional<std::string> command;
   bool timer = false;
   int threads = 0;
+  std::optional<std::string> memory_limit, temp_dir;
   app.add_option("DIR", dir, "Dataset directory")->required();
   app.add_option("-c,--command", command, "Run these SQL statements and exit")->type_name("SQL");
   app.add_flag("--timer", timer, "Print each statement's run time");
@@ -99,6 +100,13 @@ int main(int argc, char** argv) {
                  "(default 0: one per core; results are the same for any number)")
       ->check(CLI::Range(0, 1024))
       ->type_name("N");
+  app.add_option("--memory-limit", memory_limit,
+                 "Memory a statement's GROUP BY, DISTINCT and ORDER BY may use before they spill to "
+                 "temporary files, as in 512MB or 4GB (default: 80% of RAM; SQL: SET memory_limit)")
+      ->type_name("SIZE");
+  app.add_option("--temp-dir", temp_dir,
+                 "Where spill files go (default: $TMPDIR, else /tmp; SQL: SET temp_directory)")
+      ->type_name("DIR");
   app.add_option("--lookup", table,
                  "Look up rows of this table by the KEYs that follow (see Keys below)")
       ->type_name("TABLE");
@@ -165,6 +173,18 @@ int main(int argc, char** argv) {
       if (!snap.ok()) return Fail(snap.status());
     }
     retl::QueryEngine engine(dataset, engine_options);
+    if (memory_limit.has_value()) {
+      absl::Status s = engine.Set("memory_limit", *memory_limit);
+      if (!s.ok()) {
+        return Fail(absl::InvalidArgumentError("--memory-limit: " + std::string(s.message()).substr(14)), kExitUsage);
+      }
+    }
+    if (temp_dir.has_value()) {
+      absl::Status s = engine.Set("temp_directory", *temp_dir);
+      if (!s.ok()) {
+        return Fail(absl::InvalidArgumentError("--temp-dir: " + std::string(s.message()).substr(16)), kExitUsage);
+      }
+    }
     std::ios::sync_with_stdio(false);
     if (command.has_value()) {
       absl::Status s = retl::RunStatements(&engine, *command, shell, std::cout, std::cerr);
