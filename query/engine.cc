@@ -1340,6 +1340,7 @@ class HashAggregate final : public Operator {
           RETL_RETURN_IF_ERROR(WithPos(keys_[k]->Eval(in, &kv[k]), key_pos_.size() > k ? key_pos_[k] : SourcePos{}));
         }
         ordinal_base_ = rows_seen;  // a group's ordinal: the row where it first appears
+        if (WouldOverflow(in.size)) RETL_RETURN_IF_ERROR(FlushTable());
         AssignGroupIds(kv, in.size, &gid);
       }
       rows_seen += static_cast<int64_t>(in.size);
@@ -1604,6 +1605,9 @@ class HashAggregate final : public Operator {
           // are, to be merged in block order: the same arithmetic, in the
           // same order, as without a limit.
           status = WritePartial(*p, spill_.get());
+        } else if (WouldOverflow(p->groups)) {
+          status = FlushTable();
+          if (status.ok()) status = WritePartial(*p, spill_.get());
         } else {
           status = MergeFrom(*p);
           if (status.ok() && OverLimit()) status = FlushTable();
@@ -1908,6 +1912,19 @@ class HashAggregate final : public Operator {
   // Records the table's size; true when the query is over its limit.
   bool OverLimit() { return reservation_ != nullptr && !reservation_->Set(TableBytes()); }
 
+  // Whether adding up to `incoming` groups could take the query over its
+  // limit (the table's arrays and maps double when they grow): then the
+  // table is flushed first, so the limit holds.
+  bool WouldOverflow(size_t incoming) const {
+    if (reservation_ == nullptr || keys_.empty()) return false;
+    int64_t next = TableBytes() + static_cast<int64_t>(incoming) * per_group_bytes_;
+    if (groups_ + incoming > capacity_) {
+      next += std::max(static_cast<int64_t>(incoming) * per_group_bytes_,
+                       static_cast<int64_t>(capacity_) * per_group_bytes_ + TableBytes());
+    }
+    return memory_->used() - reservation_->held() + next > memory_->limit();
+  }
+
   absl::Status OutOfMemory() const {
     if (keys_.empty()) {
       std::string what;
@@ -2189,13 +2206,15 @@ class HashAggregate final : public Operator {
           RETL_RETURN_IF_ERROR(WritePartial(q, sub.get()));
           continue;
         }
-        RETL_RETURN_IF_ERROR(MergeFrom(q));
-        if (OverLimit()) {
+        const bool split = parts->depth < kMaxSpillDepth && WouldOverflow(q.groups);
+        if (!split) RETL_RETURN_IF_ERROR(MergeFrom(q));
+        if (split || OverLimit()) {
           // Still too big: split this partition again with another hash.
           if (parts->depth >= kMaxSpillDepth) return OutOfMemory();
           sub = NewPartitions(parts->depth + 1);
           RETL_RETURN_IF_ERROR(WriteGroups(groups_, group_keys_, states_, fast_distinct_, ordinal_, sub.get()));
           ResetTable();
+          if (split) RETL_RETURN_IF_ERROR(WritePartial(q, sub.get()));
         }
       }
       file.reset();  // frees its disk space
