@@ -203,3 +203,60 @@ def test_threads_change_nothing_but_speed(tmp_path):
     assert errors[1] == errors[3] and "division by zero" in errors[1], errors
     r = query(ds, "--threads", "-1", "-c", "SELECT 1", expect=2)
     assert "--threads" in r.err, r
+
+
+def test_memory_limit_spills_to_temp_dir_and_leaves_nothing_behind(tmp_path):
+    """--memory-limit: GROUP BY and ORDER BY past it spill to --temp-dir and give the same
+    rows in the same order; spill files are never left behind, even by a killed process."""
+    ds = tmp_path / "t"
+    run("init", ds)
+    (tmp_path / "t.sql").write_text(
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, k STRING, x DOUBLE);\n")
+    rows = [[str(i), f"key-{(i * 7919) % 45000}", None if i % 11 == 0 else str(i * 0.37)]
+            for i in range(60000)]
+    write_csv(tmp_path / "t.csv", ["id", "k", "x"], rows)
+    run("import", ds, "--table", "t", "--input", tmp_path / "t.csv", "--schema", tmp_path / "t.sql",
+        "--block-rows", "2000")
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    sql = ("SELECT k, count(*), sum(x), count(DISTINCT x) FROM t GROUP BY k; "
+           "SELECT id, k FROM t ORDER BY k DESC, x")
+    expected = query(ds, "--format", "csv", "-c", sql).out
+    limited = ["--memory-limit", "1MB", "--temp-dir", spill]
+    assert query(ds, *limited, "--format", "csv", "-c", sql).out == expected
+    plan = query(ds, *limited, "-c", "EXPLAIN ANALYZE SELECT k, sum(x) FROM t GROUP BY k").out
+    assert "spilled" in plan and f"memory_limit 1.0 MiB; spilled" in plan and str(spill) in plan, plan
+    assert os.listdir(spill) == []
+    # SET in the statements does the same.
+    r = query(ds, "-c", f"SET temp_directory = '{spill}'; SET memory_limit = '1MB'; "
+                        "EXPLAIN ANALYZE SELECT id FROM t ORDER BY k")
+    assert "sorted runs" in r.out, r
+
+    # Killed while spilling: the files were unlinked when created.
+    proc = subprocess.Popen([str(RETL_QUERY), str(ds), *map(str, limited), "--format", "csv"],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc.stdin.write(("SELECT k, count(*), sum(x) FROM t GROUP BY k;\n" * 200).encode())
+    proc.stdin.close()
+    seen = 0
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None and seen == 0:
+        try:
+            fds = os.listdir(f"/proc/{proc.pid}/fd")
+        except FileNotFoundError:
+            break
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{proc.pid}/fd/{fd}").startswith(str(spill) + "/"):
+                    seen += 1
+            except OSError:
+                pass
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    assert seen > 0, "no spill file was seen open"
+    assert os.listdir(spill) == []
+
+    r = query(ds, "--memory-limit", "lots", "-c", "SELECT 1", expect=2)
+    assert "--memory-limit: invalid size \"lots\"" in r.err, r
+    r = query(ds, "--temp-dir", tmp_path / "missing", "-c", "SELECT 1", expect=2)
+    assert "--temp-dir: " in r.err and "is not a directory" in r.err, r
