@@ -82,6 +82,58 @@ void ChunkReader::ReadInts(RowIndex begin, size_t n, int64_t* out) const {
   for (size_t k = 0; k < n; ++k) out[k] = GetInt(begin + static_cast<RowIndex>(k));
 }
 
+void ChunkReader::GatherValidity(RowIndex begin, const uint32_t* sel, size_t m, uint8_t* out) const {
+  if (validity_ == nullptr) {
+    std::memset(out, 1, m);
+    return;
+  }
+  for (size_t j = 0; j < m; ++j) {
+    const RowIndex i = begin + sel[j];
+    out[j] = (validity_[i >> 3] >> (i & 7)) & 1;
+  }
+}
+
+namespace {
+template <typename T>
+void GatherWiden(const uint8_t* p, RowIndex begin, const uint32_t* sel, size_t m, int64_t* out) {
+  for (size_t j = 0; j < m; ++j) {
+    T v;
+    std::memcpy(&v, p + (begin + sel[j]) * sizeof(T), sizeof(T));
+    out[j] = static_cast<int64_t>(v);
+  }
+}
+}  // namespace
+
+void ChunkReader::GatherInts(RowIndex begin, const uint32_t* sel, size_t m, int64_t* out) const {
+  switch (encoding_) {
+    case Encoding::kForBitpack:
+      for (size_t j = 0; j < m; ++j) {
+        out[j] = static_cast<int64_t>(static_cast<uint64_t>(reference_) + Unpack(b1_, begin + sel[j]));
+      }
+      return;
+    case Encoding::kPlain:
+      switch (physical_) {
+        case PhysicalType::kInt8: GatherWiden<int8_t>(b1_, begin, sel, m, out); return;
+        case PhysicalType::kInt16: GatherWiden<int16_t>(b1_, begin, sel, m, out); return;
+        case PhysicalType::kInt32: GatherWiden<int32_t>(b1_, begin, sel, m, out); return;
+        case PhysicalType::kInt64: GatherWiden<int64_t>(b1_, begin, sel, m, out); return;
+        default: break;
+      }
+      break;
+    default:
+      break;
+  }
+  for (size_t j = 0; j < m; ++j) out[j] = GetInt(begin + sel[j]);
+}
+
+void ChunkReader::GatherDoubles(RowIndex begin, const uint32_t* sel, size_t m, double* out) const {
+  if (encoding_ == Encoding::kPlain && physical_ == PhysicalType::kDouble) {
+    for (size_t j = 0; j < m; ++j) std::memcpy(&out[j], b1_ + (begin + sel[j]) * 8, 8);
+    return;
+  }
+  for (size_t j = 0; j < m; ++j) out[j] = GetDouble(begin + sel[j]);
+}
+
 void ChunkReader::ReadDoubles(RowIndex begin, size_t n, double* out) const {
   if (encoding_ == Encoding::kPlain && physical_ == PhysicalType::kDouble) {
     std::memcpy(out, b1_ + begin * 8, n * 8);

@@ -61,6 +61,17 @@ class ChunkReader {
   void ReadCodes(RowIndex begin, size_t n, uint32_t* out) const {
     for (size_t k = 0; k < n; ++k) out[k] = static_cast<uint32_t>(Unpack(b3_, begin + static_cast<RowIndex>(k)));
   }
+  // As ReadValidity / ReadInts / ReadDoubles / ReadCodes for rows
+  // begin + sel[j], j < m (a filter's survivors): the encoding is dispatched
+  // once, not per row. Values of NULL rows are unspecified.
+  void GatherValidity(RowIndex begin, const uint32_t* sel, size_t m, uint8_t* out) const;
+  void GatherInts(RowIndex begin, const uint32_t* sel, size_t m, int64_t* out) const;
+  void GatherDoubles(RowIndex begin, const uint32_t* sel, size_t m, double* out) const;
+  void GatherCodes(RowIndex begin, const uint32_t* sel, size_t m, uint32_t* out) const {
+    for (size_t j = 0; j < m; ++j) out[j] = static_cast<uint32_t>(Unpack(b3_, begin + sel[j]));
+  }
+  // Whether some row may be NULL (the chunk has a validity bitmap).
+  bool may_have_nulls() const { return validity_ != nullptr; }
   // Appends the normalized form (FORMAT.md §12.2) of valid row i.
   void AppendNormalized(RowIndex i, std::string* out) const;
   // Hints the CPU to load what reading row i touches first. Deliberately

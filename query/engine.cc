@@ -338,10 +338,20 @@ class TableScan final : public Operator {
         count();
         return st;
       }
-      sel_.clear();
-      for (size_t i = 0; i < n; ++i) {
-        if (r->valid[i] && r->i64[i]) sel_.push_back(static_cast<uint32_t>(i));
+      // The rows where the filter is true, without a branch per row.
+      sel_.resize(n);
+      size_t m = 0;
+      const uint8_t* rv = r->valid.data();
+      const int64_t* ri = r->i64.data();
+      if (r->constant) {
+        if (rv[0] && ri[0]) for (size_t i = 0; i < n; ++i) sel_[m++] = static_cast<uint32_t>(i);
+      } else {
+        for (size_t i = 0; i < n; ++i) {
+          sel_[m] = static_cast<uint32_t>(i);
+          m += rv[i] & static_cast<uint8_t>(ri[i] != 0);
+        }
       }
+      sel_.resize(m);
       if (sel_.empty()) continue;
       out->columns.resize(num_fields_);
       out->size = sel_.size();
@@ -399,27 +409,46 @@ class TableScan final : public Operator {
     }
     const ChunkReader& r = *readers_[k];
     const size_t m = sel.size();
+    const uint32_t* s = sel.data();
     v->Resize(t, m);
     const bool dictionary = dictionaries_[k] != nullptr;
-    if (dictionary) v->codes.resize(m);
-    for (size_t j = 0; j < m; ++j) {
-      const RowIndex row = begin + sel[j];
-      const bool valid = !r.IsNull(row);
-      v->valid[j] = valid;
-      switch (t.storage()) {
-        case Storage::kString:
-          if (dictionary) {
-            uint32_t code = 0;
-            if (valid) r.ReadCodes(row, 1, &code);
-            v->codes[j] = code;
-            v->str[j] = valid ? (*dictionaries_[k])[code] : std::string_view();
-          } else {
-            v->str[j] = valid ? r.GetBytes(row) : std::string_view();
+    r.GatherValidity(begin, s, m, v->valid.data());
+    const uint8_t* valid = v->valid.data();
+    const bool nulls = r.may_have_nulls();
+    // NULL rows hold zero (empty strings, code 0), as ReaderToVector's do.
+    switch (t.storage()) {
+      case Storage::kString:
+        if (dictionary) {
+          v->codes.resize(m);
+          uint32_t* codes = v->codes.data();
+          r.GatherCodes(begin, s, m, codes);
+          if (nulls) {
+            for (size_t j = 0; j < m; ++j) codes[j] = valid[j] ? codes[j] : 0;
           }
-          break;
-        case Storage::kDouble: v->f64[j] = valid ? r.GetDouble(row) : 0; break;
-        case Storage::kInt128: v->i128[j] = valid ? r.GetInt128(row) : 0; break;
-        default: v->i64[j] = valid ? r.GetInt(row) : 0; break;
+          const std::vector<std::string_view>& dict = *dictionaries_[k];
+          for (size_t j = 0; j < m; ++j) v->str[j] = valid[j] ? dict[codes[j]] : std::string_view();
+        } else {
+          for (size_t j = 0; j < m; ++j) v->str[j] = valid[j] ? r.GetBytes(begin + s[j]) : std::string_view();
+        }
+        break;
+      case Storage::kDouble: {
+        double* x = v->f64.data();
+        r.GatherDoubles(begin, s, m, x);
+        if (nulls) {
+          for (size_t j = 0; j < m; ++j) x[j] = valid[j] ? x[j] : 0;
+        }
+        break;
+      }
+      case Storage::kInt128:
+        for (size_t j = 0; j < m; ++j) v->i128[j] = valid[j] ? r.GetInt128(begin + s[j]) : 0;
+        break;
+      default: {
+        int64_t* x = v->i64.data();
+        r.GatherInts(begin, s, m, x);
+        if (nulls) {
+          for (size_t j = 0; j < m; ++j) x[j] = valid[j] ? x[j] : 0;
+        }
+        break;
       }
     }
     if (dictionary) v->dictionary = dictionaries_[k];
