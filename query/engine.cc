@@ -966,7 +966,13 @@ class ValueIds {
     const uint32_t before = next_;
     switch (v.type.storage()) {
       case Storage::kInt64:
-        for (size_t i = 0; i < n; ++i) ids[i] = v.valid[i] ? IntId(v.i64[i]) : 0;
+        if (small_.empty()) small_.assign(kSmall, 0);
+        for (size_t i = 0; i < n; ++i) {
+          const int64_t x = v.i64[i];
+          // Small integers seen before: one load, no call.
+          const uint32_t known = static_cast<uint64_t>(x) < kSmall ? small_[static_cast<size_t>(x)] : 0;
+          ids[i] = !v.valid[i] ? 0 : known != 0 ? known : IntId(x);
+        }
         break;
       case Storage::kDouble:
         for (size_t i = 0; i < n; ++i) {
@@ -1722,6 +1728,28 @@ class HashAggregate final : public Operator {
         break;
       case AggKind::kSum:
       case AggKind::kAvg:
+        // One loop per type, without a branch per row for the common ones.
+        if (t.IsFloating()) {
+          const uint8_t* valid = x.valid.data();
+          const double* v = x.f64.data();
+          for (size_t i = 0; i < n; ++i) {
+            if (!valid[i]) continue;  // adding 0.0 would turn a -0.0 sum into 0.0
+            ++s.count[gid[i]];
+            s.fsum[gid[i]] += v[i];
+          }
+          break;
+        }
+        if (t.kind != SqlKind::kDecimal) {
+          const uint8_t* valid = x.valid.data();
+          const int64_t* v = x.i64.data();
+          int64_t* count = s.count.data();
+          int128* sum = s.isum.data();
+          for (size_t i = 0; i < n; ++i) {
+            count[gid[i]] += valid[i];
+            sum[gid[i]] += valid[i] ? v[i] : 0;  // cannot overflow int128 below 2^64 rows
+          }
+          break;
+        }
         for (size_t i = 0; i < n; ++i) {
           if (!x.valid[i]) continue;
           const uint32_t g = gid[i];
@@ -1757,6 +1785,36 @@ class HashAggregate final : public Operator {
       case AggKind::kMin:
       case AggKind::kMax: {
         const bool is_min = spec.kind == AggKind::kMin;
+        if (t.storage() == Storage::kDouble || t.storage() == Storage::kInt64) {
+          // The numeric types' loop: no Value built but for a group's first
+          // value and replacements.
+          const bool dbl = t.storage() == Storage::kDouble;
+          for (size_t i = 0; i < n; ++i) {
+            if (!x.valid[i]) continue;
+            const uint32_t g = gid[i];
+            Value& e = s.extreme[g];
+            if (!s.has[g]) {
+              e = Value::FromVector(x, i);
+              s.has[g] = 1;
+              continue;
+            }
+            bool replace;
+            if (dbl) {
+              // CompareValues' order: NaN above every number.
+              const double d = x.f64[i];
+              if (!std::isnan(d) && !std::isnan(e.d)) {
+                replace = is_min ? d < e.d : d > e.d;
+              } else {
+                replace = is_min ? !std::isnan(d) : !std::isnan(e.d);
+              }
+              if (replace) e.d = d;
+            } else {
+              replace = is_min ? x.i64[i] < e.i : x.i64[i] > e.i;
+              if (replace) e.i = x.i64[i];
+            }
+          }
+          break;
+        }
         for (size_t i = 0; i < n; ++i) {
           if (!x.valid[i]) continue;
           const uint32_t g = gid[i];

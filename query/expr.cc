@@ -168,11 +168,12 @@ class Constant final : public Expr {
  public:
   Constant(Value v, bool unknown) : Expr(v.type), v_(std::move(v)), unknown_(unknown) {}
   absl::Status Eval(const Batch& in, const Vector** result) override {
-    if (buf_.size != in.size || buf_.type != type_) {
-      buf_.Reset(type_, in.size);
+    // Built once for a full batch; smaller batches use its first rows.
+    if (buf_.valid.size() < in.size || buf_.type != type_) {
+      buf_.Reset(type_, std::max(in.size, kBatchRows));
       StringHeap* heap = type_.storage() == Storage::kString ? buf_.NewHeap() : nullptr;
       std::string_view s;
-      for (size_t i = 0; i < in.size; ++i) {
+      for (size_t i = 0; i < buf_.size; ++i) {
         if (heap != nullptr && i > 0) {
           buf_.valid[i] = !v_.null;
           buf_.str[i] = s;
@@ -183,6 +184,7 @@ class Constant final : public Expr {
       }
       buf_.constant = true;
     }
+    buf_.size = in.size;
     *result = &buf_;
     return absl::OkStatus();
   }

@@ -57,14 +57,16 @@ std::string_view StringHeap::Add(std::string_view s) {
   if (s.size() > kBlock / 4) {
     // Large strings get a block of their own, put before the current one so
     // the current block's free space is not wasted.
-    blocks_.emplace_front(s);
-    return blocks_.front();
+    blocks_.push_front(Block{std::unique_ptr<char[]>(new char[s.size()]), s.size()});
+    std::memcpy(blocks_.front().data.get(), s.data(), s.size());
+    return std::string_view(blocks_.front().data.get(), s.size());
   }
-  if (blocks_.empty() || used_ + s.size() > blocks_.back().size()) {
-    blocks_.emplace_back(kBlock, '\0');
+  if (blocks_.empty() || used_ + s.size() > blocks_.back().size) {
+    // Not zero-filled: only what Add copies in is ever read.
+    blocks_.push_back(Block{std::unique_ptr<char[]>(new char[kBlock]), kBlock});
     used_ = 0;
   }
-  char* p = blocks_.back().data() + used_;
+  char* p = blocks_.back().data.get() + used_;
   if (!s.empty()) std::memcpy(p, s.data(), s.size());
   used_ += s.size();
   return std::string_view(p, s.size());

@@ -11,6 +11,7 @@
 #ifndef RETL_QUERY_VECTOR_H_
 #define RETL_QUERY_VECTOR_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -98,7 +99,18 @@ class StringHeap {
   std::string_view Add(std::string_view s);
 
  private:
-  std::deque<std::string> blocks_;
+  struct Block {
+    std::unique_ptr<char[]> data;  // not zero-filled
+    size_t size;
+    Block(std::unique_ptr<char[]> d, size_t n) : data(std::move(d)), size(n) {}
+    Block(Block&&) = default;
+    Block& operator=(Block&&) = default;
+    Block(const Block& other) : data(new char[other.size]), size(other.size) {
+      std::copy(other.data.get(), other.data.get() + size, data.get());
+    }
+    Block& operator=(const Block& other) { return *this = Block(other); }
+  };
+  std::deque<Block> blocks_;
   size_t used_ = 0;  // in blocks_.back()
 };
 
