@@ -4167,10 +4167,6 @@ absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std:
   if (st.kind == StatementKind::kExplain) {
     std::vector<std::string> lines;
     ExplainTree(plan.root.get(), 0, true, &lines);
-    lines.push_back(StrCat("total: ", result.row_count, " rows in ",
-                           FormatNanos(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                           std::chrono::steady_clock::now() - t0).count()),
-                           " on version ", snap->version()));
     std::string mem = StrCat("memory: peak ", FormatBytes(memory.peak()), " of memory_limit ",
                              FormatBytes(memory.limit()));
     if (memory.spill_files() > 0) {
@@ -4178,6 +4174,10 @@ absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std:
                       " temporary files in ", memory.temp_directory(), " (removed)");
     }
     lines.push_back(std::move(mem));
+    lines.push_back(StrCat("total: ", result.row_count, " rows in ",
+                           FormatNanos(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::steady_clock::now() - t0).count()),
+                           " on version ", snap->version()));
     std::vector<std::vector<std::optional<std::string>>> rows;
     for (auto& l : lines) rows.push_back({l});
     return TextResult({"plan"}, rows, st.kind);
