@@ -893,6 +893,11 @@ class Project final : public Operator {
 // ---------------------------------------------------------------------------
 // Aggregation
 
+// The least an operator writes to a spill file at a time: when the query is
+// over its limit because of what other operators hold, an operator goes on
+// to this much before spilling rather than writing tiny files.
+constexpr int64_t kMinSpillBytes = 256 << 10;
+
 enum class AggKind { kCountStar, kCount, kSum, kAvg, kMin, kMax, kStddev, kApproxDistinct };
 
 struct AggSpec {
@@ -1996,8 +2001,15 @@ class HashAggregate final : public Operator {
     return b;
   }
 
-  // Records the table's size; true when the query is over its limit.
-  bool OverLimit() { return reservation_ != nullptr && !reservation_->Set(TableBytes()); }
+  // Records the table's size; true when the query is over its limit and
+  // flushing the table would help: it holds at least kMinSpillBytes (or,
+  // without GROUP BY, is itself over the limit).
+  bool OverLimit() {
+    if (reservation_ == nullptr) return false;
+    const bool within = reservation_->Set(TableBytes());
+    if (keys_.empty()) return reservation_->held() > memory_->limit();
+    return !within && reservation_->held() >= kMinSpillBytes;
+  }
 
   // Whether adding up to `incoming` groups could take the query over its
   // limit (the table's arrays and maps double when they grow): then the
@@ -2009,7 +2021,7 @@ class HashAggregate final : public Operator {
       next += std::max(static_cast<int64_t>(incoming) * per_group_bytes_,
                        static_cast<int64_t>(capacity_) * per_group_bytes_ + TableBytes());
     }
-    return memory_->used() - reservation_->held() + next > memory_->limit();
+    return next >= kMinSpillBytes && memory_->used() - reservation_->held() + next > memory_->limit();
   }
 
   absl::Status OutOfMemory() const {
@@ -2539,7 +2551,11 @@ class Sort final : public Operator {
         keeps_.clear();  // collected again from the new batches
         for (size_t i = 0; i < n; ++i) order_[i] = i;
       }
-      if (reservation_ != nullptr && !reservation_->Set(held_bytes_)) RETL_RETURN_IF_ERROR(SpillRun());
+      // Over the limit: a sorted run to disk (not before it is worth a file,
+      // when what fills the limit is another operator's).
+      if (reservation_ != nullptr && !reservation_->Set(held_bytes_) && held_bytes_ >= kMinSpillBytes) {
+        RETL_RETURN_IF_ERROR(SpillRun());
+      }
     }
     if (!runs_.empty()) {
       if (!order_.empty()) RETL_RETURN_IF_ERROR(SpillRun());
