@@ -1474,6 +1474,9 @@ class HashAggregate final : public Operator {
     map_.clear();
     group_of_id_.clear();
     group_of_pair_.clear();
+    group_of_dense_pair_.clear();
+    pair_rows_ = pair_stride_ = 0;
+    pair_dense_ = true;
     for (ValueIds& ids : key_ids_) ids = ValueIds();
     states_.assign(aggs_.size(), AggState());
     fast_distinct_.assign(aggs_.size(), FastDistinct());
@@ -1675,6 +1678,10 @@ class HashAggregate final : public Operator {
       if (b == nullptr) {
         if (a[i] >= group_of_id_.size()) group_of_id_.resize(std::max<size_t>(a[i] + 1, group_of_id_.size() * 2), kNoGroup);
         slot = &group_of_id_[a[i]];
+      } else if (pair_dense_ && (a[i] < pair_rows_ && b[i] < pair_stride_)) {
+        slot = &group_of_dense_pair_[a[i] * pair_stride_ + b[i]];
+      } else if (pair_dense_ && GrowDensePairs(a[i], b[i])) {
+        slot = &group_of_dense_pair_[a[i] * pair_stride_ + b[i]];
       } else {
         slot = &group_of_pair_.try_emplace((uint64_t{a[i]} << 32) | b[i], kNoGroup).first->second;
       }
@@ -1684,6 +1691,38 @@ class HashAggregate final : public Operator {
       }
       (*gid)[i] = *slot;
     }
+  }
+
+  // Two keys whose ids stay small (codes, flags, segments): the id pair
+  // indexes an array (rows of pair_stride_ entries) instead of a hash map.
+  // Grows to hold (x, y); past kMaxDensePairs entries the pairs move to the
+  // map for good (false).
+  __attribute__((noinline)) bool GrowDensePairs(uint32_t x, uint32_t y) {
+    static constexpr size_t kMaxDensePairs = size_t{1} << 14;
+    size_t rows = std::max<size_t>(pair_rows_, 8), stride = std::max<size_t>(pair_stride_, 8);
+    while (rows <= x) rows *= 2;
+    while (stride <= y) stride *= 2;
+    if (rows * stride > kMaxDensePairs) {
+      for (size_t r = 0; r < pair_rows_; ++r) {
+        for (size_t c = 0; c < pair_stride_; ++c) {
+          const uint32_t g = group_of_dense_pair_[r * pair_stride_ + c];
+          if (g != kNoGroup) group_of_pair_.emplace((uint64_t{r} << 32) | c, g);
+        }
+      }
+      pair_dense_ = false;
+      std::vector<uint32_t>().swap(group_of_dense_pair_);
+      pair_rows_ = pair_stride_ = 0;
+      return false;
+    }
+    std::vector<uint32_t> grown(rows * stride, kNoGroup);
+    for (size_t r = 0; r < pair_rows_; ++r) {
+      std::copy_n(group_of_dense_pair_.begin() + static_cast<ptrdiff_t>(r * pair_stride_), pair_stride_,
+                  grown.begin() + static_cast<ptrdiff_t>(r * stride));
+    }
+    group_of_dense_pair_ = std::move(grown);
+    pair_rows_ = rows;
+    pair_stride_ = stride;
+    return true;
   }
 
   absl::Status Update(size_t a, const Batch& in, const std::vector<uint32_t>& gid) {
@@ -1995,6 +2034,7 @@ class HashAggregate final : public Operator {
   int64_t TableBytes() const {
     int64_t b = static_cast<int64_t>(capacity_) * per_group_bytes_ + var_bytes_ + distinct_bytes_ +
                 static_cast<int64_t>(group_of_id_.capacity() * 4 + group_of_pair_.capacity() * 13 +
+                                     group_of_dense_pair_.capacity() * 4 +
                                      map_.capacity() * (sizeof(std::string) + 5));
     for (const ValueIds& ids : key_ids_) b += ids.Bytes();
     for (const FastDistinct& d : fast_distinct_) b += d.values.Bytes() + static_cast<int64_t>(d.seen.capacity() * 9);
@@ -2402,6 +2442,9 @@ class HashAggregate final : public Operator {
   std::vector<std::vector<uint32_t>> key_ids_scratch_;
   std::vector<uint32_t> group_of_id_;                   // one key: its id -> group
   absl::flat_hash_map<uint64_t, uint32_t> group_of_pair_;  // two keys: id pair -> group
+  bool pair_dense_ = true;  // two keys: while their ids are small, this array instead
+  std::vector<uint32_t> group_of_dense_pair_;
+  size_t pair_rows_ = 0, pair_stride_ = 0;
   std::vector<FastDistinct> fast_distinct_;  // per aggregate
   std::vector<std::vector<Value>> group_keys_;
   size_t groups_ = 0;
