@@ -170,6 +170,22 @@ TEST_F(SpillTest, PartitionsThatStillDoNotFitAreSplitAgain) {
   EXPECT_TRUE(absl::StrContains(plan, " levels")) << plan;
 }
 
+// Two keys with small ids index an array, which moves to a hash map when
+// the ids grow; both must group as the general path (three keys) does.
+TEST_F(SpillTest, TwoKeyGroupIdsAgreeWithTheGeneralPath) {
+  // id % 5000: ids past the array's limit that repeat after it moved.
+  for (const char* keys : {"flag, g", "g, k", "k, flag", "id % 5000, flag", "flag, id % 3000"}) {
+    for (int threads : {1, 3}) {
+      auto engine = Engine(threads, "");
+      const std::string fast = Rows(engine->ExecuteSql(StrCat("SELECT ", keys, ", count(*), sum(x) FROM t GROUP BY ", keys)));
+      const std::string general = Rows(engine->ExecuteSql(
+          StrCat("SELECT ", keys, ", count(*), sum(x) FROM t GROUP BY ", keys, ", id IS NULL")));
+      EXPECT_EQ(fast, general) << keys;
+      EXPECT_GT(fast.size(), 100u) << keys;
+    }
+  }
+}
+
 TEST_F(SpillTest, WithoutALimitNothingSpills) {
   auto engine = Engine(2, "");
   const std::string plan = Rows(engine->ExecuteSql("EXPLAIN ANALYZE SELECT k, count(*) FROM t GROUP BY k ORDER BY k"));
