@@ -1794,20 +1794,15 @@ class HashAggregate final : public Operator {
           }
           break;
         }
+        // DECIMAL: exact, checked against DECIMAL(38).
         for (size_t i = 0; i < n; ++i) {
           if (!x.valid[i]) continue;
           const uint32_t g = gid[i];
           ++s.count[g];
-          if (t.IsFloating()) {
-            s.fsum[g] += x.f64[i];
-          } else if (t.kind == SqlKind::kDecimal) {
-            int128 v = t.storage() == Storage::kInt128 ? x.i128[i] : int128{x.i64[i]};
-            if (__builtin_add_overflow(s.dsum[g], v, &s.dsum[g]) ||
-                !(s.dsum[g] < kDecimalLimit && s.dsum[g] > -kDecimalLimit)) {
-              return ErrorAtPos(spec.pos, "numeric field overflow: sum out of range for DECIMAL(38)");
-            }
-          } else {
-            s.isum[g] += x.i64[i];  // cannot overflow int128 below 2^64 rows
+          const int128 v = t.storage() == Storage::kInt128 ? x.i128[i] : int128{x.i64[i]};
+          if (__builtin_add_overflow(s.dsum[g], v, &s.dsum[g]) ||
+              !(s.dsum[g] < kDecimalLimit && s.dsum[g] > -kDecimalLimit)) {
+            return ErrorAtPos(spec.pos, "numeric field overflow: sum out of range for DECIMAL(38)");
           }
         }
         break;
@@ -2081,6 +2076,17 @@ class HashAggregate final : public Operator {
                "memory_limit (SET memory_limit = '...')"));
   }
 
+  // The columns of an aggregate's state in PartialTypes().
+  static size_t StateColumns(const AggSpec& a) {
+    if (a.distinct) return 1;
+    switch (a.kind) {
+      case AggKind::kSum:
+      case AggKind::kAvg: return 4;
+      case AggKind::kStddev: return 3;
+      default: return 1;
+    }
+  }
+
   const std::vector<SqlType>& PartialTypes() {
     if (!partial_types_.empty()) return partial_types_;
     const SqlType big = SqlType::Of(SqlKind::kBigInt), wide = SqlType::Decimal(38, 0),
@@ -2266,8 +2272,10 @@ class HashAggregate final : public Operator {
         }
         continue;
       }
+      const size_t first = c;
+      c += StateColumns(spec);
       for (size_t g = 0; g < n; ++g) {
-        size_t cc = c;
+        size_t cc = first;
         switch (spec.kind) {
           case AggKind::kCountStar:
           case AggKind::kCount: st.count[g] = b.columns[cc++].i64[g]; break;
@@ -2303,7 +2311,6 @@ class HashAggregate final : public Operator {
             break;
           }
         }
-        if (g + 1 == n) c = cc;
       }
     }
     return q;
