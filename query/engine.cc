@@ -1823,37 +1823,10 @@ class HashAggregate final : public Operator {
         break;
       case AggKind::kMin:
       case AggKind::kMax: {
+        // A Value is built for a group's first value only; later ones are
+        // compared and copied in place.
         const bool is_min = spec.kind == AggKind::kMin;
-        if (t.storage() == Storage::kDouble || t.storage() == Storage::kInt64) {
-          // The numeric types' loop: no Value built but for a group's first
-          // value and replacements.
-          const bool dbl = t.storage() == Storage::kDouble;
-          for (size_t i = 0; i < n; ++i) {
-            if (!x.valid[i]) continue;
-            const uint32_t g = gid[i];
-            Value& e = s.extreme[g];
-            if (!s.has[g]) {
-              e = Value::FromVector(x, i);
-              s.has[g] = 1;
-              continue;
-            }
-            bool replace;
-            if (dbl) {
-              // CompareValues' order: NaN above every number.
-              const double d = x.f64[i];
-              if (!std::isnan(d) && !std::isnan(e.d)) {
-                replace = is_min ? d < e.d : d > e.d;
-              } else {
-                replace = is_min ? !std::isnan(d) : !std::isnan(e.d);
-              }
-              if (replace) e.d = d;
-            } else {
-              replace = is_min ? x.i64[i] < e.i : x.i64[i] > e.i;
-              if (replace) e.i = x.i64[i];
-            }
-          }
-          break;
-        }
+        const Storage st = t.storage();
         for (size_t i = 0; i < n; ++i) {
           if (!x.valid[i]) continue;
           const uint32_t g = gid[i];
@@ -1863,29 +1836,29 @@ class HashAggregate final : public Operator {
             s.has[g] = 1;
             continue;
           }
-          bool replace = false;
-          switch (t.storage()) {
-            case Storage::kInt64: replace = is_min ? x.i64[i] < e.i : x.i64[i] > e.i; break;
+          switch (st) {
+            case Storage::kInt64:
+              if (is_min ? x.i64[i] < e.i : x.i64[i] > e.i) e.i = x.i64[i];
+              break;
             case Storage::kDouble: {
               // CompareValues' order: NaN above every number.
               const double d = x.f64[i];
-              const bool dn = std::isnan(d), en = std::isnan(e.d);
-              const int cmp = dn || en ? (dn == en ? 0 : (dn ? 1 : -1)) : (d < e.d ? -1 : d > e.d ? 1 : 0);
-              replace = is_min ? cmp < 0 : cmp > 0;
+              const bool replace = !std::isnan(d) && !std::isnan(e.d) ? (is_min ? d < e.d : d > e.d)
+                                                                      : (is_min ? !std::isnan(d) : !std::isnan(e.d));
+              if (replace) e.d = d;
               break;
             }
             case Storage::kString: {
-              int cmp = x.str[i].compare(e.s);
-              replace = is_min ? cmp < 0 : cmp > 0;
+              const int cmp = x.str[i].compare(e.s);
+              if (is_min ? cmp < 0 : cmp > 0) e.s.assign(x.str[i]);
               break;
             }
             default: {
               Value c = Value::FromVector(x, i);
-              int cmp = CompareValues(c, e);
-              replace = is_min ? cmp < 0 : cmp > 0;
+              const int cmp = CompareValues(c, e);
+              if (is_min ? cmp < 0 : cmp > 0) e = std::move(c);
             }
           }
-          if (replace) e = Value::FromVector(x, i);
         }
         break;
       }
