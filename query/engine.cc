@@ -1282,7 +1282,7 @@ class HashAggregate final : public Operator {
       consumed_ = true;
       total_groups_ = spilled() ? total_groups_ : groups_;
     }
-    if (spilled()) return NextMerged(out);
+    if (spilled()) return merge_.Next(out, kBatchRows);
     if (emitted_ >= groups_) return false;
     const size_t n = std::min(kBatchRows, groups_ - emitted_);
     RETL_RETURN_IF_ERROR(EmitGroups(emitted_, n, out));
@@ -2296,15 +2296,14 @@ class HashAggregate final : public Operator {
     total_groups_ = 0;
     RETL_RETURN_IF_ERROR(MergePartitions(parts.get()));
     ResetTable();
-    // The result files, merged by ordinal.
-    merge_heap_.clear();
-    cursors_.resize(results_.size());
-    for (size_t i = 0; i < results_.size(); ++i) {
-      RETL_ASSIGN_OR_RETURN(bool more, results_[i]->Read(&cursors_[i].batch));
-      if (more) merge_heap_.emplace_back(cursors_[i].batch.columns.back().i64[0], i);
-    }
-    std::make_heap(merge_heap_.begin(), merge_heap_.end(), std::greater<>());
-    return absl::OkStatus();
+    // The result files, merged by ordinal (their last column; unique).
+    std::vector<SpillFile*> files;
+    for (const auto& f : results_) files.push_back(f.get());
+    std::vector<SqlType> types(result_types_.begin(), result_types_.end() - 1);
+    return merge_.Start(std::move(files), std::move(types),
+                        [](const Batch& a, size_t ar, size_t, const Batch& b, size_t br, size_t) {
+                          return a.columns.back().i64[ar] < b.columns.back().i64[br];
+                        });
   }
 
   absl::Status MergePartitions(Partitions* parts) {
@@ -2379,36 +2378,6 @@ class HashAggregate final : public Operator {
     return absl::OkStatus();
   }
 
-  // The next rows of the result files, smallest ordinal first.
-  absl::StatusOr<bool> NextMerged(Batch* out) {
-    const size_t width = keys_.size() + aggs_.size();
-    out->columns.resize(width);
-    for (size_t c = 0; c < width; ++c) out->columns[c].Reset(result_types_[c], 0);
-    out->size = 0;
-    std::vector<uint8_t> kept(cursors_.size(), 0);
-    while (out->size < kBatchRows && !merge_heap_.empty()) {
-      std::pop_heap(merge_heap_.begin(), merge_heap_.end(), std::greater<>());
-      const size_t i = merge_heap_.back().second;
-      merge_heap_.pop_back();
-      Cursor& cur = cursors_[i];
-      if (!kept[i]) {
-        for (size_t c = 0; c < width; ++c) out->columns[c].KeepFrom(cur.batch.columns[c]);
-        kept[i] = 1;
-      }
-      for (size_t c = 0; c < width; ++c) out->columns[c].Append(cur.batch.columns[c], cur.row);
-      ++out->size;
-      if (++cur.row == cur.batch.size) {
-        cur.row = 0;
-        kept[i] = 0;
-        RETL_ASSIGN_OR_RETURN(bool more, results_[i]->Read(&cur.batch));
-        if (!more) continue;
-      }
-      merge_heap_.emplace_back(cur.batch.columns.back().i64[cur.row], i);
-      std::push_heap(merge_heap_.begin(), merge_heap_.end(), std::greater<>());
-    }
-    return out->size > 0;
-  }
-
   OpPtr child_;
   std::vector<ExprPtr> keys_;
   std::vector<AggSpec> aggs_;
@@ -2450,12 +2419,7 @@ class HashAggregate final : public Operator {
   std::vector<SqlType> partial_types_;
   std::vector<SqlType> result_types_;
   std::vector<std::unique_ptr<SpillFile>> results_;
-  struct Cursor {
-    Batch batch;
-    size_t row = 0;
-  };
-  std::vector<Cursor> cursors_;
-  std::vector<std::pair<int64_t, size_t>> merge_heap_;  // (ordinal, result file)
+  SpillMerge merge_;  // of results_
   size_t total_groups_ = 0;
   int64_t spilled_bytes_ = 0;
   int64_t spilled_groups_ = 0;
@@ -2619,53 +2583,25 @@ class Sort final : public Operator {
     return absl::OkStatus();
   }
 
-  // Run x's current row after run y's: the heap's order (earlier runs
-  // first on ties, keeping the sort stable).
-  bool RunAfter(size_t x, size_t y) const {
-    const int c = CompareRows(cursors_[x].batch, cursors_[x].row, cursors_[y].batch, cursors_[y].row);
-    return c > 0 || (c == 0 && x > y);
-  }
-
+  // The sorted runs merged; earlier runs first on ties, keeping the sort
+  // stable.
   absl::Status StartMerge() {
-    cursors_.resize(runs_.size());
-    for (size_t i = 0; i < runs_.size(); ++i) {
-      RETL_ASSIGN_OR_RETURN(bool more, runs_[i]->Read(&cursors_[i].batch));
-      if (more) heap_.push_back(i);
-    }
-    std::make_heap(heap_.begin(), heap_.end(), [this](size_t x, size_t y) { return RunAfter(x, y); });
-    return absl::OkStatus();
+    std::vector<SpillFile*> files;
+    for (const auto& f : runs_) files.push_back(f.get());
+    return merge_.Start(std::move(files), types_,
+                        [this](const Batch& a, size_t ar, size_t af, const Batch& b, size_t br, size_t bf) {
+                          const int c = CompareRows(a, ar, b, br);
+                          return c < 0 || (c == 0 && af < bf);
+                        });
   }
 
   absl::StatusOr<bool> NextMerged(Batch* out) {
-    auto after = [this](size_t x, size_t y) { return RunAfter(x, y); };
-    const size_t width = types_.size();
-    out->columns.resize(width);
-    for (size_t c = 0; c < width; ++c) out->columns[c].Reset(types_[c], 0);
-    out->size = 0;
-    std::vector<uint8_t> kept(cursors_.size(), 0);
-    while (out->size < kBatchRows && !heap_.empty() &&
-           !(limit_.has_value() && merged_rows_ >= static_cast<uint64_t>(*limit_))) {
-      std::pop_heap(heap_.begin(), heap_.end(), after);
-      const size_t i = heap_.back();
-      heap_.pop_back();
-      Cursor& cur = cursors_[i];
-      if (!kept[i]) {
-        for (size_t c = 0; c < width; ++c) out->columns[c].KeepFrom(cur.batch.columns[c]);
-        kept[i] = 1;
-      }
-      for (size_t c = 0; c < width; ++c) out->columns[c].Append(cur.batch.columns[c], cur.row);
-      ++out->size;
-      ++merged_rows_;
-      if (++cur.row == cur.batch.size) {
-        cur.row = 0;
-        kept[i] = 0;
-        RETL_ASSIGN_OR_RETURN(bool more, runs_[i]->Read(&cur.batch));
-        if (!more) continue;
-      }
-      heap_.push_back(i);
-      std::push_heap(heap_.begin(), heap_.end(), after);
-    }
-    return out->size > 0;
+    size_t rows = kBatchRows;
+    if (limit_.has_value()) rows = std::min<uint64_t>(rows, static_cast<uint64_t>(*limit_) - merged_rows_);
+    if (rows == 0) return false;
+    RETL_ASSIGN_OR_RETURN(bool more, merge_.Next(out, rows));
+    merged_rows_ += out->size;
+    return more;
   }
 
   // Rows order_[from, from + n) as one batch.
@@ -2753,12 +2689,7 @@ class Sort final : public Operator {
   std::unique_ptr<MemoryReservation> reservation_;
   int64_t held_bytes_ = 0;
   std::vector<std::unique_ptr<SpillFile>> runs_;
-  struct Cursor {
-    Batch batch;
-    size_t row = 0;
-  };
-  std::vector<Cursor> cursors_;
-  std::vector<size_t> heap_;  // runs with rows left, by their current row
+  SpillMerge merge_;  // of runs_
   uint64_t merged_rows_ = 0;
   int64_t spilled_bytes_ = 0;
   int64_t spilled_rows_ = 0;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -255,6 +256,50 @@ absl::StatusOr<bool> SpillFile::Read(Batch* out) {
     }
   }
   return true;
+}
+
+absl::Status SpillMerge::Start(std::vector<SpillFile*> files, std::vector<SqlType> types, Before before) {
+  files_ = std::move(files);
+  types_ = std::move(types);
+  before_ = std::move(before);
+  cursors_.assign(files_.size(), Cursor());
+  heap_.clear();
+  for (size_t i = 0; i < files_.size(); ++i) {
+    RETL_ASSIGN_OR_RETURN(bool more, files_[i]->Read(&cursors_[i].batch));
+    if (more) heap_.push_back(i);
+  }
+  std::make_heap(heap_.begin(), heap_.end(), [this](size_t x, size_t y) { return After(x, y); });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> SpillMerge::Next(Batch* out, size_t max_rows) {
+  auto after = [this](size_t x, size_t y) { return After(x, y); };
+  const size_t width = types_.size();
+  out->columns.resize(width);
+  for (size_t c = 0; c < width; ++c) out->columns[c].Reset(types_[c], 0);
+  out->size = 0;
+  std::vector<uint8_t> kept(cursors_.size(), 0);  // whether out keeps the cursor's batch's bytes
+  while (out->size < max_rows && !heap_.empty()) {
+    std::pop_heap(heap_.begin(), heap_.end(), after);
+    const size_t i = heap_.back();
+    heap_.pop_back();
+    Cursor& cur = cursors_[i];
+    if (!kept[i]) {
+      for (size_t c = 0; c < width; ++c) out->columns[c].KeepFrom(cur.batch.columns[c]);
+      kept[i] = 1;
+    }
+    for (size_t c = 0; c < width; ++c) out->columns[c].Append(cur.batch.columns[c], cur.row);
+    ++out->size;
+    if (++cur.row == cur.batch.size) {
+      cur.row = 0;
+      kept[i] = 0;
+      RETL_ASSIGN_OR_RETURN(bool more, files_[i]->Read(&cur.batch));
+      if (!more) continue;
+    }
+    heap_.push_back(i);
+    std::push_heap(heap_.begin(), heap_.end(), after);
+  }
+  return out->size > 0;
 }
 
 }  // namespace retl

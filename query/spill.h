@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -122,6 +123,38 @@ class SpillFile {
   int64_t size_ = 0;    // bytes in the file
   int64_t rows_ = 0;
   int64_t read_offset_ = 0;
+};
+
+// Merges spill files whose rows are each in order into batches holding the
+// rows of all of them in the overall order, reading one batch per file at a
+// time. `before(a, a_row, a_file, b, b_row, b_file)` says whether file
+// a_file's current row comes first; for a stable merge it breaks ties (by
+// file index, say).
+class SpillMerge {
+ public:
+  using Before = std::function<bool(const Batch& a, size_t a_row, size_t a_file, const Batch& b, size_t b_row,
+                                    size_t b_file)>;
+  // Reads each file's first batch. Output batches have `types.size()`
+  // columns: the files' first ones.
+  absl::Status Start(std::vector<SpillFile*> files, std::vector<SqlType> types, Before before);
+  // Up to max_rows of the next rows; false when every file is read.
+  absl::StatusOr<bool> Next(Batch* out, size_t max_rows);
+
+ private:
+  struct Cursor {
+    Batch batch;
+    size_t row = 0;
+  };
+  // Heap order: file x's current row after file y's.
+  bool After(size_t x, size_t y) const {
+    return before_(cursors_[y].batch, cursors_[y].row, y, cursors_[x].batch, cursors_[x].row, x);
+  }
+
+  std::vector<SpillFile*> files_;
+  std::vector<SqlType> types_;
+  Before before_;
+  std::vector<Cursor> cursors_;
+  std::vector<size_t> heap_;  // files with rows left
 };
 
 }  // namespace retl
