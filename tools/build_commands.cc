@@ -1,5 +1,7 @@
 #include "tools/build_commands.h"
 
+#include <glob.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include "format/encoding.h"
 #include "format/file_util.h"
 #include "format/manifest.h"
+#include "format/parquet.h"
 #include "format/segment.h"
 #include "format/strings.h"
 #include "format/text.h"
@@ -72,6 +75,31 @@ absl::StatusOr<std::optional<std::optional<std::string>>> ResolvePartition(
   return std::optional<std::optional<std::string>>(ValueText(c, 0));
 }
 
+bool HasSuffix(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool IsParquetName(std::string_view name) {
+  return HasSuffix(name, ".parquet") || HasSuffix(name, ".parq");
+}
+
+bool IsCsvName(std::string_view name) {
+  for (std::string_view ext : {".csv", ".csv.gz", ".csv.zst", ".tsv", ".tsv.gz", ".tsv.zst"}) {
+    if (HasSuffix(name, ext)) return true;
+  }
+  return false;
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool IsRegularFile(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 // "--index a,b": an index on columns a and b named "a_b".
 absl::StatusOr<IndexDef> ParseIndexOption(const Schema& schema, const std::string& spec) {
   IndexDef index;
@@ -122,7 +150,11 @@ absl::StatusOr<Schema> SchemaForNewTable(const ImportOptions& o) {
       if (!t.ok()) return absl::InvalidArgumentError(StrCat("--type ", name, "=", type, ": ", t.status().message()));
       overrides[name] = *t;
     }
-    RETL_ASSIGN_OR_RETURN(schema.fields, InferCsvSchema(o.inputs, o.csv, overrides));
+    if (o.format == InputFormat::kParquet) {
+      RETL_ASSIGN_OR_RETURN(schema.fields, InferParquetSchema(o.inputs, overrides));
+    } else {
+      RETL_ASSIGN_OR_RETURN(schema.fields, InferCsvSchema(o.inputs, o.csv, overrides));
+    }
     if (o.primary_key.empty()) {
       return absl::InvalidArgumentError(
           "the table needs a primary key: pass --primary-key COLUMN[,COLUMN...] or --schema FILE "
@@ -221,9 +253,81 @@ absl::StatusOr<ImportMode> ParseImportMode(std::string_view name) {
       "unknown --mode '", name, "': expected create, replace-table, replace-partition or append"));
 }
 
-absl::StatusOr<ImportResult> RunImport(const ImportOptions& o) {
-  RETL_RETURN_IF_ERROR(ValidateTableName(o.table));
-  if (o.inputs.empty()) return absl::InvalidArgumentError("give at least one --input file");
+absl::StatusOr<InputFormat> ParseInputFormat(std::string_view name) {
+  if (name == "auto") return InputFormat::kAuto;
+  if (name == "csv") return InputFormat::kCsv;
+  if (name == "parquet") return InputFormat::kParquet;
+  return absl::InvalidArgumentError(StrCat("--format must be auto, csv or parquet, got '", name, "'"));
+}
+
+absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const std::string& input : inputs) {
+    if (IsDirectory(input)) {
+      RETL_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirectory(input));
+      std::sort(names.begin(), names.end());
+      const size_t before = files.size();
+      for (const std::string& name : names) {
+        if (name.empty() || name[0] == '.' || name[0] == '_') continue;
+        if (!IsParquetName(name) && !IsCsvName(name)) continue;
+        std::string path = StrCat(input, HasSuffix(input, "/") ? "" : "/", name);
+        if (IsRegularFile(path)) files.push_back(std::move(path));
+      }
+      if (files.size() == before) {
+        return absl::InvalidArgumentError(StrCat("--input '", input, "': the directory has no ",
+                                                 ".parquet, .parq, .csv, .csv.gz or .csv.zst file"));
+      }
+    } else if (input.find_first_of("*?[") != std::string::npos && !IsRegularFile(input)) {
+      glob_t g{};
+      const int rc = ::glob(input.c_str(), 0, nullptr, &g);
+      std::vector<std::string> matched;
+      for (size_t k = 0; rc == 0 && k < g.gl_pathc; ++k) {
+        if (IsRegularFile(g.gl_pathv[k])) matched.emplace_back(g.gl_pathv[k]);
+      }
+      ::globfree(&g);
+      if (matched.empty()) {
+        return absl::NotFoundError(StrCat("--input '", input, "': no file matches the pattern"));
+      }
+      std::sort(matched.begin(), matched.end());
+      files.insert(files.end(), matched.begin(), matched.end());
+    } else {
+      files.push_back(input);
+    }
+  }
+  return files;
+}
+
+absl::StatusOr<InputFormat> DetectInputFormat(const std::vector<std::string>& files,
+                                              InputFormat forced) {
+  if (forced != InputFormat::kAuto) return forced;
+  std::string csv, parquet;
+  for (const std::string& f : files) {
+    const bool is_parquet = IsParquetName(f) || (!IsCsvName(f) && HasParquetMagic(f));
+    (is_parquet ? parquet : csv) = f;
+    if (!csv.empty() && !parquet.empty()) {
+      return absl::InvalidArgumentError(StrCat("the inputs mix formats: '", parquet, "' is Parquet and '",
+                                               csv, "' is CSV; import them separately"));
+    }
+  }
+  return parquet.empty() ? InputFormat::kCsv : InputFormat::kParquet;
+}
+
+absl::StatusOr<ImportResult> RunImport(const ImportOptions& options) {
+  RETL_RETURN_IF_ERROR(ValidateTableName(options.table));
+  if (options.inputs.empty()) return absl::InvalidArgumentError("give at least one --input file");
+  ImportOptions o = options;
+  RETL_ASSIGN_OR_RETURN(o.inputs, ExpandInputs(options.inputs));
+  RETL_ASSIGN_OR_RETURN(o.format, DetectInputFormat(o.inputs, options.format));
+  const bool parquet = o.format == InputFormat::kParquet;
+  if (parquet) {
+    const CsvOptions defaults;
+    if (o.csv.delimiter != defaults.delimiter || o.csv.header != defaults.header ||
+        o.csv.null_marker != defaults.null_marker || o.csv.compression != defaults.compression) {
+      return absl::InvalidArgumentError(
+          "--delimiter, --null-marker, --no-header and --input-compression apply to CSV inputs; "
+          "the inputs are Parquet");
+    }
+  }
   // Lock first: the import then builds on the version it read its schema from.
   RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(o.dir, o.writer));
   RETL_ASSIGN_OR_RETURN(auto txn, writer->Begin("import"));
@@ -285,31 +389,37 @@ absl::StatusOr<ImportResult> RunImport(const ImportOptions& o) {
   }
 
   ProgressLine progress(o.progress);
-  RETL_ASSIGN_OR_RETURN(
-      CsvData csv, ReadCsvFiles(o.inputs, schema.fields, o.csv, constants,
-                                [&](int64_t done, int64_t total, RowIndex rows) {
-                                  progress.Update(done, total, rows);
-                                }));
+  auto report = [&](int64_t done, int64_t total, RowIndex rows) { progress.Update(done, total, rows); };
+  TableData data;
+  std::optional<CsvData> csv;
+  std::optional<ParquetData> pq;
+  if (parquet) {
+    RETL_ASSIGN_OR_RETURN(pq, ReadParquetFiles(o.inputs, schema.fields, constants, report));
+    data.columns = std::move(pq->columns);
+    const ParquetData* source = &*pq;
+    data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+  } else {
+    RETL_ASSIGN_OR_RETURN(csv, ReadCsvFiles(o.inputs, schema.fields, o.csv, constants, report));
+    data.columns = std::move(csv->columns);
+    const CsvData* source = &*csv;
+    data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+  }
   progress.Done();
   if (only_partition.has_value()) {
     // Every row must belong to the one partition named, whatever the mode.
-    const Column& pc = csv.columns[*schema.partition_column];
+    const Column& pc = data.columns[*schema.partition_column];
     for (RowIndex r = 0; r < pc.size(); ++r) {
       std::optional<std::string> v;
       if (pc.IsValid(r)) v = ValueText(pc, r);
       if (v != *only_partition) {
         return absl::InvalidArgumentError(StrCat(
-            csv.Describe(r), ": partition column '", schema.fields[*schema.partition_column].name,
+            data.describe_row(r), ": partition column '", schema.fields[*schema.partition_column].name,
             "' is ", v.has_value() ? StrCat("'", *v, "'") : "NULL",
             " but the import writes only partition ",
             only_partition->has_value() ? StrCat("'", **only_partition, "'") : "NULL"));
       }
     }
   }
-  TableData data;
-  data.columns = std::move(csv.columns);
-  const CsvData* source = &csv;
-  data.describe_row = [source](RowIndex r) { return source->Describe(r); };
   RowIndex rows = data.num_rows();
 
   switch (o.mode) {

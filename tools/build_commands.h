@@ -29,6 +29,21 @@ struct PartitionSelector {
 enum class ImportMode { kCreate, kReplaceTable, kReplacePartition, kAppend };
 absl::StatusOr<ImportMode> ParseImportMode(std::string_view name);
 
+// The format of import inputs: kAuto decides by file name (.parquet, .parq;
+// .csv, .csv.gz, .csv.zst, .tsv), else by content (the Parquet magic PAR1).
+enum class InputFormat { kAuto, kCsv, kParquet };
+absl::StatusOr<InputFormat> ParseInputFormat(std::string_view name);  // auto | csv | parquet
+
+// The files `--input` arguments name: a file as is; a directory, its files
+// with an input extension (names starting with '.' or '_', such as
+// _SUCCESS, skipped), sorted by name; a glob pattern (* ? [), the files it
+// matches, sorted. A directory or pattern matching no file is an error.
+absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& inputs);
+
+// The one format of all `files` (an error if they mix formats).
+absl::StatusOr<InputFormat> DetectInputFormat(const std::vector<std::string>& files,
+                                              InputFormat forced);
+
 struct ImportOptions {
   std::string dir;
   std::string table;
@@ -43,6 +58,7 @@ struct ImportOptions {
   ImportMode mode = ImportMode::kCreate;
   std::string message;
   std::map<std::string, std::string> types;  // --type col=TYPE for inference
+  InputFormat format = InputFormat::kAuto;
   CsvOptions csv;
   WriterOptions writer;
   bool progress = false;  // progress line on stderr
@@ -54,7 +70,7 @@ struct ImportResult {
   std::string summary;
 };
 
-// Imports CSV files as one new version. On any error nothing is committed and
+// Imports CSV or Parquet files as one new version. On any error nothing is committed and
 // no file written by the import remains.
 absl::StatusOr<ImportResult> RunImport(const ImportOptions& options);
 

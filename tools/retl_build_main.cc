@@ -43,7 +43,7 @@ absl::Status ParseSingleChar(const std::string& flag, const std::string& text, c
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"retl-build: build rETL DB datasets from warehouse exports (CSV), offline."};
+  CLI::App app{"retl-build: build rETL DB datasets from warehouse exports (Parquet, CSV), offline."};
   app.require_subcommand(1);
   app.set_version_flag("--version-info", "retl-build 0.1.0 (format version 1)");
 
@@ -58,12 +58,18 @@ int main(int argc, char** argv) {
   std::vector<std::string> primary_key, types;
   WriterFlags imp_writer;
   bool no_header = false, no_progress = false;
-  auto* import = app.add_subcommand("import", "Import CSV files into a table as one new version");
+  auto* import = app.add_subcommand("import", "Import CSV or Parquet files into a table as one new version");
   import->add_option("DIR", imp.dir, "Dataset directory")->required();
   import->add_option("--table", imp.table, "Table name")->required();
-  import->add_option("--input", imp.inputs, "Input CSV files (.csv, .csv.gz, .csv.zst)")
+  std::string input_format = "auto";
+  import->add_option("--input", imp.inputs,
+                     "Input files (.parquet, .csv, .csv.gz, .csv.zst), directories of them, or "
+                     "glob patterns ('exports/*.parquet')")
       ->required()
       ->expected(1, -1);
+  import->add_option("--format", input_format,
+                     "Input format: auto (by file name, else content) | csv | parquet")
+      ->capture_default_str();
   import->add_option("--schema", imp.schema_file,
                      "File with a CREATE TABLE statement (default: infer from the data)");
   import->add_option("--primary-key", primary_key, "Primary key column(s), comma-separated")
@@ -177,6 +183,9 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
     imp.csv.header = !no_header;
+    auto fmt = retl::ParseInputFormat(input_format);
+    if (!fmt.ok()) return Fail(fmt.status());
+    imp.format = *fmt;
     auto ic = retl::ParseInputCompression(input_compression);
     if (!ic.ok()) return Fail(ic.status());
     imp.csv.compression = *ic;
