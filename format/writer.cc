@@ -548,6 +548,48 @@ absl::Status Transaction::DropTable(const std::string& name) {
   return absl::OkStatus();
 }
 
+absl::Status Transaction::RestoreTables(const Manifest& old) {
+  const std::string& dir = writer_->dir();
+  auto check = [&](const std::string& path, uint64_t size) -> absl::Status {
+    auto actual = FileSize(JoinPath(dir, path));
+    if (!actual.ok() || *actual != size) {
+      return absl::FailedPreconditionError(StrCat(
+          "version ", old.info.version, " cannot be restored: its file '", path, "' ",
+          actual.ok() ? StrCat("has ", *actual, " bytes, not ", size) : "is missing",
+          " (removed by gc, or damaged); restore the dataset from a backup"));
+    }
+    return absl::OkStatus();
+  };
+  for (const TableInfo& t : old.tables) {
+    for (const PartitionInfo& p : t.partitions) {
+      for (const SegmentInfo& seg : p.segments) {
+        RETL_RETURN_IF_ERROR(check(seg.path, seg.size));
+        if (seg.index.has_value()) RETL_RETURN_IF_ERROR(check(seg.index->path, seg.index->size));
+      }
+    }
+  }
+  const int64_t version = base_.info.version + 1;
+  std::vector<TableInfo> tables = old.tables;
+  int changed = 0;
+  for (TableInfo& t : tables) {
+    const TableInfo* now = next_.FindTable(t.name);
+    if (now != nullptr && now->schema == t.schema && now->partitions == t.partitions) {
+      t.modified_version = now->modified_version;
+      continue;
+    }
+    ++changed;
+    t.modified_version = version;
+    if (now == nullptr) t.created_version = version;  // dropped since: created again
+  }
+  int dropped = 0;
+  for (const TableInfo& t : next_.tables) dropped += old.FindTable(t.name) == nullptr;
+  summary_.push_back(StrCat("restored the tables of version ", old.info.version, " (",
+                            Plural(changed, "table"), " changed, ", Plural(dropped, "table"),
+                            " dropped)"));
+  next_.tables = std::move(tables);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> Transaction::Commit(const std::string& message) {
   if (done_) return absl::FailedPreconditionError("transaction already finished");
   const std::string& dir = writer_->dir();

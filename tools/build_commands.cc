@@ -445,6 +445,30 @@ absl::Status RunInit(const std::string& dir, std::ostream& out) {
   return absl::OkStatus();
 }
 
+absl::Status RunRollback(const std::string& dir, int64_t to_version, const std::string& message,
+                         const WriterOptions& writer_options, std::ostream& out) {
+  RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(dir, writer_options));
+  RETL_ASSIGN_OR_RETURN(auto txn, writer->Begin("rollback"));
+  const int64_t live = txn->base().info.version;
+  if (to_version == live) {
+    return absl::InvalidArgumentError(StrCat("version ", to_version, " is the live version already"));
+  }
+  if (to_version < 1 || to_version > live) {
+    return absl::NotFoundError(StrCat("version ", to_version, " does not exist (versions are 1 to ",
+                                      live, "; see retl-build versions)"));
+  }
+  auto old = ReadManifest(dir, to_version);
+  if (!old.ok()) {
+    return absl::Status(old.status().code(), StrCat("version ", to_version, " cannot be restored: ",
+                                                    old.status().message()));
+  }
+  RETL_RETURN_IF_ERROR(txn->RestoreTables(*old));
+  std::string summary = txn->Summary();
+  RETL_ASSIGN_OR_RETURN(int64_t version, txn->Commit(message));
+  out << "committed version " << version << ": " << summary << "\n";
+  return absl::OkStatus();
+}
+
 absl::Status RunDropPartition(const std::string& dir, const std::string& table,
                               const PartitionSelector& partition,
                               const std::string& message, const WriterOptions& writer_options,

@@ -84,6 +84,9 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> SelectSnapshot(const Dataset& ds
                                                                const VersionSelector& which);
 
 absl::Status RunInit(const std::string& dir, std::ostream& out);
+// Commits a new version whose tables are those of version `to_version`.
+absl::Status RunRollback(const std::string& dir, int64_t to_version, const std::string& message,
+                         const WriterOptions& writer_options, std::ostream& out);
 absl::Status RunDropPartition(const std::string& dir, const std::string& table,
                               const PartitionSelector& partition,
                               const std::string& message, const WriterOptions& writer,

@@ -107,6 +107,18 @@ int main(int argc, char** argv) {
   import->add_flag("--no-progress", no_progress, "No progress line on a terminal");
   imp_writer.Add(import);
 
+  // rollback
+  std::string rb_dir, rb_message;
+  int64_t rb_version = 0;
+  WriterFlags rb_writer;
+  auto* rollback = app.add_subcommand(
+      "rollback", "Make the data of an earlier version live again, as a new version");
+  rollback->add_option("DIR", rb_dir, "Dataset directory")->required();
+  rollback->add_option("--to-version", rb_version, "The version whose tables become live")
+      ->required();
+  rollback->add_option("--message", rb_message, "A note recorded in the version history");
+  rb_writer.Add(rollback);
+
   // drop-partition / drop-table
   std::string drop_dir, drop_table, drop_message;
   retl::PartitionSelector drop_partition;
@@ -199,6 +211,10 @@ int main(int argc, char** argv) {
     auto result = retl::RunImport(imp);
     if (!result.ok()) return Fail(result.status());
     std::cout << "committed version " << result->version << ": " << result->summary << "\n";
+  } else if (*rollback) {
+    retl::WriterOptions w;
+    w.wait_for_lock = rb_writer.wait;
+    status = retl::RunRollback(rb_dir, rb_version, rb_message, w, std::cout);
   } else if (*drop_part) {
     retl::WriterOptions w;
     w.wait_for_lock = drop_writer.wait;

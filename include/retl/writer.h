@@ -101,6 +101,12 @@ class RETL_EXPORT Transaction {
   // kNotFound if the table or partition does not exist.
   absl::Status DropPartition(const std::string& name, const std::optional<std::string>& value);
   absl::Status DropTable(const std::string& name);
+  // Makes the tables of `old`, the manifest of an earlier version, this
+  // version's tables (point-in-time recovery: history is never rewritten).
+  // Their files are shared, not copied; each must still exist with its
+  // recorded size (kFailedPrecondition naming the first that does not).
+  // Tables that differ from the base's get this version as modified_version.
+  absl::Status RestoreTables(const Manifest& old);
 
   // Makes everything durable and switches CURRENT to the new version, which
   // it returns. After an error before the switch the transaction is aborted
