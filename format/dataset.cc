@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "format/file_util.h"
 #include "format/index.h"
+#include "format/lease.h"
 #include "format/manifest.h"
 #include "format/segment.h"
 
@@ -198,7 +199,17 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Dataset::AtVersion(int64_t versi
   }
   std::shared_ptr<Snapshot> snap(new Snapshot());
   snap->index_cache_ = index_cache_;
-  RETL_ASSIGN_OR_RETURN(snap->manifest_, ReadManifest(dir_, version));
+  // The lease comes first: gc reads leases before it expires a version, and
+  // again after removing manifests (FORMAT.md §10).
+  snap->lease_ = Lease::Acquire(dir_, version);
+  auto manifest = ReadManifest(dir_, version);
+  if (absl::IsNotFound(manifest.status())) {
+    return absl::NotFoundError(StrCat("version ", version, " of '", dir_,
+                                      "' is no longer retained (expired by retl-build gc); "
+                                      "`retl-build versions` lists the retained versions"));
+  }
+  RETL_RETURN_IF_ERROR(manifest.status());
+  snap->manifest_ = *std::move(manifest);
   for (const TableInfo& t : snap->manifest_.tables) {
     for (const PartitionInfo& p : t.partitions) {
       for (const SegmentInfo& info : p.segments) {
@@ -240,7 +251,17 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Dataset::Latest() const {
       return latest_;
     }
   }
-  RETL_ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, AtVersion(current));
+  auto opened = AtVersion(current);
+  // gc may expire the version between reading CURRENT and opening its files
+  // when a newer one was committed meanwhile: open the newer one then.
+  for (int attempt = 0; !opened.ok() && attempt < 3; ++attempt) {
+    auto again = ReadCurrent(dir_);
+    if (!again.ok() || *again == current) break;
+    current = *again;
+    opened = AtVersion(current);
+  }
+  RETL_RETURN_IF_ERROR(opened.status());
+  std::shared_ptr<const Snapshot> snap = *std::move(opened);
   std::lock_guard<std::mutex> lock(cache_mu_);
   if (latest_ == nullptr || latest_->version() < snap->version()) {
     latest_ = snap;

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -442,6 +443,66 @@ absl::StatusOr<ImportResult> RunImport(const ImportOptions& options) {
 absl::Status RunInit(const std::string& dir, std::ostream& out) {
   RETL_RETURN_IF_ERROR(DatasetWriter::Init(dir));
   out << "created dataset '" << dir << "' at version 1\n";
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> ParseDuration(std::string_view text) {
+  const auto bad = [&] {
+    return absl::InvalidArgumentError(StrCat("'", text, "' is not a duration: use a number and a unit, "
+                                             "s, m, h, d or w (as in 90s, 12h, 7d)"));
+  };
+  if (text.size() < 2) return bad();
+  int64_t unit;
+  switch (text.back()) {
+    case 's': unit = 1000000; break;
+    case 'm': unit = 60LL * 1000000; break;
+    case 'h': unit = 3600LL * 1000000; break;
+    case 'd': unit = 86400LL * 1000000; break;
+    case 'w': unit = 7 * 86400LL * 1000000; break;
+    default: return bad();
+  }
+  int64_t n;
+  if (!absl::SimpleAtoi(ToAbsl(text.substr(0, text.size() - 1)), &n) || n < 0) return bad();
+  int64_t micros;
+  if (__builtin_mul_overflow(n, unit, &micros)) return bad();
+  return micros;
+}
+
+namespace {
+std::string VersionList(const std::vector<int64_t>& v) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < v.size();) {
+    size_t j = i;
+    while (j + 1 < v.size() && v[j + 1] == v[j] + 1) ++j;
+    parts.push_back(j == i ? StrCat(v[i]) : StrCat(v[i], "-", v[j]));
+    i = j + 1;
+  }
+  return absl::StrJoin(parts, ", ");
+}
+}  // namespace
+
+absl::Status RunGc(const std::string& dir, const GcOptions& options, std::ostream& out) {
+  RETL_ASSIGN_OR_RETURN(GcReport r, CollectGarbage(dir, options));
+  const std::string would = options.dry_run ? "would " : "";
+  out << (options.dry_run ? "dry run: " : "");
+  if (r.expired.empty()) {
+    out << "no version to expire";
+  } else {
+    out << would << (options.dry_run ? "expire " : "expired ") << r.expired.size() << " version"
+        << (r.expired.size() == 1 ? "" : "s") << " (" << VersionList(r.expired) << ")";
+  }
+  out << "; " << (options.dry_run ? "would remove " : "removed ") << r.files_removed << " file"
+      << (r.files_removed == 1 ? "" : "s") << " (" << HumanBytes(r.bytes_removed) << ")\n";
+  out << "retained versions: " << VersionList(r.retained);
+  if (!r.kept_for_leases.empty()) {
+    out << " (" << VersionList(r.kept_for_leases) << " only while a reader holds "
+        << (r.kept_for_leases.size() == 1 ? "it" : "them") << ")";
+  }
+  out << "\n";
+  if (r.stale_leases_removed > 0) {
+    out << (options.dry_run ? "would remove " : "removed ") << r.stale_leases_removed
+        << " expired reader lease" << (r.stale_leases_removed == 1 ? "" : "s") << "\n";
+  }
   return absl::OkStatus();
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "format/csv.h"
+#include "format/gc.h"
 #include "retl/dataset.h"
 #include "retl/status.h"
 #include "retl/writer.h"
@@ -84,6 +85,11 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> SelectSnapshot(const Dataset& ds
                                                                const VersionSelector& which);
 
 absl::Status RunInit(const std::string& dir, std::ostream& out);
+// "90s", "30m", "12h", "7d", "2w" as microseconds.
+absl::StatusOr<int64_t> ParseDuration(std::string_view text);
+// Expires versions and removes unreferenced files (format/gc.h), printing
+// what it did.
+absl::Status RunGc(const std::string& dir, const GcOptions& options, std::ostream& out);
 // Commits a new version whose tables are those of version `to_version`.
 absl::Status RunRollback(const std::string& dir, int64_t to_version, const std::string& message,
                          const WriterOptions& writer_options, std::ostream& out);

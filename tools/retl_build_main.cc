@@ -107,6 +107,20 @@ int main(int argc, char** argv) {
   import->add_flag("--no-progress", no_progress, "No progress line on a terminal");
   imp_writer.Add(import);
 
+  // gc
+  std::string gc_dir, gc_keep_for;
+  retl::GcOptions gc_options;
+  WriterFlags gc_writer;
+  auto* gc = app.add_subcommand(
+      "gc", "Expire old versions and remove the files no retained version needs");
+  gc->add_option("DIR", gc_dir, "Dataset directory")->required();
+  gc->add_option("--keep-versions", gc_options.keep_versions,
+                 "Keep the K newest versions (the live one included)");
+  gc->add_option("--keep-for", gc_keep_for,
+                 "Keep versions committed within this duration (90s, 12h, 7d, 2w)");
+  gc->add_flag("--dry-run", gc_options.dry_run, "Print what would be removed; remove nothing");
+  gc_writer.Add(gc);
+
   // rollback
   std::string rb_dir, rb_message;
   int64_t rb_version = 0;
@@ -211,6 +225,14 @@ int main(int argc, char** argv) {
     auto result = retl::RunImport(imp);
     if (!result.ok()) return Fail(result.status());
     std::cout << "committed version " << result->version << ": " << result->summary << "\n";
+  } else if (*gc) {
+    if (!gc_keep_for.empty()) {
+      auto d = retl::ParseDuration(gc_keep_for);
+      if (!d.ok()) return Fail(d.status());
+      gc_options.keep_for_micros = *d;
+    }
+    gc_options.writer.wait_for_lock = gc_writer.wait;
+    status = retl::RunGc(gc_dir, gc_options, std::cout);
   } else if (*rollback) {
     retl::WriterOptions w;
     w.wait_for_lock = rb_writer.wait;

@@ -40,6 +40,7 @@ namespace retl {
 
 class Segment;      // format/segment.h
 class IndexFile;    // format/index.h
+class Lease;       // format/lease.h: keeps gc away from a snapshot's files
 struct IndexCache;  // format/dataset.cc: index files shared by a Dataset's snapshots
 
 // Rows handed to a Scan callback: one block of one segment, decoded.
@@ -86,6 +87,7 @@ class RETL_EXPORT Snapshot {
  private:
   friend class Dataset;
   Snapshot() = default;
+  std::shared_ptr<const Lease> lease_;  // null where the dataset is read-only
   Manifest manifest_;
   std::unordered_map<std::string, std::shared_ptr<const Segment>> segments_;
   std::shared_ptr<IndexCache> index_cache_;
