@@ -200,7 +200,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Dataset::AtVersion(int64_t versi
   std::shared_ptr<Snapshot> snap(new Snapshot());
   snap->index_cache_ = index_cache_;
   // The lease comes first: gc reads leases before it expires a version, and
-  // again after removing manifests (FORMAT.md §10).
+  // again after removing manifests (FORMAT.md §11).
   snap->lease_ = Lease::Acquire(dir_, version);
   auto manifest = ReadManifest(dir_, version);
   if (absl::IsNotFound(manifest.status())) {

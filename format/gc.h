@@ -1,4 +1,4 @@
-// Retention and cleanup (`retl-build gc`, FORMAT.md §10): expires old
+// Retention and cleanup (`retl-build gc`, FORMAT.md §11): expires old
 // versions and removes the files no retained version references.
 //
 // Thread-safety: takes the dataset's writer lock for the whole run.

@@ -1,4 +1,4 @@
-// Reader leases (FORMAT.md §10): a process that holds a snapshot of version
+// Reader leases (FORMAT.md §11.2): a process that holds a snapshot of version
 // N keeps a small file `leases/<N>-<pid>-<nonce>.lease` in the dataset and
 // renews it (its modification time) while the snapshot lives, so that
 // `retl-build gc` keeps version N's files. A crashed reader stops renewing:

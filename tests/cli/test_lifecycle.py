@@ -1,4 +1,5 @@
 """Dataset lifecycle commands of retl-build: rollback (point-in-time recovery)."""
+import os
 import random
 import signal
 import subprocess
@@ -101,3 +102,88 @@ def test_sigkill_during_rollback_leaves_a_committed_version(history):
             expected[after] = expected[target]
         run("verify", ds)
         assert rows_of(ds, "t") == expected[after]
+
+
+# ---------------------------------------------------------------------------
+# gc: retention and cleanup
+
+
+def imports(ds, tmp_path, count):
+    """`count` replace-table imports of t after the first; returns the live version."""
+    for i in range(count):
+        f = write_csv(tmp_path / f"g{i}.csv", ["id", "name"], [[str(j), f"g{i}-{j}"] for j in range(50)])
+        mode = "create" if live_version(ds) == 1 else "replace-table"
+        run("import", ds, "--table", "t", "--input", f, "--primary-key", "id", "--mode", mode)
+    return live_version(ds)
+
+
+def test_gc_keeps_versions_and_removes_unreferenced_files(ds, tmp_path):
+    live = imports(ds, tmp_path, 5)  # versions 2..6
+    assert len(data_files(ds)) == 10
+    dry = run("gc", ds, "--keep-versions", "2", "--dry-run")
+    assert "dry run: would expire 4 versions (1-4); would remove 6 files" in dry.out
+    assert len(data_files(ds)) == 10
+    r = run("gc", ds, "--keep-versions", "2")
+    assert "expired 4 versions (1-4); removed 6 files" in r.out
+    assert "retained versions: 5-6" in r.out
+    assert len(data_files(ds)) == 4
+    assert live_version(ds) == live
+    run("verify", ds, "--all")
+    assert "no version to expire; removed 0 files" in run("gc", ds, "--keep-versions", "2").out
+    err = query(ds, "--version", "3", "-c", "SELECT 1", expect=1).err
+    assert "version 3 of" in err and "is no longer retained" in err
+    # A rollback to an expired version says so; to a retained one it works.
+    assert "version 3 cannot be restored" in run("rollback", ds, "--to-version", "3", expect=1).err
+    run("rollback", ds, "--to-version", "5")
+
+
+def test_gc_keep_for_and_usage_errors(ds, tmp_path):
+    imports(ds, tmp_path, 3)
+    r = run("gc", ds, "--keep-for", "1h")
+    assert "no version to expire" in r.out
+    time.sleep(1.2)
+    r = run("gc", ds, "--keep-for", "1s")
+    assert "expired 3 versions (1-3)" in r.out and "retained versions: 4" in r.out
+    assert "say what to keep" in run("gc", ds, expect=1).err
+    assert "not a duration" in run("gc", ds, "--keep-for", "3 days", expect=1).err
+    assert "at least 1" in run("gc", ds, "--keep-versions", "0", expect=1).err
+
+
+def test_gc_keeps_the_version_a_reader_holds(ds, tmp_path):
+    imports(ds, tmp_path, 2)  # versions 2, 3
+    # A reader holds version 2: a live lease file, as a process holding a snapshot keeps.
+    leases = ds / "leases"
+    leases.mkdir(exist_ok=True)
+    (leases / "2-999999-test.lease").write_text("version=2\npid=999999\nttl_seconds=120\n")
+    stale = leases / "3-999998-test.lease"
+    stale.write_text("version=3\npid=999998\nttl_seconds=120\n")
+    os.utime(stale, (1000, 1000))  # renewed long ago: its reader crashed
+    imports(ds, tmp_path, 1)  # version 4
+    r = run("gc", ds, "--keep-versions", "1")
+    assert "retained versions: 2, 4 (2 only while a reader holds it)" in r.out
+    assert "removed 1 expired reader lease" in r.out
+    assert len(rows_of(ds, "t", 2)) == 50
+    (leases / "2-999999-test.lease").unlink()
+    r = run("gc", ds, "--keep-versions", "1")
+    assert "expired 1 version (2)" in r.out
+
+
+@pytest.mark.slow
+def test_sigkill_during_gc_then_rerun_finishes(ds, tmp_path):
+    rng = random.Random(11)
+    for round_ in range(12):
+        imports(ds, tmp_path, 4)
+        live = live_version(ds)
+        expected = rows_of(ds, "t")
+        start = time.monotonic()
+        proc = subprocess.Popen([str(RETL_BUILD), "gc", str(ds), "--keep-versions", "2"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0, 0.02))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert live_version(ds) == live
+        run("verify", ds)  # the live version is whole, whatever gc managed
+        assert rows_of(ds, "t") == expected
+        run("gc", ds, "--keep-versions", "2")  # finishes the job
+        run("verify", ds, "--all")
+        assert len(data_files(ds)) == 4, (round_, data_files(ds), time.monotonic() - start)
