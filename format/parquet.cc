@@ -1034,8 +1034,14 @@ absl::StatusOr<std::string_view> ChunkDecoder::Body(std::string_view stored, int
 
 absl::Status ChunkDecoder::DecodePlain(const uint8_t* p, const uint8_t* end, int64_t n, Values* out) {
   const uint64_t avail = static_cast<uint64_t>(end - p);
+  // PLAIN values fill their page exactly: a page with bytes to spare was
+  // written for another type or count.
   auto need = [&](uint64_t bytes) -> absl::Status {
     if (bytes > avail) return Damaged(StrCat("a page holds fewer values than it says (", n, ")"));
+    if (bytes < avail) {
+      return Damaged(StrCat("a page has ", avail - bytes, " bytes after its ", n, " ",
+                            PhysicalName(c_.physical), " values"));
+    }
     return absl::OkStatus();
   };
   switch (c_.physical) {
@@ -1079,6 +1085,9 @@ absl::Status ChunkDecoder::DecodePlain(const uint8_t* p, const uint8_t* end, int
         if (len > static_cast<uint64_t>(end - p)) return need(avail + 1);
         out->bytes.emplace_back(reinterpret_cast<const char*>(p), len);
         p += len;
+      }
+      if (p != end) {
+        return Damaged(StrCat("a page has ", end - p, " bytes after its ", n, " BYTE_ARRAY values"));
       }
       return absl::OkStatus();
     case kPqFixed: {
@@ -1207,8 +1216,8 @@ absl::Status ChunkDecoder::DecodeValues(int encoding, const uint8_t* p, const ui
       const uint64_t w = t == kPqFloat || t == kPqInt32 ? 4 : t == kPqDouble || t == kPqInt64 ? 8
                          : t == kPqFixed ? static_cast<uint64_t>(c_.type_length) : 0;
       if (w == 0) break;
-      if (static_cast<uint64_t>(end - p) < w * static_cast<uint64_t>(n)) {
-        return Damaged("a BYTE_STREAM_SPLIT page is short");
+      if (static_cast<uint64_t>(end - p) != w * static_cast<uint64_t>(n)) {
+        return Damaged(StrCat("a BYTE_STREAM_SPLIT page has ", end - p, " bytes for ", n, " values of ", w));
       }
       std::string joined(w * n, '\0');
       for (int64_t i = 0; i < n; ++i) {
@@ -1347,6 +1356,12 @@ absl::Status ChunkDecoder::Decode(size_t g, int64_t first_row, Column* out) {
     return Damaged(StrCat("the chunk's type ", PhysicalName(m.type), " is not the schema's ",
                           PhysicalName(c_.physical)));
   }
+  if (rg.num_rows == 0) {
+    // Writers emit empty row groups (pyarrow for a file of no rows, with a
+    // data page offset of 0): nothing to read, but the counts must agree.
+    if (m.num_values != 0) return Damaged(StrCat("the chunk has ", m.num_values, " values for 0 rows"));
+    return absl::OkStatus();
+  }
   int64_t start = m.data_page_offset;
   if (m.dictionary_page_offset > 0 && m.dictionary_page_offset < start) start = m.dictionary_page_offset;
   const int64_t limit = static_cast<int64_t>(f_.footer_start);
@@ -1419,25 +1434,34 @@ absl::Status ChunkDecoder::Decode(size_t g, int64_t first_row, Column* out) {
         const uint32_t* defs = nullptr;
         if (c_.optional) {
           defs_.resize(n);
-          const uint8_t* lp;
-          const uint8_t* lend;
-          if (v2) {
-            lp = reinterpret_cast<const uint8_t*>(levels.data());
-            lend = lp + levels.size();
+          if (!v2 && h.def_encoding == kBitPacked) {
+            // The deprecated BIT_PACKED levels: no length prefix, packed from
+            // the most significant bit of each byte.
+            const uint64_t bytes = (static_cast<uint64_t>(n) + 7) / 8;
+            if (bytes > static_cast<uint64_t>(data_end - p)) return Damaged("definition levels run past the page");
+            for (int64_t j = 0; j < n; ++j) defs_[j] = (p[j >> 3] >> (7 - (j & 7))) & 1;
+            p += bytes;
           } else {
-            if (h.def_encoding != kRle) {
-              return Unsupported(StrCat("definition levels in encoding ", EncodingName(h.def_encoding),
-                                        " are not supported"));
+            const uint8_t* lp;
+            const uint8_t* lend;
+            if (v2) {
+              lp = reinterpret_cast<const uint8_t*>(levels.data());
+              lend = lp + levels.size();
+            } else {
+              if (h.def_encoding != kRle) {
+                return Unsupported(StrCat("definition levels in encoding ", EncodingName(h.def_encoding),
+                                          " are not supported"));
+              }
+              if (data_end - p < 4) return Damaged("a page has no definition levels");
+              const uint32_t len = LoadLE<uint32_t>(p);
+              p += 4;
+              if (len > static_cast<uint64_t>(data_end - p)) return Damaged("definition levels run past the page");
+              lp = p, lend = p + len;
+              p += len;
             }
-            if (data_end - p < 4) return Damaged("a page has no definition levels");
-            const uint32_t len = LoadLE<uint32_t>(p);
-            p += 4;
-            if (len > static_cast<uint64_t>(data_end - p)) return Damaged("definition levels run past the page");
-            lp = p, lend = p + len;
-            p += len;
+            HybridDecoder d(lp, lend, 1);
+            if (!d.Decode(defs_.data(), n)) return Damaged("bad definition levels");
           }
-          HybridDecoder d(lp, lend, 1);
-          if (!d.Decode(defs_.data(), n)) return Damaged("bad definition levels");
           present = 0;
           for (int64_t j = 0; j < n; ++j) present += defs_[j];
           defs = defs_.data();
@@ -1733,14 +1757,21 @@ absl::StatusOr<std::vector<Field>> InferParquetSchema(const std::vector<std::str
       first_path = path;
       continue;
     }
-    if (these != fields) {
-      std::string what;
-      for (size_t k = 0; k < std::max(these.size(), fields.size()) && what.empty(); ++k) {
-        if (k >= these.size()) what = StrCat("it lacks column '", fields[k].name, "'");
-        else if (k >= fields.size()) what = StrCat("it has another column '", these[k].name, "'");
-        else if (these[k].name != fields[k].name) what = StrCat("column ", k + 1, " is '", these[k].name, "', not '", fields[k].name, "'");
-        else what = StrCat("column '", these[k].name, "' is ", these[k].type.ToString(), ", not ", fields[k].type.ToString());
+    // Columns are matched by name (as against a table): the order may differ.
+    std::string what;
+    for (const Field& f : fields) {
+      const int k = FindField(these, f.name);
+      if (k < 0) {
+        what = StrCat("it lacks column '", f.name, "'");
+      } else if (these[k].type != f.type) {
+        what = StrCat("column '", f.name, "' is ", these[k].type.ToString(), ", not ", f.type.ToString());
       }
+      if (!what.empty()) break;
+    }
+    for (size_t k = 0; k < these.size() && what.empty(); ++k) {
+      if (FindField(fields, these[k].name) < 0) what = StrCat("it has another column '", these[k].name, "'");
+    }
+    if (!what.empty()) {
       return absl::InvalidArgumentError(StrCat(path, ": its columns differ from those of ", first_path, ": ", what,
                                                "; import the files separately or give --schema"));
     }
