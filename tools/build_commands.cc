@@ -506,6 +506,20 @@ absl::Status RunGc(const std::string& dir, const GcOptions& options, std::ostrea
   return absl::OkStatus();
 }
 
+absl::Status RunShip(const std::string& src, const std::string& dest, const ShipOptions& options,
+                     std::ostream& out) {
+  RETL_ASSIGN_OR_RETURN(ShipReport r, ShipVersion(src, dest, options));
+  if (r.already_live) {
+    out << "'" << dest << "' is at version " << r.version << " already\n";
+    return absl::OkStatus();
+  }
+  const int64_t files = r.files_linked + r.files_copied;
+  out << "shipped version " << r.version << " to '" << dest << "': " << files << " file"
+      << (files == 1 ? "" : "s") << " written (" << r.files_linked << " hard-linked, " << r.files_copied
+      << " copied, " << HumanBytes(r.bytes_copied) << "), " << r.files_present << " already there\n";
+  return absl::OkStatus();
+}
+
 absl::Status RunRollback(const std::string& dir, int64_t to_version, const std::string& message,
                          const WriterOptions& writer_options, std::ostream& out) {
   RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(dir, writer_options));

@@ -13,6 +13,7 @@
 
 #include "format/csv.h"
 #include "format/gc.h"
+#include "format/ship.h"
 #include "retl/dataset.h"
 #include "retl/status.h"
 #include "retl/writer.h"
@@ -90,6 +91,9 @@ absl::StatusOr<int64_t> ParseDuration(std::string_view text);
 // Expires versions and removes unreferenced files (format/gc.h), printing
 // what it did.
 absl::Status RunGc(const std::string& dir, const GcOptions& options, std::ostream& out);
+// Ships a version to another directory (format/ship.h), printing what it did.
+absl::Status RunShip(const std::string& src, const std::string& dest, const ShipOptions& options,
+                     std::ostream& out);
 // Commits a new version whose tables are those of version `to_version`.
 absl::Status RunRollback(const std::string& dir, int64_t to_version, const std::string& message,
                          const WriterOptions& writer_options, std::ostream& out);

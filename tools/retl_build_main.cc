@@ -121,6 +121,18 @@ int main(int argc, char** argv) {
   gc->add_flag("--dry-run", gc_options.dry_run, "Print what would be removed; remove nothing");
   gc_writer.Add(gc);
 
+  // ship
+  std::string ship_src, ship_dest;
+  retl::ShipOptions ship_options;
+  WriterFlags ship_writer;
+  auto* ship = app.add_subcommand(
+      "ship", "Copy a version to another dataset directory: data files, then manifest, then CURRENT");
+  ship->add_option("DIR", ship_src, "Dataset directory to ship from")->required();
+  ship->add_option("DEST", ship_dest, "Destination dataset directory (created if missing)")->required();
+  ship->add_option("--version", ship_options.version, "Ship this version (default: the live one)");
+  ship->add_flag("--copy", ship_options.copy, "Copy files even where hard links would do");
+  ship_writer.Add(ship);
+
   // rollback
   std::string rb_dir, rb_message;
   int64_t rb_version = 0;
@@ -233,6 +245,9 @@ int main(int argc, char** argv) {
     }
     gc_options.writer.wait_for_lock = gc_writer.wait;
     status = retl::RunGc(gc_dir, gc_options, std::cout);
+  } else if (*ship) {
+    ship_options.wait_for_lock = ship_writer.wait;
+    status = retl::RunShip(ship_src, ship_dest, ship_options, std::cout);
   } else if (*rollback) {
     retl::WriterOptions w;
     w.wait_for_lock = rb_writer.wait;

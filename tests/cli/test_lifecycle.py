@@ -187,3 +187,99 @@ def test_sigkill_during_gc_then_rerun_finishes(ds, tmp_path):
         run("gc", ds, "--keep-versions", "2")  # finishes the job
         run("verify", ds, "--all")
         assert len(data_files(ds)) == 4, (round_, data_files(ds), time.monotonic() - start)
+
+
+# ---------------------------------------------------------------------------
+# ship: copy a version to another directory
+
+
+def test_ship_links_then_sends_only_new_files(ds, tmp_path):
+    imports(ds, tmp_path, 1)  # version 2
+    dest = tmp_path / "dest"
+    r = run("ship", ds, dest)
+    assert "shipped version 2 to" in r.out and "2 files written (2 hard-linked, 0 copied" in r.out
+    for name in data_files(ds):
+        assert (dest / "data" / name).stat().st_ino == (ds / "data" / name).stat().st_ino
+    assert rows_of(dest, "t") == rows_of(ds, "t")
+    f = write_csv(tmp_path / "u.csv", ["id"], [[str(i)] for i in range(5)])
+    run("import", ds, "--table", "u", "--input", f, "--primary-key", "id")  # version 3 adds u
+    r = run("ship", ds, dest)
+    assert "shipped version 3" in r.out and "2 files written" in r.out and "2 already there" in r.out
+    assert live_version(dest) == 3 and rows_of(dest, "u") == rows_of(ds, "u")
+    assert "is at version 3 already" in run("ship", ds, dest).out
+    run("verify", dest, "--all")
+    # Versions keep their numbers; an older one is refused.
+    assert "newer than version 2" in run("ship", ds, dest, "--version", "2", expect=1).err
+
+
+def test_ship_copies_and_checks_checksums(ds, tmp_path):
+    imports(ds, tmp_path, 2)
+    dest = tmp_path / "copy"
+    r = run("ship", ds, dest, "--version", "2", "--copy")
+    assert "2 files written (0 hard-linked, 2 copied" in r.out
+    for name in (dest / "data").iterdir():
+        assert name.stat().st_ino != (ds / "data" / name.name).stat().st_ino
+    assert live_version(dest) == 2
+    assert rows_of(dest, "t") == rows_of(ds, "t", 2)
+    # A damaged source file is not shipped.
+    seg = next(p for p in (ds / "data").iterdir() if p.name.startswith("00000000000000000003-") and p.suffix == ".seg")
+    data = bytearray(seg.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    seg.write_bytes(bytes(data))
+    r = run("ship", ds, dest, "--copy", expect=1)
+    assert "does not match its manifest's checksum" in r.err
+    assert live_version(dest) == 2
+    assert not any(p.name.endswith(".tmp") for p in (dest / "data").iterdir())
+
+
+def test_ship_refuses_other_destinations(ds, tmp_path):
+    imports(ds, tmp_path, 1)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    assert "is neither a dataset nor empty" in run("ship", ds, other, expect=1).err
+    stranger = tmp_path / "stranger"
+    run("init", stranger)
+    f = write_csv(tmp_path / "x.csv", ["id"], [["1"]])
+    run("import", stranger, "--table", "x", "--input", f, "--primary-key", "id")  # its own version 2
+    assert "is not a copy of" in run("ship", ds, stranger, expect=1).err
+    assert "does not exist" in run("ship", ds, tmp_path / "d3", "--version", "7", expect=1).err
+
+
+@pytest.mark.slow
+def test_sigkill_during_ship_never_shows_a_partial_version(tmp_path):
+    from conftest import GEN
+    src = tmp_path / "src"
+    run("init", src)
+    csvs = []
+    for seed in (1, 2):
+        path = tmp_path / f"c{seed}.csv"
+        subprocess.run([str(GEN), "--rows", "40000", "--seed", str(seed), "--output", str(path)], check=True)
+        csvs.append(path)
+    run("import", src, "--table", "customers", "--input", csvs[0], "--primary-key", "customer_id",
+        "--partition-by", "region")
+    run("import", src, "--table", "customers", "--input", csvs[1], "--primary-key", "customer_id",
+        "--partition-by", "region", "--mode", "replace-table")
+    counts = {v: query(src, "--version", str(v), "-c", "SELECT count(*), sum(orders) FROM customers",
+                       "--format", "csv").out for v in (2, 3)}
+    dest = tmp_path / "dest"
+    run("ship", src, dest, "--version", "2", "--copy")
+    start = time.monotonic()
+    run("ship", src, tmp_path / "timing", "--copy")
+    duration = time.monotonic() - start
+    rng = random.Random(5)
+    for i in range(15):
+        version = 3 if i % 2 == 0 else 2
+        if live_version(dest) > version:
+            version = 3
+        proc = subprocess.Popen([str(RETL_BUILD), "ship", str(src), str(dest), "--copy", "--version", str(version)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0, duration * 1.2))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        live = live_version(dest)
+        assert live in (2, 3)
+        assert query(dest, "-c", "SELECT count(*), sum(orders) FROM customers", "--format", "csv").out == counts[live]
+    run("ship", src, dest, "--copy")
+    run("verify", dest, "--all")
+    assert live_version(dest) == 3
