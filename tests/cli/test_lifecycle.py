@@ -283,3 +283,61 @@ def test_sigkill_during_ship_never_shows_a_partial_version(tmp_path):
     run("ship", src, dest, "--copy")
     run("verify", dest, "--all")
     assert live_version(dest) == 3
+
+
+# ---------------------------------------------------------------------------
+# Readers while partitions are replaced and old versions collected
+
+
+@pytest.mark.slow
+def test_readers_see_the_old_or_the_new_version_never_a_mix(ds, tmp_path):
+    import threading
+    rows = 3000
+    files = {}
+    for tag in ("A", "B"):
+        files[tag] = write_csv(tmp_path / f"{tag}.csv", ["id", "region", "tag"],
+                               [[str(i), "west", tag] for i in range(rows)])
+    other = write_csv(tmp_path / "east.csv", ["id", "region", "tag"],
+                      [[str(rows + i), "east", "E"] for i in range(100)])
+    run("import", ds, "--table", "t", "--input", files["A"], "--primary-key", "id", "--partition-by", "region")
+    run("import", ds, "--table", "t", "--input", other, "--mode", "replace-partition")
+    stop = threading.Event()
+    problems = []
+    answers = {"query": 0, "lookup": 0}
+
+    def reader():
+        while not stop.is_set():
+            r = query(ds, "-c", "SELECT count(*), min(tag), max(tag) FROM t WHERE region = 'west'; "
+                                "SELECT count(*) FROM t WHERE region = 'east'", "--format", "csv", expect=None)
+            if r.code != 0:
+                problems.append(("query", r.err))
+                continue
+            lines = r.out.split("\n")
+            if lines[1] not in (f"{rows},A,A", f"{rows},B,B") or lines[3] != "100":
+                problems.append(("query", r.out))
+            answers["query"] += 1
+            r = query(ds, "--lookup", "t", "17", str(rows + 5), "--format", "csv", expect=None)
+            if r.code != 0:
+                problems.append(("lookup", r.err))
+                continue
+            got = r.out.split("\n")
+            if got[1] not in ("17,west,A", "17,west,B") or got[2] != f"{rows + 5},east,E":
+                problems.append(("lookup", r.out))
+            answers["lookup"] += 1
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(40):
+            tag = "B" if i % 2 == 0 else "A"
+            run("import", ds, "--table", "t", "--input", files[tag], "--mode", "replace-partition",
+                "--partition", "west")
+            run("gc", ds, "--keep-versions", "1")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not problems, problems[:3]
+    assert answers["query"] > 20 and answers["lookup"] > 20, answers
+    run("verify", ds, "--all")
