@@ -137,6 +137,19 @@ std::string EncodeManifest(const Manifest& m) {
   if (!m.info.message.empty()) tm.__set_message(m.info.message);
   if (!m.info.summary.empty()) tm.__set_summary(m.info.summary);
   tm.__set_created_by(m.info.created_by.empty() ? std::string(kCreatedBy) : m.info.created_by);
+  if (!m.info.source.empty()) tm.__set_source(m.info.source);
+  if (!m.info.inputs.empty()) {
+    std::vector<fmt::InputFile> inputs;
+    for (const InputFileInfo& in : m.info.inputs) {
+      fmt::InputFile f;
+      f.path = in.path;
+      f.size = static_cast<int64_t>(in.size);
+      f.checksum = static_cast<int64_t>(in.checksum);
+      if (!in.table.empty()) f.__set_table_name(in.table);
+      inputs.push_back(std::move(f));
+    }
+    tm.__set_inputs(std::move(inputs));
+  }
   for (const TableInfo& t : m.tables) {
     fmt::TableEntry te;
     te.name = t.name;
@@ -196,6 +209,12 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
   m.info.message = tm.message;
   m.info.summary = tm.summary;
   m.info.created_by = tm.created_by;
+  m.info.source = tm.source;
+  for (const fmt::InputFile& f : tm.inputs) {
+    if (f.size < 0) return loss(StrCat("input file '", f.path, "' has size ", f.size));
+    m.info.inputs.push_back(InputFileInfo{f.path, static_cast<uint64_t>(f.size),
+                                          static_cast<uint64_t>(f.checksum), f.table_name});
+  }
   if (tm.version < 1 || tm.parent_version < 0 || tm.parent_version >= tm.version) {
     return loss(StrCat("version ", tm.version, " with parent ", tm.parent_version));
   }

@@ -612,6 +612,8 @@ absl::StatusOr<int64_t> Transaction::Commit(const std::string& message) {
   next_.info.message = message;
   next_.info.summary = Summary();
   next_.info.created_by = writer_->options().created_by;
+  next_.info.source = source_;
+  next_.info.inputs = inputs_;
 
   // FORMAT.md §8.2: data durable, then the manifest, then CURRENT.
   std::string manifest_path = JoinPath(dir, ManifestPath(version));

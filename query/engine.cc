@@ -21,6 +21,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "format/segment.h"
 #include "format/strings.h"
@@ -4030,13 +4031,25 @@ absl::StatusOr<QueryResult> QueryEngine::Execute(const Statement& st, const std:
     case StatementKind::kShowVersions: {
       RETL_ASSIGN_OR_RETURN(std::vector<VersionInfo> versions, dataset_->Versions());
       std::vector<std::vector<std::optional<std::string>>> rows;
+      auto optional = [](const std::string& text) {
+        return text.empty() ? std::nullopt : std::optional<std::string>(text);
+      };
       for (const VersionInfo& v : versions) {
-        rows.push_back({StrCat(v.version), FormatTimestamp(v.commit_time_micros), v.operation,
-                        v.message.empty() ? std::nullopt : std::optional<std::string>(v.message), v.summary});
+        // Lineage: one "path size checksum" entry per input file, '; '-separated.
+        std::string inputs;
+        for (const InputFileInfo& in : v.inputs) {
+          if (!inputs.empty()) inputs += "; ";
+          absl::StrAppend(&inputs, ToAbsl(in.path), " ", in.size, " ",
+                          absl::StrFormat("%016x", in.checksum));
+        }
+        rows.push_back({StrCat(v.version), FormatTimestamp(v.commit_time_micros), v.operation, optional(v.message),
+                        v.summary, optional(v.source), optional(inputs)});
       }
-      return TextResult({"version", "committed_at", "operation", "message", "summary"}, rows, st.kind,
+      return TextResult({"version", "committed_at", "operation", "message", "summary", "source", "inputs"}, rows,
+                        st.kind,
                         {SqlType::Of(SqlKind::kBigInt), SqlType::Of(SqlKind::kString), SqlType::Of(SqlKind::kString),
-                         SqlType::Of(SqlKind::kString), SqlType::Of(SqlKind::kString)});
+                         SqlType::Of(SqlKind::kString), SqlType::Of(SqlKind::kString), SqlType::Of(SqlKind::kString),
+                         SqlType::Of(SqlKind::kString)});
     }
     case StatementKind::kDescribe: {
       RETL_ASSIGN_OR_RETURN(auto snap, DefaultSnapshot());

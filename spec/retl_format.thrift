@@ -153,6 +153,14 @@ struct TableEntry {
 }
 
 /* One immutable version of a dataset (FORMAT.md §7). */
+/* One input file a version was built from (FORMAT.md §7.2, lineage). */
+struct InputFile {
+  1: required string path      /* as given to the import, informative */
+  2: required i64 size
+  3: required i64 checksum     /* XXH64 (seed 0) of the file's bytes as stored */
+  4: optional string table_name
+}
+
 struct Manifest {
   1: required i32 format_version
   2: required i64 version
@@ -164,6 +172,8 @@ struct Manifest {
   8: optional list<string> required_features
   9: optional string created_by
   10: optional string summary         /* what changed, for `versions` */
+  11: optional string source          /* the user's --source label, e.g. a warehouse export id */
+  12: optional list<InputFile> inputs  /* lineage: the files this version's change was built from */
 }
 
 /* A byte range of an index file (FORMAT.md §12.3): 8-aligned, inside the file. */

@@ -254,6 +254,86 @@ absl::StatusOr<ImportMode> ParseImportMode(std::string_view name) {
       "unknown --mode '", name, "': expected create, replace-table, replace-partition or append"));
 }
 
+absl::Status ParseRowRange(std::string_view text, std::optional<int64_t>* min, std::optional<int64_t>* max) {
+  const auto bad = [&] {
+    return absl::InvalidArgumentError(StrCat("--expect-rows '", text, "': use MIN..MAX, MIN.. or ..MAX "
+                                             "(as in 1900000..2100000)"));
+  };
+  const size_t dots = text.find("..");
+  if (dots == std::string_view::npos) return bad();
+  auto number = [&](std::string_view part, std::optional<int64_t>* out) -> bool {
+    if (part.empty()) return true;
+    std::string digits;
+    for (char c : part) {
+      if (c == ',' || c == '_') continue;
+      if (c < '0' || c > '9') return false;
+      digits += c;
+    }
+    int64_t v;
+    if (digits.empty() || !absl::SimpleAtoi(digits, &v)) return false;
+    *out = v;
+    return true;
+  };
+  if (!number(text.substr(0, dots), min) || !number(text.substr(dots + 2), max)) return bad();
+  if (!min->has_value() && !max->has_value()) return bad();
+  if (min->has_value() && max->has_value() && **min > **max) return bad();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<double> ParsePercent(std::string_view text) {
+  double v;
+  if (text.size() < 2 || text.back() != '%' || !absl::SimpleAtod(ToAbsl(text.substr(0, text.size() - 1)), &v) ||
+      !(v >= 0 && v <= 100)) {
+    return absl::InvalidArgumentError(StrCat("--max-row-drop '", text, "': use a percentage from 0% to 100%, as in 10%"));
+  }
+  return v / 100;
+}
+
+namespace {
+
+// The rows `after` (the table as this import leaves it) against the import's
+// expectations and the table it replaces (`before`, null for a new table).
+absl::Status CheckQualityGates(const ImportOptions& o, const TableInfo* before, const TableInfo* after) {
+  const RowIndex rows = after == nullptr ? 0 : after->row_count();
+  const std::string none = " Nothing was committed.";
+  if ((o.expect_rows_min.has_value() && rows < *o.expect_rows_min) ||
+      (o.expect_rows_max.has_value() && rows > *o.expect_rows_max)) {
+    return absl::FailedPreconditionError(StrCat(
+        "quality gate: table '", o.table, "' would have ", WithCommas(rows), " rows; --expect-rows wants ",
+        !o.expect_rows_max.has_value()   ? StrCat("at least ", WithCommas(*o.expect_rows_min))
+        : !o.expect_rows_min.has_value() ? StrCat("at most ", WithCommas(*o.expect_rows_max))
+                                         : StrCat(WithCommas(*o.expect_rows_min), " to ", WithCommas(*o.expect_rows_max)),
+        ".", none));
+  }
+  if (o.max_row_drop.has_value() && before != nullptr && before->row_count() > 0) {
+    const RowIndex was = before->row_count();
+    const double drop = rows >= was ? 0.0 : static_cast<double>(was - rows) / static_cast<double>(was);
+    if (drop > *o.max_row_drop + 1e-12) {
+      return absl::FailedPreconditionError(StrCat(
+          "quality gate: table '", o.table, "' would drop from ", WithCommas(was), " to ", WithCommas(rows),
+          " rows (", absl::StrFormat("%.1f%%", drop * 100), "), more than --max-row-drop ",
+          absl::StrFormat("%g%%", *o.max_row_drop * 100), " allows.", none));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Lineage of one input file: its size and checksum.
+absl::StatusOr<InputFileInfo> DescribeInput(const std::string& path) {
+  InputFileInfo info;
+  info.path = path;
+  RETL_ASSIGN_OR_RETURN(info.size, FileSize(path));
+  if (info.size == 0) {
+    info.checksum = Checksum64("", 0);
+    return info;
+  }
+  RETL_ASSIGN_OR_RETURN(auto file, MappedFile::Open(path));
+  info.checksum = Checksum64(file->data(), file->size());
+  return info;
+}
+
+}  // namespace
+
 absl::StatusOr<InputFormat> ParseInputFormat(std::string_view name) {
   if (name == "auto") return InputFormat::kAuto;
   if (name == "csv") return InputFormat::kCsv;
@@ -345,6 +425,12 @@ absl::StatusOr<ImportResult> RunImport(const ImportOptions& options) {
       return absl::NotFoundError(StrCat("table '", o.table, "' does not exist; use --mode create"));
     }
     RETL_ASSIGN_OR_RETURN(schema, SchemaForNewTable(o));
+    if (existing != nullptr && !(existing->schema == schema) && !o.allow_schema_change) {
+      return absl::FailedPreconditionError(StrCat(
+          "quality gate: the import changes the schema of table '", o.table,
+          "'; pass --allow-schema-change if that is intended. Nothing was committed. The table is:\n",
+          existing->schema.ToSql(o.table), "\nthe import's schema is:\n", schema.ToSql(o.table)));
+    }
   } else {
     if (existing == nullptr) {
       return absl::NotFoundError(StrCat("table '", o.table, "' does not exist; use --mode create"));
@@ -357,7 +443,7 @@ absl::StatusOr<ImportResult> RunImport(const ImportOptions& options) {
       if (!(declared == schema)) {
         return absl::InvalidArgumentError(StrCat(
             o.schema_file, " does not match the schema of table '", o.table,
-            "'; to change the schema, use --mode replace-table. The table is:\n",
+            "'; to change the schema, use --mode replace-table --allow-schema-change. The table is:\n",
             schema.ToSql(o.table)));
       }
     }
@@ -368,7 +454,7 @@ absl::StatusOr<ImportResult> RunImport(const ImportOptions& options) {
         return absl::InvalidArgumentError(StrCat(
             "table '", o.table, "' has no index '", index.name,
             "'; every partition of a table has the same indexes, so adding one needs "
-            "--mode replace-table"));
+            "--mode replace-table --allow-schema-change"));
       }
     }
     if (o.partition_by.has_value() &&
@@ -432,6 +518,13 @@ absl::StatusOr<ImportResult> RunImport(const ImportOptions& options) {
       RETL_RETURN_IF_ERROR(txn->ReplacePartitions(o.table, data, only_partition));
       break;
     case ImportMode::kAppend: RETL_RETURN_IF_ERROR(txn->Append(o.table, data)); break;
+  }
+  RETL_RETURN_IF_ERROR(CheckQualityGates(o, existing, txn->pending().FindTable(o.table)));
+  txn->SetSource(o.source);
+  for (const std::string& path : o.inputs) {
+    RETL_ASSIGN_OR_RETURN(InputFileInfo input, DescribeInput(path));
+    input.table = o.table;
+    txn->AddInput(std::move(input));
   }
   ImportResult result;
   result.summary = txn->Summary();
@@ -680,6 +773,11 @@ absl::Status RunVersions(const std::string& dir, std::ostream& out) {
                            StrCat(v.version, v.version == current ? "*" : ""), when, v.operation,
                            v.summary);
     if (!v.message.empty()) out << absl::StrFormat("%-8s %-27s %-15s message: %s\n", "", "", "", v.message);
+    if (!v.source.empty()) out << absl::StrFormat("%-8s %-27s %-15s source: %s\n", "", "", "", v.source);
+    for (const InputFileInfo& in : v.inputs) {
+      out << absl::StrFormat("%-8s %-27s %-15s input: %s (%s, xxh64 %016x)\n", "", "", "", in.path,
+                             HumanBytes(in.size), in.checksum);
+    }
   }
   out << "(* = live version)\n";
   return absl::OkStatus();

@@ -64,7 +64,20 @@ struct ImportOptions {
   CsvOptions csv;
   WriterOptions writer;
   bool progress = false;  // progress line on stderr
+  // Release safety (docs/import.md, "Quality gates"): refuse to commit when
+  // the table's rows after the change fall outside [min, max], or drop by
+  // more than this fraction from the version replaced, or (replace-table)
+  // when the schema changes without allow_schema_change.
+  std::optional<int64_t> expect_rows_min, expect_rows_max;
+  std::optional<double> max_row_drop;  // 0.1 = 10%
+  bool allow_schema_change = false;
+  std::string source;  // lineage label recorded in the version
 };
+
+// "MIN..MAX", "MIN..", "..MAX" (digits, optional commas or underscores).
+absl::Status ParseRowRange(std::string_view text, std::optional<int64_t>* min, std::optional<int64_t>* max);
+// "10%" as 0.1.
+absl::StatusOr<double> ParsePercent(std::string_view text);
 
 struct ImportResult {
   int64_t version = 0;

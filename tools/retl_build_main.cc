@@ -105,6 +105,15 @@ int main(int argc, char** argv) {
   import->add_option("--block-rows", imp.writer.block_rows, "Rows per block")
       ->capture_default_str();
   import->add_flag("--no-progress", no_progress, "No progress line on a terminal");
+  std::string expect_rows, max_row_drop;
+  import->add_option("--expect-rows", expect_rows,
+                     "Refuse to commit unless the table then has MIN..MAX rows (MIN.. or ..MAX)");
+  import->add_option("--max-row-drop", max_row_drop,
+                     "Refuse to commit if the table loses more than this share of its rows, as in 10%");
+  import->add_flag("--allow-schema-change", imp.allow_schema_change,
+                   "Let --mode replace-table change the table's schema");
+  import->add_option("--source", imp.source,
+                     "A label recorded in the version's lineage, e.g. the warehouse export id");
   imp_writer.Add(import);
 
   // gc
@@ -234,6 +243,16 @@ int main(int argc, char** argv) {
     imp.writer.zstd = compression == "zstd";
     imp.writer.wait_for_lock = imp_writer.wait;
     imp.progress = !no_progress;
+    if (!expect_rows.empty()) {
+      if (absl::Status s = retl::ParseRowRange(expect_rows, &imp.expect_rows_min, &imp.expect_rows_max); !s.ok()) {
+        return Fail(s);
+      }
+    }
+    if (!max_row_drop.empty()) {
+      auto d = retl::ParsePercent(max_row_drop);
+      if (!d.ok()) return Fail(d.status());
+      imp.max_row_drop = *d;
+    }
     auto result = retl::RunImport(imp);
     if (!result.ok()) return Fail(result.status());
     std::cout << "committed version " << result->version << ": " << result->summary << "\n";

@@ -66,6 +66,16 @@ struct RETL_EXPORT TableInfo {
   friend bool operator==(const TableInfo&, const TableInfo&) = default;
 };
 
+// An input file a version was built from (lineage).
+struct RETL_EXPORT InputFileInfo {
+  std::string path;        // as given to the import
+  uint64_t size = 0;
+  uint64_t checksum = 0;   // XXH64 of the file's bytes
+  std::string table;       // the table it fed, if known
+
+  friend bool operator==(const InputFileInfo&, const InputFileInfo&) = default;
+};
+
 // The history record of one version.
 struct RETL_EXPORT VersionInfo {
   int64_t version = 0;
@@ -75,6 +85,8 @@ struct RETL_EXPORT VersionInfo {
   std::string message;             // the user's --message, may be empty
   std::string summary;             // what changed, written by the tool
   std::string created_by;          // e.g. "retl 0.1.0"
+  std::string source;              // the user's --source label (a warehouse export id), may be empty
+  std::vector<InputFileInfo> inputs;  // the files the change was built from
 
   friend bool operator==(const VersionInfo&, const VersionInfo&) = default;
 };

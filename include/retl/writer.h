@@ -108,6 +108,11 @@ class RETL_EXPORT Transaction {
   // Tables that differ from the base's get this version as modified_version.
   absl::Status RestoreTables(const Manifest& old);
 
+  // Lineage recorded in the version: a label (a warehouse export id) and the
+  // input files the change was built from.
+  void SetSource(std::string source) { source_ = std::move(source); }
+  void AddInput(InputFileInfo input) { inputs_.push_back(std::move(input)); }
+
   // Makes everything durable and switches CURRENT to the new version, which
   // it returns. After an error before the switch the transaction is aborted
   // and the base version stays live. kInternal naming the version means the
@@ -135,6 +140,8 @@ class RETL_EXPORT Transaction {
   Manifest next_;
   std::vector<std::string> written_;  // paths relative to the dataset
   std::vector<std::string> summary_;
+  std::string source_;
+  std::vector<InputFileInfo> inputs_;
   int next_seq_ = 1;
   bool done_ = false;
 };

@@ -341,3 +341,55 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix(ds, tmp_path):
     assert not problems, problems[:3]
     assert answers["query"] > 20 and answers["lookup"] > 20, answers
     run("verify", ds, "--all")
+
+
+# ---------------------------------------------------------------------------
+# Release safety: quality gates and lineage
+
+
+def test_quality_gates_refuse_to_commit(ds, tmp_path):
+    full = write_csv(tmp_path / "full.csv", ["id", "name"], [[str(i), f"n{i}"] for i in range(20)])
+    half = write_csv(tmp_path / "half.csv", ["id", "name"], [[str(i), f"n{i}"] for i in range(10)])
+    most = write_csv(tmp_path / "most.csv", ["id", "name"], [[str(i), f"n{i}"] for i in range(18)])
+    wider = write_csv(tmp_path / "wider.csv", ["id", "name", "extra"], [[str(i), "x", "1"] for i in range(20)])
+    base = ["--table", "t", "--primary-key", "id"]
+    r = run("import", ds, *base, "--input", full, "--expect-rows", "100..", expect=1)
+    assert "quality gate: table 't' would have 20 rows; --expect-rows wants at least 100. Nothing was committed." in r.err
+    assert live_version(ds) == 1 and data_files(ds) == []
+    run("import", ds, *base, "--input", full, "--expect-rows", "10..1,000")
+    files = data_files(ds)
+    replace = ["--mode", "replace-table", "--max-row-drop", "10%"]
+    r = run("import", ds, *base, "--input", half, *replace, expect=1)
+    assert "would drop from 20 to 10 rows (50.0%), more than --max-row-drop 10% allows" in r.err
+    assert live_version(ds) == 2 and data_files(ds) == files
+    run("import", ds, *base, "--input", most, *replace)  # 10% exactly: allowed
+    assert live_version(ds) == 3
+    r = run("import", ds, *base, "--input", wider, "--mode", "replace-table", expect=1)
+    assert "the import changes the schema of table 't'; pass --allow-schema-change" in r.err
+    assert "extra" in r.err and live_version(ds) == 3
+    run("import", ds, *base, "--input", wider, "--mode", "replace-table", "--allow-schema-change",
+        "--expect-rows", "..20")
+    assert live_version(ds) == 4
+    for bad, needle in (("--expect-rows=5..1", "use MIN..MAX"), ("--expect-rows=many", "use MIN..MAX"),
+                        ("--max-row-drop=10", "use a percentage"), ("--max-row-drop=120%", "use a percentage")):
+        assert needle in run("import", ds, *base, "--input", full, "--mode", "replace-table", bad, expect=1).err
+
+
+def test_lineage_is_recorded_shown_and_queryable(ds, tmp_path):
+    a = write_csv(tmp_path / "a.csv", ["id"], [[str(i)] for i in range(5)])
+    b = write_csv(tmp_path / "b.csv", ["id"], [[str(i)] for i in range(5, 9)])
+    same = write_csv(tmp_path / "same.csv", ["id"], [[str(i)] for i in range(5)])
+    run("import", ds, "--table", "t", "--input", a, b, "--primary-key", "id", "--source", "bq-export 2026-11-24/17")
+    run("import", ds, "--table", "u", "--input", same, "--primary-key", "id")
+    out = run("versions", ds).out
+    assert "source: bq-export 2026-11-24/17" in out
+    assert f"input: {a} ({a.stat().st_size} B, xxh64 " in out and f"input: {b} (" in out
+    rows = read_csv(query(ds, "-c", "SHOW VERSIONS", "--format", "csv").out)
+    assert rows[0] == ["version", "committed_at", "operation", "message", "summary", "source", "inputs"]
+    v2, v3 = rows[2], rows[3]
+    assert v2[5] == "bq-export 2026-11-24/17" and v3[5] is None
+    entries = v2[6].split("; ")
+    assert [e.split(" ")[0] for e in entries] == [str(a), str(b)]
+    assert entries[0].split(" ")[1] == str(a.stat().st_size)
+    # Same bytes, same checksum; other bytes, another.
+    assert v3[6].split(" ")[2] == entries[0].split(" ")[2] != entries[1].split(" ")[2]

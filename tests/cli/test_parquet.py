@@ -1219,7 +1219,7 @@ def test_damaged_files_fail_cleanly(ds, tmp_path, damage):
     files = data_files(ds)
     bad = tmp_path / "damaged.parquet"
     bad.write_bytes(DAMAGE[damage](data, meta))
-    r = import_parquet(ds, bad, expect=None, extra=["--mode", "replace-table"])
+    r = import_parquet(ds, bad, expect=None, extra=["--mode", "replace-table", "--allow-schema-change"])
     assert_clean_error(r, "damaged.parquet")
     assert_nothing_committed(ds, 2, files)
 
