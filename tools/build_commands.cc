@@ -393,7 +393,10 @@ absl::StatusOr<InputFormat> DetectInputFormat(const std::vector<std::string>& fi
   return parquet.empty() ? InputFormat::kCsv : InputFormat::kParquet;
 }
 
-absl::StatusOr<ImportResult> RunImport(const ImportOptions& options) {
+namespace {
+
+// Checks the options of one import and expands its inputs.
+absl::StatusOr<ImportOptions> PrepareImport(const ImportOptions& options) {
   RETL_RETURN_IF_ERROR(ValidateTableName(options.table));
   if (options.inputs.empty()) return absl::InvalidArgumentError("give at least one --input file");
   ImportOptions o = options;
@@ -409,10 +412,15 @@ absl::StatusOr<ImportResult> RunImport(const ImportOptions& options) {
           "the inputs are Parquet");
     }
   }
-  // Lock first: the import then builds on the version it read its schema from.
-  RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(o.dir, o.writer));
-  RETL_ASSIGN_OR_RETURN(auto txn, writer->Begin("import"));
-  const TableInfo* existing = txn->base().FindTable(o.table);
+  return o;
+}
+
+// Adds one (prepared) import to `txn`; returns the rows read. `existing` is
+// the table as the transaction has it so far (a release may change a table
+// twice); quality gates compare with the version the transaction replaces.
+absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
+  const bool parquet = o.format == InputFormat::kParquet;
+  const TableInfo* existing = txn->pending().FindTable(o.table);
 
   Schema schema;
   if (o.mode == ImportMode::kCreate || o.mode == ImportMode::kReplaceTable) {
@@ -519,17 +527,54 @@ absl::StatusOr<ImportResult> RunImport(const ImportOptions& options) {
       break;
     case ImportMode::kAppend: RETL_RETURN_IF_ERROR(txn->Append(o.table, data)); break;
   }
-  RETL_RETURN_IF_ERROR(CheckQualityGates(o, existing, txn->pending().FindTable(o.table)));
-  txn->SetSource(o.source);
+  RETL_RETURN_IF_ERROR(CheckQualityGates(o, txn->base().FindTable(o.table), txn->pending().FindTable(o.table)));
+  if (!o.source.empty()) txn->SetSource(o.source);
   for (const std::string& path : o.inputs) {
     RETL_ASSIGN_OR_RETURN(InputFileInfo input, DescribeInput(path));
     input.table = o.table;
     txn->AddInput(std::move(input));
   }
+  return rows;
+}
+
+}  // namespace
+
+absl::StatusOr<ImportResult> RunImport(const ImportOptions& options) {
+  RETL_ASSIGN_OR_RETURN(ImportOptions o, PrepareImport(options));
+  // Lock first: the import then builds on the version it read its schema from.
+  RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(o.dir, o.writer));
+  RETL_ASSIGN_OR_RETURN(auto txn, writer->Begin("import"));
   ImportResult result;
+  RETL_ASSIGN_OR_RETURN(result.rows, StageImport(txn.get(), o));
   result.summary = txn->Summary();
   RETL_ASSIGN_OR_RETURN(result.version, txn->Commit(o.message));
-  result.rows = rows;
+  return result;
+}
+
+absl::StatusOr<ImportResult> RunRelease(const std::string& dir, const std::vector<ReleaseStep>& steps,
+                                        const std::string& message, const std::string& source,
+                                        const WriterOptions& writer_options) {
+  if (steps.empty()) return absl::InvalidArgumentError("the release lists no import");
+  std::vector<ImportOptions> prepared;
+  for (const ReleaseStep& step : steps) {
+    auto o = PrepareImport(step.options);
+    if (!o.ok()) return absl::Status(o.status().code(), StrCat(step.where, ": ", o.status().message()));
+    o->dir = dir;
+    prepared.push_back(*std::move(o));
+  }
+  RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(dir, writer_options));
+  RETL_ASSIGN_OR_RETURN(auto txn, writer->Begin("release"));
+  txn->SetSource(source);
+  ImportResult result;
+  for (size_t k = 0; k < prepared.size(); ++k) {
+    auto rows = StageImport(txn.get(), prepared[k]);
+    if (!rows.ok()) {
+      return absl::Status(rows.status().code(), StrCat(steps[k].where, ": ", rows.status().message()));
+    }
+    result.rows += *rows;
+  }
+  result.summary = txn->Summary();
+  RETL_ASSIGN_OR_RETURN(result.version, txn->Commit(message));
   return result;
 }
 

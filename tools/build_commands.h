@@ -89,6 +89,19 @@ struct ImportResult {
 // no file written by the import remains.
 absl::StatusOr<ImportResult> RunImport(const ImportOptions& options);
 
+// One import of a release, and where it was declared ("release.spec:3").
+struct ReleaseStep {
+  ImportOptions options;
+  std::string where;
+};
+// Runs every step's import into one transaction and commits them as one
+// version (operation "release"): all or nothing. Quality gates apply per
+// step, against the version the release replaces.
+absl::StatusOr<ImportResult> RunRelease(const std::string& dir, const std::vector<ReleaseStep>& steps,
+                                        const std::string& message, const std::string& source,
+                                        const WriterOptions& writer_options);
+
+
 // Which version a read-only command looks at: the live one by default.
 struct VersionSelector {
   std::optional<int64_t> version;

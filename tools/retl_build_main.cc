@@ -40,6 +40,175 @@ absl::Status ParseSingleChar(const std::string& flag, const std::string& text, c
   return absl::OkStatus();
 }
 
+// The options of one import: `retl-build import`'s flags, and the lines of a
+// release SPEC (without DIR and without the flags a release sets once).
+struct ImportFlags {
+  retl::ImportOptions imp;
+  std::string mode = "create", input_compression = "auto", delimiter = ",", compression = "none";
+  std::string input_format = "auto", expect_rows, max_row_drop;
+  std::vector<std::string> primary_key, types;
+  WriterFlags writer;
+  bool no_header = false, no_progress = false;
+  CLI::App* app = nullptr;
+
+  void Add(CLI::App* cmd, bool release_line) {
+    app = cmd;
+    cmd->add_option("--table", imp.table, "Table name")->required();
+    cmd->add_option("--input", imp.inputs,
+                    "Input files (.parquet, .csv, .csv.gz, .csv.zst), directories of them, or "
+                    "glob patterns ('exports/*.parquet')")
+        ->required()
+        ->expected(1, -1);
+    cmd->add_option("--format", input_format, "Input format: auto (by file name, else content) | csv | parquet")
+        ->capture_default_str();
+    cmd->add_option("--schema", imp.schema_file, "File with a CREATE TABLE statement (default: infer from the data)");
+    cmd->add_option("--primary-key", primary_key, "Primary key column(s), comma-separated")->delimiter(',');
+    cmd->add_option("--index", imp.indexes,
+                    "Build a secondary hash index on COLUMN[,COLUMN...] (repeatable); named "
+                    "after its columns joined by '_'")
+        ->expected(1)
+        ->take_all();
+    auto* pby = cmd->add_option("--partition-by", imp.partition_by, "Partition the table by this column");
+    auto* ipart = cmd->add_option("--partition", imp.partition.value, "Write only the partition with this value")
+                      ->excludes(pby);
+    cmd->add_flag("--null-partition", imp.partition.null_partition,
+                  "Write only the NULL partition (rows whose partition column is NULL)")
+        ->excludes(pby)
+        ->excludes(ipart);
+    cmd->add_option("--mode", mode, "create | replace-table | replace-partition | append")->capture_default_str();
+    cmd->add_option("--type", types, "Override an inferred type: COLUMN=TYPE (repeatable)");
+    cmd->add_option("--delimiter", delimiter, "Field delimiter (one character; \\t for tab)")->capture_default_str();
+    cmd->add_option("--null-marker", imp.csv.null_marker, "Unquoted text that means NULL (default: the empty field)");
+    cmd->add_flag("--no-header", no_header, "Inputs have no header row; columns in schema order");
+    cmd->add_option("--input-compression", input_compression, "auto | none | gzip | zstd")->capture_default_str();
+    cmd->add_option("--expect-rows", expect_rows,
+                    "Refuse to commit unless the table then has MIN..MAX rows (MIN.. or ..MAX)");
+    cmd->add_option("--max-row-drop", max_row_drop,
+                    "Refuse to commit if the table loses more than this share of its rows, as in 10%");
+    cmd->add_flag("--allow-schema-change", imp.allow_schema_change, "Let --mode replace-table change the table's schema");
+    if (release_line) return;  // the release gives these once
+    cmd->add_option("--message", imp.message, "A note recorded in the version history");
+    cmd->add_option("--compression", compression,
+                    "Compress column chunks: none (every value addressable in place) | zstd")
+        ->capture_default_str();
+    cmd->add_option("--block-rows", imp.writer.block_rows, "Rows per block")->capture_default_str();
+    cmd->add_flag("--no-progress", no_progress, "No progress line on a terminal");
+    cmd->add_option("--source", imp.source, "A label recorded in the version's lineage, e.g. the warehouse export id");
+    writer.Add(cmd);
+  }
+
+  absl::StatusOr<retl::ImportOptions> Finish() {
+    RETL_ASSIGN_OR_RETURN(imp.mode, retl::ParseImportMode(mode));
+    imp.primary_key = primary_key;
+    for (const std::string& t : types) {
+      size_t eq = t.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return absl::InvalidArgumentError("--type takes COLUMN=TYPE, got '" + t + "'");
+      }
+      imp.types[t.substr(0, eq)] = t.substr(eq + 1);
+    }
+    RETL_RETURN_IF_ERROR(ParseSingleChar("--delimiter", delimiter, &imp.csv.delimiter));
+    imp.csv.header = !no_header;
+    RETL_ASSIGN_OR_RETURN(imp.format, retl::ParseInputFormat(input_format));
+    RETL_ASSIGN_OR_RETURN(imp.csv.compression, retl::ParseInputCompression(input_compression));
+    if (compression != "none" && compression != "zstd") {
+      return absl::InvalidArgumentError("--compression must be none or zstd, got '" + compression + "'");
+    }
+    imp.writer.zstd = compression == "zstd";
+    imp.writer.wait_for_lock = writer.wait;
+    imp.progress = !no_progress;
+    if (!expect_rows.empty()) {
+      RETL_RETURN_IF_ERROR(retl::ParseRowRange(expect_rows, &imp.expect_rows_min, &imp.expect_rows_max));
+    }
+    if (!max_row_drop.empty()) {
+      RETL_ASSIGN_OR_RETURN(imp.max_row_drop, retl::ParsePercent(max_row_drop));
+    }
+    return imp;
+  }
+};
+
+// Splits a SPEC line as a POSIX shell would split words: blanks separate,
+// '...' quotes literally, "..." quotes with \" and \\ escapes, \ escapes a
+// character outside quotes. An unterminated quote is an error.
+absl::StatusOr<std::vector<std::string>> SplitWords(std::string_view line) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == ' ' || c == '\t') {
+      if (in_word) words.push_back(std::move(word)), word.clear(), in_word = false;
+      continue;
+    }
+    in_word = true;
+    if (c == '\'') {
+      const size_t end = line.find('\'', i + 1);
+      if (end == std::string_view::npos) return absl::InvalidArgumentError("unterminated ' quote");
+      word.append(line.substr(i + 1, end - i - 1));
+      i = end;
+    } else if (c == '"') {
+      size_t j = i + 1;
+      for (; j < line.size() && line[j] != '"'; ++j) {
+        if (line[j] == '\\' && j + 1 < line.size() && (line[j + 1] == '"' || line[j + 1] == '\\')) ++j;
+        word += line[j];
+      }
+      if (j >= line.size()) return absl::InvalidArgumentError("unterminated \" quote");
+      i = j;
+    } else if (c == '\\' && i + 1 < line.size()) {
+      word += line[++i];
+    } else {
+      word += c;
+    }
+  }
+  if (in_word) words.push_back(std::move(word));
+  return words;
+}
+
+// The imports of a release SPEC file, one per logical line.
+absl::StatusOr<std::vector<retl::ReleaseStep>> ReadReleaseSpec(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError("cannot open release spec '" + path + "'");
+  std::vector<retl::ReleaseStep> steps;
+  std::string line, logical;
+  int number = 0, first = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (logical.empty()) first = number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const bool continued = !line.empty() && line.back() == '\\';
+    if (continued) line.pop_back();
+    logical += line;
+    if (continued) {
+      logical += ' ';
+      continue;
+    }
+    std::string text = logical;
+    logical.clear();
+    const size_t start = text.find_first_not_of(" \t");
+    if (start == std::string::npos || text[start] == '#') continue;
+    const std::string where = path + ":" + std::to_string(first);
+    auto words = SplitWords(text);
+    if (!words.ok()) return absl::InvalidArgumentError(where + ": " + std::string(words.status().message()));
+    CLI::App line_app{"release line"};
+    ImportFlags flags;
+    flags.Add(&line_app, /*release_line=*/true);
+    std::vector<std::string> args(words->rbegin(), words->rend());  // CLI11 takes them reversed
+    try {
+      line_app.parse(args);
+    } catch (const CLI::ParseError& e) {
+      return absl::InvalidArgumentError(where + ": " + e.what() +
+                                        " (a line holds the options of `retl-build import` without DIR; "
+                                        "--message, --source, --compression and --block-rows go on the "
+                                        "release command)");
+    }
+    auto options = flags.Finish();
+    if (!options.ok()) return absl::InvalidArgumentError(where + ": " + std::string(options.status().message()));
+    steps.push_back(retl::ReleaseStep{*std::move(options), where});
+  }
+  if (!logical.empty()) return absl::InvalidArgumentError(path + ": the last line ends with a \\ continuation");
+  return steps;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,68 +222,28 @@ int main(int argc, char** argv) {
   init->add_option("DIR", init_dir, "Dataset directory (must not exist or be empty)")->required();
 
   // import
-  retl::ImportOptions imp;
-  std::string mode = "create", input_compression = "auto", delimiter = ",", compression = "none";
-  std::vector<std::string> primary_key, types;
-  WriterFlags imp_writer;
-  bool no_header = false, no_progress = false;
+  ImportFlags imp_flags;
   auto* import = app.add_subcommand("import", "Import CSV or Parquet files into a table as one new version");
-  import->add_option("DIR", imp.dir, "Dataset directory")->required();
-  import->add_option("--table", imp.table, "Table name")->required();
-  std::string input_format = "auto";
-  import->add_option("--input", imp.inputs,
-                     "Input files (.parquet, .csv, .csv.gz, .csv.zst), directories of them, or "
-                     "glob patterns ('exports/*.parquet')")
-      ->required()
-      ->expected(1, -1);
-  import->add_option("--format", input_format,
-                     "Input format: auto (by file name, else content) | csv | parquet")
+  import->add_option("DIR", imp_flags.imp.dir, "Dataset directory")->required();
+  imp_flags.Add(import, /*release_line=*/false);
+
+  // release
+  std::string rel_dir, rel_spec, rel_message, rel_source, rel_compression = "none";
+  int64_t rel_block_rows = retl::WriterOptions{}.block_rows;
+  WriterFlags rel_writer;
+  auto* release = app.add_subcommand(
+      "release", "Run several imports (one per line of SPEC) and commit them as one version");
+  release->add_option("DIR", rel_dir, "Dataset directory")->required();
+  release->add_option("SPEC", rel_spec,
+                      "File with one import per line: the options of `retl-build import` without DIR "
+                      "(# comments, quotes and trailing \\ continuations as in a shell)")
+      ->required();
+  release->add_option("--message", rel_message, "A note recorded in the version history");
+  release->add_option("--source", rel_source, "A label recorded in the version's lineage");
+  release->add_option("--compression", rel_compression, "none | zstd, for every table written")
       ->capture_default_str();
-  import->add_option("--schema", imp.schema_file,
-                     "File with a CREATE TABLE statement (default: infer from the data)");
-  import->add_option("--primary-key", primary_key, "Primary key column(s), comma-separated")
-      ->delimiter(',');
-  import->add_option("--index", imp.indexes,
-                     "Build a secondary hash index on COLUMN[,COLUMN...] (repeatable); named "
-                     "after its columns joined by '_'")
-      ->expected(1)
-      ->take_all();
-  auto* pby = import->add_option("--partition-by", imp.partition_by,
-                                 "Partition the table by this column");
-  auto* ipart = import->add_option("--partition", imp.partition.value,
-                                   "Write only the partition with this value")
-                    ->excludes(pby);
-  import->add_flag("--null-partition", imp.partition.null_partition,
-                   "Write only the NULL partition (rows whose partition column is NULL)")
-      ->excludes(pby)
-      ->excludes(ipart);
-  import->add_option("--mode", mode, "create | replace-table | replace-partition | append")
-      ->capture_default_str();
-  import->add_option("--message", imp.message, "A note recorded in the version history");
-  import->add_option("--type", types, "Override an inferred type: COLUMN=TYPE (repeatable)");
-  import->add_option("--delimiter", delimiter, "Field delimiter (one character; \\t for tab)")
-      ->capture_default_str();
-  import->add_option("--null-marker", imp.csv.null_marker,
-                     "Unquoted text that means NULL (default: the empty field)");
-  import->add_flag("--no-header", no_header, "Inputs have no header row; columns in schema order");
-  import->add_option("--input-compression", input_compression, "auto | none | gzip | zstd")
-      ->capture_default_str();
-  import->add_option("--compression", compression,
-                     "Compress column chunks: none (every value addressable in place) | zstd")
-      ->capture_default_str();
-  import->add_option("--block-rows", imp.writer.block_rows, "Rows per block")
-      ->capture_default_str();
-  import->add_flag("--no-progress", no_progress, "No progress line on a terminal");
-  std::string expect_rows, max_row_drop;
-  import->add_option("--expect-rows", expect_rows,
-                     "Refuse to commit unless the table then has MIN..MAX rows (MIN.. or ..MAX)");
-  import->add_option("--max-row-drop", max_row_drop,
-                     "Refuse to commit if the table loses more than this share of its rows, as in 10%");
-  import->add_flag("--allow-schema-change", imp.allow_schema_change,
-                   "Let --mode replace-table change the table's schema");
-  import->add_option("--source", imp.source,
-                     "A label recorded in the version's lineage, e.g. the warehouse export id");
-  imp_writer.Add(import);
+  release->add_option("--block-rows", rel_block_rows, "Rows per block")->capture_default_str();
+  rel_writer.Add(release);
 
   // gc
   std::string gc_dir, gc_keep_for;
@@ -215,45 +344,22 @@ int main(int argc, char** argv) {
   if (*init) {
     status = retl::RunInit(init_dir, std::cout);
   } else if (*import) {
-    auto m = retl::ParseImportMode(mode);
-    if (!m.ok()) return Fail(m.status());
-    imp.mode = *m;
-    imp.primary_key = primary_key;
-    for (const std::string& t : types) {
-      size_t eq = t.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        return Fail(absl::InvalidArgumentError("--type takes COLUMN=TYPE, got '" + t + "'"));
-      }
-      imp.types[t.substr(0, eq)] = t.substr(eq + 1);
+    auto imp = imp_flags.Finish();
+    if (!imp.ok()) return Fail(imp.status());
+    auto result = retl::RunImport(*imp);
+    if (!result.ok()) return Fail(result.status());
+    std::cout << "committed version " << result->version << ": " << result->summary << "\n";
+  } else if (*release) {
+    if (rel_compression != "none" && rel_compression != "zstd") {
+      return Fail(absl::InvalidArgumentError("--compression must be none or zstd, got '" + rel_compression + "'"));
     }
-    if (absl::Status s = ParseSingleChar("--delimiter", delimiter, &imp.csv.delimiter); !s.ok()) {
-      return Fail(s);
-    }
-    imp.csv.header = !no_header;
-    auto fmt = retl::ParseInputFormat(input_format);
-    if (!fmt.ok()) return Fail(fmt.status());
-    imp.format = *fmt;
-    auto ic = retl::ParseInputCompression(input_compression);
-    if (!ic.ok()) return Fail(ic.status());
-    imp.csv.compression = *ic;
-    if (compression != "none" && compression != "zstd") {
-      return Fail(absl::InvalidArgumentError("--compression must be none or zstd, got '" +
-                                             compression + "'"));
-    }
-    imp.writer.zstd = compression == "zstd";
-    imp.writer.wait_for_lock = imp_writer.wait;
-    imp.progress = !no_progress;
-    if (!expect_rows.empty()) {
-      if (absl::Status s = retl::ParseRowRange(expect_rows, &imp.expect_rows_min, &imp.expect_rows_max); !s.ok()) {
-        return Fail(s);
-      }
-    }
-    if (!max_row_drop.empty()) {
-      auto d = retl::ParsePercent(max_row_drop);
-      if (!d.ok()) return Fail(d.status());
-      imp.max_row_drop = *d;
-    }
-    auto result = retl::RunImport(imp);
+    auto steps = ReadReleaseSpec(rel_spec);
+    if (!steps.ok()) return Fail(steps.status());
+    retl::WriterOptions w;
+    w.wait_for_lock = rel_writer.wait;
+    w.zstd = rel_compression == "zstd";
+    w.block_rows = rel_block_rows;
+    auto result = retl::RunRelease(rel_dir, *steps, rel_message, rel_source, w);
     if (!result.ok()) return Fail(result.status());
     std::cout << "committed version " << result->version << ": " << result->summary << "\n";
   } else if (*gc) {

@@ -393,3 +393,41 @@ def test_lineage_is_recorded_shown_and_queryable(ds, tmp_path):
     assert entries[0].split(" ")[1] == str(a.stat().st_size)
     # Same bytes, same checksum; other bytes, another.
     assert v3[6].split(" ")[2] == entries[0].split(" ")[2] != entries[1].split(" ")[2]
+
+
+def test_release_commits_several_imports_as_one_version(ds, tmp_path):
+    a = write_csv(tmp_path / "a.csv", ["id", "region", "v"], [[str(i), "west" if i % 2 else "east", "a"] for i in range(10)])
+    run("import", ds, "--table", "t", "--input", a, "--primary-key", "id", "--partition-by", "region")
+    west = write_csv(tmp_path / "west.csv", ["id", "region", "v"], [[str(i), "west", "b"] for i in range(1, 10, 2)])
+    u = write_csv(tmp_path / "u.csv", ["k", "name"], [["1", "one"], ["2", "two words"]])
+    spec = tmp_path / "nightly.spec"
+    spec.write_text(
+        "# the nightly release\n"
+        f"--table t --input {west} --mode replace-partition --partition west --max-row-drop 0%\n"
+        f"--table u --input '{u}' \\\n"
+        "    --primary-key k --expect-rows 1..5\n")
+    r = run("release", ds, spec, "--message", "nightly 11-24", "--source", "dbx job 77")
+    assert "committed version 3: t: replaced 1 partition" in r.out and "u: created with 2 rows" in r.out
+    assert live_version(ds) == 3
+    out = run("versions", ds).out
+    assert "release" in out and "source: dbx job 77" in out and f"input: {west}" in out and f"input: {u}" in out
+    assert [row[2] for row in rows_of_query(ds, "SELECT id, region, v FROM t WHERE region = 'west' ORDER BY id")] == ["b"] * 5
+    # One failing step commits nothing, and names its line.
+    files = data_files(ds)
+    bad = tmp_path / "bad.spec"
+    bad.write_text(f"--table t --input {a} --mode replace-table --primary-key id --partition-by region\n"
+                   f"--table u --input {u} --mode replace-table --primary-key k --expect-rows 10..\n")
+    r = run("release", ds, bad, expect=1)
+    assert f"{bad}:2: quality gate: table 'u' would have 2 rows" in r.err
+    assert live_version(ds) == 3 and data_files(ds) == files
+    for text, needle in (("--table t --input 'x.csv\n", "unterminated ' quote"),
+                         ("--table t --input x.csv --message hi\n", "go on the release command"),
+                         ("# nothing\n", "the release lists no import"),
+                         (f"--table t --input {a} --mode sideways\n", "sideways")):
+        bad.write_text(text)
+        assert needle in run("release", ds, bad, expect=1).err
+    assert "cannot open release spec" in run("release", ds, tmp_path / "none.spec", expect=1).err
+
+
+def rows_of_query(ds, sql):
+    return read_csv(query(ds, "-c", sql, "--format", "csv").out)[1:]
