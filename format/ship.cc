@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <memory>
+#include <set>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -14,6 +16,7 @@
 #include "format/manifest.h"
 #include "format/strings.h"
 #include "retl/dataset.h"
+#include "retl/verify.h"
 #include "retl/writer.h"
 
 namespace retl {
@@ -160,6 +163,92 @@ absl::StatusOr<ShipReport> ShipVersion(const std::string& src, const std::string
   const std::string current = JoinPath(dest, kCurrentFile);
   if (::rename(tmp.c_str(), current.c_str()) != 0) return ErrnoStatus("cannot rename to", current, errno);
   RETL_RETURN_IF_ERROR(SyncDirectory(dest));
+  return report;
+}
+
+absl::StatusOr<CopyReport> CopyDataset(const std::string& src, const std::string& dest) {
+  RETL_ASSIGN_OR_RETURN(auto ds, Dataset::Open(src));
+  // Every retained version, each held by a lease from here to the end.
+  RETL_ASSIGN_OR_RETURN(std::vector<VersionInfo> infos, ds->Versions());
+  std::vector<std::shared_ptr<const Snapshot>> snaps;
+  for (const VersionInfo& v : infos) {
+    auto snap = ds->AtVersion(v.version);
+    if (absl::IsNotFound(snap.status())) continue;  // expired by a gc meanwhile
+    RETL_RETURN_IF_ERROR(snap.status());
+    snaps.push_back(*std::move(snap));
+  }
+  if (snaps.empty()) return absl::NotFoundError(StrCat("'", src, "' has no version to copy"));
+
+  const bool fresh = !Exists(JoinPath(dest, kCurrentFile));
+  std::unique_ptr<FileLock> lock;
+  std::unique_ptr<DatasetWriter> writer;
+  if (fresh) {
+    if (Exists(dest)) {
+      RETL_ASSIGN_OR_RETURN(auto names, ListDirectory(dest));
+      for (const std::string& name : names) {
+        if (name != kDataDir && name != kManifestDir && name != kLockFile) {
+          return absl::FailedPreconditionError(StrCat("'", dest, "' is neither a dataset nor empty (it has '", name,
+                                                      "'); copy to a new or empty directory"));
+        }
+      }
+    }
+    RETL_RETURN_IF_ERROR(CreateDirectory(dest));
+    RETL_RETURN_IF_ERROR(CreateDirectory(JoinPath(dest, kDataDir)));
+    RETL_RETURN_IF_ERROR(CreateDirectory(JoinPath(dest, kManifestDir)));
+    RETL_ASSIGN_OR_RETURN(lock, FileLock::Acquire(JoinPath(dest, kLockFile), /*wait=*/false));
+  } else {
+    RETL_ASSIGN_OR_RETURN(writer, DatasetWriter::Open(dest, WriterOptions{}));
+    RETL_ASSIGN_OR_RETURN(const int64_t at, ReadCurrent(dest));
+    auto theirs = ReadFile(JoinPath(dest, ManifestPath(at)));
+    auto ours = ReadFile(JoinPath(src, ManifestPath(at)));
+    if (!theirs.ok() || (ours.ok() && *theirs != *ours) || at > snaps.back()->version()) {
+      return absl::FailedPreconditionError(StrCat("'", dest, "' is not an earlier copy of '", src,
+                                                  "'; copy to a new or empty directory"));
+    }
+  }
+  CopyReport report;
+  // 1. Data files, each once.
+  std::set<std::string> done;
+  for (const auto& snap : snaps) {
+    for (const TableInfo& t : snap->tables()) {
+      for (const PartitionInfo& p : t.partitions) {
+        for (const SegmentInfo& s : p.segments) {
+          std::vector<std::tuple<std::string, uint64_t, uint64_t>> files = {{s.path, s.size, s.checksum}};
+          if (s.index.has_value()) files.emplace_back(s.index->path, s.index->size, s.index->checksum);
+          for (const auto& [path, size, checksum] : files) {
+            if (!done.insert(path).second) continue;
+            const std::string to = JoinPath(dest, path);
+            uint64_t have = 0;
+            if (Exists(to, &have) && have == size) {
+              ++report.files_present;
+              continue;
+            }
+            RETL_RETURN_IF_ERROR(CopyFile(JoinPath(src, path), to, size, checksum));
+            ++report.files_copied;
+            report.bytes_copied += size;
+          }
+        }
+      }
+    }
+  }
+  RETL_RETURN_IF_ERROR(SyncDirectory(JoinPath(dest, kDataDir)));
+  // 2. Manifests, oldest first; 3. CURRENT.
+  for (const auto& snap : snaps) {
+    RETL_ASSIGN_OR_RETURN(std::string bytes, ReadFile(JoinPath(src, ManifestPath(snap->version()))));
+    RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(dest, ManifestPath(snap->version())), bytes));
+    report.versions.push_back(snap->version());
+  }
+  RETL_RETURN_IF_ERROR(SyncDirectory(JoinPath(dest, kManifestDir)));
+  const std::string tmp = JoinPath(dest, StrCat(kCurrentFile, kTempSuffix));
+  RETL_RETURN_IF_ERROR(WriteFileDurably(tmp, absl::StrFormat("%020d\n", snaps.back()->version())));
+  const std::string current = JoinPath(dest, kCurrentFile);
+  if (::rename(tmp.c_str(), current.c_str()) != 0) return ErrnoStatus("cannot rename to", current, errno);
+  RETL_RETURN_IF_ERROR(SyncDirectory(dest));
+  // 4. Read back every byte of the copy.
+  for (int64_t v : report.versions) {
+    RETL_ASSIGN_OR_RETURN(VerifyReport r, VerifyVersion(dest, v));
+    for (const std::string& problem : r.problems) report.problems.push_back(StrCat("version ", v, ": ", problem));
+  }
   return report;
 }
 

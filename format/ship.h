@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "retl/status.h"
 
@@ -40,6 +41,24 @@ struct ShipReport {
 // source still has it) and must not be at a newer version.
 absl::StatusOr<ShipReport> ShipVersion(const std::string& src, const std::string& dest,
                                        const ShipOptions& options);
+
+struct CopyReport {
+  std::vector<int64_t> versions;  // copied, oldest first
+  int64_t files_copied = 0;
+  int64_t files_present = 0;
+  uint64_t bytes_copied = 0;
+  std::vector<std::string> problems;  // from verifying the copy; empty when sound
+};
+
+// A consistent, independent copy of every retained version of `src` into
+// `dest` (`retl-build backup` and `restore`): each version is held by a
+// lease while it is copied, so imports and gc may run meanwhile. Files are
+// copied (never linked) and checked against the manifests' checksums, then
+// the manifests oldest first, then CURRENT; finally every copied version is
+// verified in full (FORMAT.md §9.5) and problems are reported. `dest` must
+// not exist, be empty, or be an earlier copy of the same dataset (then only
+// new files are written). The copy's live version is the newest copied.
+absl::StatusOr<CopyReport> CopyDataset(const std::string& src, const std::string& dest);
 
 }  // namespace retl
 

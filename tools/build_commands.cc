@@ -658,6 +658,22 @@ absl::Status RunShip(const std::string& src, const std::string& dest, const Ship
   return absl::OkStatus();
 }
 
+absl::Status RunBackup(const std::string& src, const std::string& dest, bool restore, std::ostream& out) {
+  if (restore && Dataset::Open(dest).ok()) {
+    return absl::FailedPreconditionError(StrCat("'", dest, "' is a dataset already; restore into a new or empty "
+                                                "directory, then swap the directories"));
+  }
+  RETL_ASSIGN_OR_RETURN(CopyReport r, CopyDataset(src, dest));
+  if (!r.problems.empty()) {
+    return absl::DataLossError(StrCat("the copy in '", dest, "' failed verification:\n  ",
+                                      absl::StrJoin(r.problems, "\n  ")));
+  }
+  out << (restore ? "restored" : "backed up") << " versions " << VersionList(r.versions) << " of '" << src
+      << "' to '" << dest << "': " << r.files_copied << " file" << (r.files_copied == 1 ? "" : "s") << " copied ("
+      << HumanBytes(r.bytes_copied) << "), " << r.files_present << " already there; verified\n";
+  return absl::OkStatus();
+}
+
 absl::Status RunRollback(const std::string& dir, int64_t to_version, const std::string& message,
                          const WriterOptions& writer_options, std::ostream& out) {
   RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(dir, writer_options));

@@ -120,6 +120,10 @@ absl::Status RunGc(const std::string& dir, const GcOptions& options, std::ostrea
 // Ships a version to another directory (format/ship.h), printing what it did.
 absl::Status RunShip(const std::string& src, const std::string& dest, const ShipOptions& options,
                      std::ostream& out);
+// `retl-build backup DIR DEST` and `retl-build restore BACKUP DIR`: copies
+// every retained version (format/ship.h CopyDataset) and verifies the copy;
+// a copy that fails verification is an error listing the problems.
+absl::Status RunBackup(const std::string& src, const std::string& dest, bool restore, std::ostream& out);
 // Commits a new version whose tables are those of version `to_version`.
 absl::Status RunRollback(const std::string& dir, int64_t to_version, const std::string& message,
                          const WriterOptions& writer_options, std::ostream& out);

@@ -271,6 +271,18 @@ int main(int argc, char** argv) {
   ship->add_flag("--copy", ship_options.copy, "Copy files even where hard links would do");
   ship_writer.Add(ship);
 
+  // backup / restore
+  std::string bk_src, bk_dest;
+  auto* backup = app.add_subcommand(
+      "backup", "Copy every retained version to DEST (online: imports may run), then verify the copy");
+  backup->add_option("DIR", bk_src, "Dataset directory")->required();
+  backup->add_option("DEST", bk_dest, "Backup directory: new, empty, or an earlier backup of DIR")->required();
+  std::string rs_src, rs_dest;
+  auto* restore = app.add_subcommand(
+      "restore", "Copy a backup into a new dataset directory, then verify it");
+  restore->add_option("BACKUP", rs_src, "Backup directory (made by retl-build backup)")->required();
+  restore->add_option("DIR", rs_dest, "New dataset directory (must not be a dataset)")->required();
+
   // rollback
   std::string rb_dir, rb_message;
   int64_t rb_version = 0;
@@ -373,6 +385,10 @@ int main(int argc, char** argv) {
   } else if (*ship) {
     ship_options.wait_for_lock = ship_writer.wait;
     status = retl::RunShip(ship_src, ship_dest, ship_options, std::cout);
+  } else if (*backup) {
+    status = retl::RunBackup(bk_src, bk_dest, /*restore=*/false, std::cout);
+  } else if (*restore) {
+    status = retl::RunBackup(rs_src, rs_dest, /*restore=*/true, std::cout);
   } else if (*rollback) {
     retl::WriterOptions w;
     w.wait_for_lock = rb_writer.wait;

@@ -431,3 +431,44 @@ def test_release_commits_several_imports_as_one_version(ds, tmp_path):
 
 def rows_of_query(ds, sql):
     return read_csv(query(ds, "-c", sql, "--format", "csv").out)[1:]
+
+
+# ---------------------------------------------------------------------------
+# backup and restore
+
+
+def test_backup_and_restore_every_retained_version(ds, tmp_path):
+    imports(ds, tmp_path, 2)  # versions 2, 3
+    bk = tmp_path / "backup"
+    r = run("backup", ds, bk)
+    assert "backed up versions 1-3 of" in r.out and "4 files copied" in r.out and "verified" in r.out
+    for name in data_files(ds):
+        assert (bk / "data" / name).stat().st_ino != (ds / "data" / name).stat().st_ino
+    imports(ds, tmp_path, 1)  # version 4
+    r = run("backup", ds, bk)
+    assert "versions 1-4" in r.out and "2 files copied" in r.out and "4 already there" in r.out
+    restored = tmp_path / "restored"
+    r = run("restore", bk, restored)
+    assert "restored versions 1-4" in r.out
+    for v in (2, 3, 4):
+        assert rows_of(restored, "t", v) == rows_of(ds, "t", v)
+    assert live_version(restored) == 4
+    run("verify", restored, "--all")
+    assert "is a dataset already" in run("restore", bk, ds, expect=1).err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x").write_text("x")
+    assert "neither a dataset nor empty" in run("backup", ds, other, expect=1).err
+    # After a gc the backup keeps what the dataset let go.
+    run("gc", ds, "--keep-versions", "1")
+    assert len(rows_of(restored, "t", 2)) == 50
+
+
+def test_backup_refuses_a_damaged_source(ds, tmp_path):
+    imports(ds, tmp_path, 1)
+    seg = next(p for p in (ds / "data").iterdir() if p.suffix == ".seg")
+    data = bytearray(seg.read_bytes())
+    data[100] ^= 0x40
+    seg.write_bytes(bytes(data))
+    r = run("backup", ds, tmp_path / "bk", expect=1)
+    assert "does not match its manifest's checksum" in r.err and seg.name in r.err
