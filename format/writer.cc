@@ -23,6 +23,7 @@
 #include "format/row_key.h"
 #include "format/segment.h"
 #include "format/text.h"
+#include "retl/dataset.h"
 
 namespace retl {
 
@@ -546,6 +547,65 @@ absl::Status Transaction::DropTable(const std::string& name) {
   summary_.push_back(StrCat(name, ": dropped (", Plural(it->row_count(), "row"), ")"));
   next_.tables.erase(it);
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> Transaction::CompactPartition(const std::string& name,
+                                                  const std::optional<std::string>& value,
+                                                  int64_t target_rows, int min_segments) {
+  if (target_rows < 1) return absl::InvalidArgumentError("the target segment size must be at least 1 row");
+  TableInfo* table = next_.FindTable(name);
+  if (table == nullptr) return absl::NotFoundError(StrCat("table '", name, "' does not exist"));
+  auto it = std::find_if(table->partitions.begin(), table->partitions.end(),
+                         [&](const PartitionInfo& p) { return p.value == value; });
+  if (it == table->partitions.end()) {
+    return absl::NotFoundError(StrCat("table '", name, "' has no partition ",
+                                      value.has_value() ? StrCat("'", *value, "'") : "(NULL)"));
+  }
+  const int before = static_cast<int>(it->segments.size());
+  if (before < std::max(min_segments, 2)) return 0;
+  const TableInfo* base_table = base_.FindTable(name);
+  const PartitionInfo* base_partition = base_table == nullptr ? nullptr : base_table->FindPartition(value);
+  if (base_partition == nullptr || !(*base_partition == *it) || !(base_table->schema == table->schema)) {
+    return absl::FailedPreconditionError(StrCat("compact partitions before other changes to table '", name,
+                                                "' in the same transaction"));
+  }
+  // The rows, from the base version's files (held by a snapshot's lease).
+  RETL_ASSIGN_OR_RETURN(auto ds, Dataset::Open(writer_->dir()));
+  RETL_ASSIGN_OR_RETURN(auto snap, ds->AtVersion(base_.info.version));
+  TableData data;
+  for (const Field& f : table->schema.fields) data.columns.emplace_back(f.type);
+  ScanOptions scan;
+  scan.partition = value;
+  RETL_RETURN_IF_ERROR(snap->Scan(name, scan, [&](const RowBatch& batch) {
+    for (size_t c = 0; c < batch.columns.size(); ++c) {
+      Column& out = data.columns[batch.column_indices[c]];
+      for (RowIndex r = 0; r < batch.num_rows; ++r) out.AppendFrom(batch.columns[c], r);
+    }
+    return absl::OkStatus();
+  }));
+  const RowIndex n = data.num_rows();
+  if (n != it->row_count()) {
+    return absl::DataLossError(StrCat("partition read back ", n, " rows, its manifest says ", it->row_count()));
+  }
+  // Key order, then slices of at most target_rows: each becomes a segment.
+  const std::vector<RowIndex> order = SortByKey(data.columns, table->schema.primary_key);
+  std::vector<SegmentInfo> segments;
+  for (RowIndex start = 0; start < n; start += target_rows) {
+    const RowIndex end = std::min<RowIndex>(n, start + target_rows);
+    TableData slice;
+    const std::vector<RowIndex> rows(order.begin() + start, order.begin() + end);
+    for (const Column& c : data.columns) slice.columns.push_back(c.Take(rows));
+    slice.describe_row = [](RowIndex r) { return StrCat("row ", r + 1); };
+    RETL_ASSIGN_OR_RETURN(std::vector<PartitionInfo> written, WriteRows(*table, slice));
+    for (PartitionInfo& p : written) {
+      for (SegmentInfo& s : p.segments) segments.push_back(std::move(s));
+    }
+  }
+  const std::string where = table->partitioned() ? StrCat(" '", it->DisplayName(true), "'") : "";
+  summary_.push_back(StrCat(name, ": compacted partition", where, " (", before, " segments into ",
+                            segments.size(), ", ", Plural(n, "row"), ")"));
+  it->segments = std::move(segments);
+  return before;
 }
 
 absl::Status Transaction::RestoreTables(const Manifest& old) {

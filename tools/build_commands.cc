@@ -674,6 +674,36 @@ absl::Status RunBackup(const std::string& src, const std::string& dest, bool res
   return absl::OkStatus();
 }
 
+absl::Status RunCompact(const CompactOptions& o, std::ostream& out) {
+  if (o.auto_min_segments < 2) return absl::InvalidArgumentError("--min-segments must be at least 2");
+  RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(o.dir, o.writer));
+  RETL_ASSIGN_OR_RETURN(auto txn, writer->Begin("compact"));
+  const TableInfo* t = txn->base().FindTable(o.table);
+  if (t == nullptr) return absl::NotFoundError(StrCat("table '", o.table, "' does not exist"));
+  std::vector<std::optional<std::string>> targets;
+  if (o.partition.given()) {
+    RETL_ASSIGN_OR_RETURN(auto value, ResolvePartition(t->schema, o.partition));
+    targets.push_back(*value);
+  } else {
+    for (const PartitionInfo& p : t->partitions) targets.push_back(p.value);
+  }
+  const int min_segments = o.automatic ? o.auto_min_segments : 2;
+  int compacted = 0;
+  for (const auto& value : targets) {
+    RETL_ASSIGN_OR_RETURN(int before, txn->CompactPartition(o.table, value, o.target_rows, min_segments));
+    compacted += before > 0;
+  }
+  if (compacted == 0) {
+    out << "nothing to compact: no partition of '" << o.table << "' has " << min_segments
+        << " or more segments\n";
+    return absl::OkStatus();
+  }
+  std::string summary = txn->Summary();
+  RETL_ASSIGN_OR_RETURN(int64_t version, txn->Commit(o.message));
+  out << "committed version " << version << ": " << summary << "\n";
+  return absl::OkStatus();
+}
+
 absl::Status RunRollback(const std::string& dir, int64_t to_version, const std::string& message,
                          const WriterOptions& writer_options, std::ostream& out) {
   RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(dir, writer_options));

@@ -124,6 +124,19 @@ absl::Status RunShip(const std::string& src, const std::string& dest, const Ship
 // every retained version (format/ship.h CopyDataset) and verifies the copy;
 // a copy that fails verification is an error listing the problems.
 absl::Status RunBackup(const std::string& src, const std::string& dest, bool restore, std::ostream& out);
+// `retl-build compact`: rewrites partitions' segments (Transaction::
+// CompactPartition) as one new version. Without `partition`, every
+// partition with at least `min_segments` segments (2, or `auto_min_segments`
+// with `automatic`). Commits nothing when no partition qualifies.
+struct CompactOptions {
+  std::string dir, table, message;
+  PartitionSelector partition;
+  int64_t target_rows = 4000000;
+  bool automatic = false;
+  int auto_min_segments = 4;
+  WriterOptions writer;
+};
+absl::Status RunCompact(const CompactOptions& options, std::ostream& out);
 // Commits a new version whose tables are those of version `to_version`.
 absl::Status RunRollback(const std::string& dir, int64_t to_version, const std::string& message,
                          const WriterOptions& writer_options, std::ostream& out);

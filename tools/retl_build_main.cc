@@ -271,6 +271,24 @@ int main(int argc, char** argv) {
   ship->add_flag("--copy", ship_options.copy, "Copy files even where hard links would do");
   ship_writer.Add(ship);
 
+  // compact
+  retl::CompactOptions cp;
+  WriterFlags cp_writer;
+  auto* compact = app.add_subcommand(
+      "compact", "Merge a partition's segments (appends add one each) into target-sized ones, as a new version");
+  compact->add_option("DIR", cp.dir, "Dataset directory")->required();
+  compact->add_option("--table", cp.table, "Table name")->required();
+  auto* cpart = compact->add_option("--partition", cp.partition.value, "Only this partition");
+  compact->add_flag("--null-partition", cp.partition.null_partition, "Only the NULL partition")->excludes(cpart);
+  compact->add_option("--target-rows", cp.target_rows, "Rows per segment written (at most)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  compact->add_flag("--auto", cp.automatic,
+                    "Only partitions with at least --min-segments segments (default: any with 2 or more)");
+  compact->add_option("--min-segments", cp.auto_min_segments, "The --auto threshold")->capture_default_str();
+  compact->add_option("--message", cp.message, "A note recorded in the version history");
+  cp_writer.Add(compact);
+
   // backup / restore
   std::string bk_src, bk_dest;
   auto* backup = app.add_subcommand(
@@ -385,6 +403,9 @@ int main(int argc, char** argv) {
   } else if (*ship) {
     ship_options.wait_for_lock = ship_writer.wait;
     status = retl::RunShip(ship_src, ship_dest, ship_options, std::cout);
+  } else if (*compact) {
+    cp.writer.wait_for_lock = cp_writer.wait;
+    status = retl::RunCompact(cp, std::cout);
   } else if (*backup) {
     status = retl::RunBackup(bk_src, bk_dest, /*restore=*/false, std::cout);
   } else if (*restore) {

@@ -101,6 +101,13 @@ class RETL_EXPORT Transaction {
   // kNotFound if the table or partition does not exist.
   absl::Status DropPartition(const std::string& name, const std::optional<std::string>& value);
   absl::Status DropTable(const std::string& name);
+  // Rewrites the segments of one partition (`value` as in DropPartition) as
+  // segments of at most `target_rows` rows each, in key order: the same rows,
+  // fewer files (appends add a segment each). Returns the number of segments
+  // before; a partition with fewer than `min_segments` is left as it is (and
+  // 0 returned).
+  absl::StatusOr<int> CompactPartition(const std::string& name, const std::optional<std::string>& value,
+                                       int64_t target_rows, int min_segments = 2);
   // Makes the tables of `old`, the manifest of an earlier version, this
   // version's tables (point-in-time recovery: history is never rewritten).
   // Their files are shared, not copied; each must still exist with its

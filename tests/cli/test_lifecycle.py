@@ -472,3 +472,62 @@ def test_backup_refuses_a_damaged_source(ds, tmp_path):
     seg.write_bytes(bytes(data))
     r = run("backup", ds, tmp_path / "bk", expect=1)
     assert "does not match its manifest's checksum" in r.err and seg.name in r.err
+
+
+# ---------------------------------------------------------------------------
+# compact
+
+
+def appended(ds, tmp_path, batches, per_batch=30):
+    """A partitioned table built by one import and `batches` appends (one segment each per partition)."""
+    def rows(b):
+        return [[str(b * per_batch + i), "west" if i % 3 else "east", f"v{b}-{i}"] for i in range(per_batch)]
+    first = write_csv(tmp_path / "b0.csv", ["id", "region", "v"], rows(0))
+    run("import", ds, "--table", "t", "--input", first, "--primary-key", "id", "--partition-by", "region")
+    for b in range(1, batches + 1):
+        f = write_csv(tmp_path / f"b{b}.csv", ["id", "region", "v"], rows(b))
+        run("import", ds, "--table", "t", "--input", f, "--mode", "append")
+
+
+def test_compact_merges_appended_segments(ds, tmp_path):
+    appended(ds, tmp_path, 5)  # 6 segments in each of 2 partitions
+    before = rows_of(ds, "t")
+    files = len(data_files(ds))
+    assert "nothing to compact" in run("compact", ds, "--table", "t", "--auto", "--min-segments", "7").out
+    r = run("compact", ds, "--table", "t", "--partition", "west", "--target-rows", "50")
+    assert "t: compacted partition 'west' (6 segments into 3, 120 rows)" in r.out
+    r = run("compact", ds, "--table", "t", "--auto")
+    assert "compacted partition 'east' (6 segments into 1, 60 rows)" in r.out and "'west'" not in r.out
+    assert rows_of(ds, "t") == before
+    run("verify", ds, "--all")
+    # Lookups and old versions still answer.
+    assert query(ds, "--lookup", "t", "31", "--format", "csv").out.split("\n")[1].startswith("31,")
+    assert rows_of(ds, "t", live_version(ds) - 2) == before
+    run("gc", ds, "--keep-versions", "1")
+    assert len(data_files(ds)) < files
+    assert rows_of(ds, "t") == before
+    assert "has no partition 'north'" in run("compact", ds, "--table", "t", "--partition", "north", expect=1).err
+    assert "does not exist" in run("compact", ds, "--table", "nope", expect=1).err
+
+
+@pytest.mark.slow
+def test_sigkill_during_compact_keeps_the_rows(ds, tmp_path):
+    appended(ds, tmp_path, 8, per_batch=2000)
+    expected = rows_of(ds, "t")
+    start = time.monotonic()
+    run("compact", ds, "--table", "t", "--target-rows", "5000")
+    duration = time.monotonic() - start
+    rng = random.Random(3)
+    for i in range(12):
+        f = write_csv(tmp_path / f"x{i}.csv", ["id", "region", "v"], [[str(100000 + i), "west", "x"]])
+        run("import", ds, "--table", "t", "--input", f, "--mode", "append")
+        expected = rows_of(ds, "t")
+        before = live_version(ds)
+        proc = subprocess.Popen([str(RETL_BUILD), "compact", str(ds), "--table", "t", "--target-rows", "5000"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0, duration * 1.2))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert live_version(ds) in (before, before + 1)
+        run("verify", ds)
+        assert rows_of(ds, "t") == expected
