@@ -9,7 +9,7 @@ PACKAGES=(
   libthrift-dev thrift-compiler zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libedit-dev
   python3 python3-pytest python3-venv zstd gzip
-  libsnappy-dev liblz4-dev libbrotli-dev
+  libsnappy-dev liblz4-dev libbrotli-dev libsimdjson-dev
 )
 
 missing=()

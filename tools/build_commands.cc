@@ -18,6 +18,7 @@
 #include "format/encoding.h"
 #include "format/file_util.h"
 #include "format/manifest.h"
+#include "format/jsonl.h"
 #include "format/parquet.h"
 #include "format/segment.h"
 #include "format/strings.h"
@@ -82,6 +83,13 @@ bool HasSuffix(std::string_view s, std::string_view suffix) {
 
 bool IsParquetName(std::string_view name) {
   return HasSuffix(name, ".parquet") || HasSuffix(name, ".parq");
+}
+
+bool IsJsonlName(std::string_view name) {
+  for (std::string_view ext : {".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson", ".ndjson.gz", ".ndjson.zst"}) {
+    if (HasSuffix(name, ext)) return true;
+  }
+  return false;
 }
 
 bool IsCsvName(std::string_view name) {
@@ -153,6 +161,8 @@ absl::StatusOr<Schema> SchemaForNewTable(const ImportOptions& o) {
     }
     if (o.format == InputFormat::kParquet) {
       RETL_ASSIGN_OR_RETURN(schema.fields, InferParquetSchema(o.inputs, overrides));
+    } else if (o.format == InputFormat::kJsonl) {
+      RETL_ASSIGN_OR_RETURN(schema.fields, InferJsonlSchema(o.inputs, overrides));
     } else {
       RETL_ASSIGN_OR_RETURN(schema.fields, InferCsvSchema(o.inputs, o.csv, overrides));
     }
@@ -338,7 +348,8 @@ absl::StatusOr<InputFormat> ParseInputFormat(std::string_view name) {
   if (name == "auto") return InputFormat::kAuto;
   if (name == "csv") return InputFormat::kCsv;
   if (name == "parquet") return InputFormat::kParquet;
-  return absl::InvalidArgumentError(StrCat("--format must be auto, csv or parquet, got '", name, "'"));
+  if (name == "jsonl" || name == "ndjson") return InputFormat::kJsonl;
+  return absl::InvalidArgumentError(StrCat("--format must be auto, csv, parquet or jsonl, got '", name, "'"));
 }
 
 absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& inputs) {
@@ -350,13 +361,13 @@ absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::str
       const size_t before = files.size();
       for (const std::string& name : names) {
         if (name.empty() || name[0] == '.' || name[0] == '_') continue;
-        if (!IsParquetName(name) && !IsCsvName(name)) continue;
+        if (!IsParquetName(name) && !IsCsvName(name) && !IsJsonlName(name)) continue;
         std::string path = StrCat(input, HasSuffix(input, "/") ? "" : "/", name);
         if (IsRegularFile(path)) files.push_back(std::move(path));
       }
       if (files.size() == before) {
         return absl::InvalidArgumentError(StrCat("--input '", input, "': the directory has no ",
-                                                 ".parquet, .parq, .csv, .csv.gz or .csv.zst file"));
+                                                 ".parquet, .jsonl or .csv file (nor .gz or .zst forms)"));
       }
     } else if (input.find_first_of("*?[") != std::string::npos && !IsRegularFile(input)) {
       glob_t g{};
@@ -381,16 +392,22 @@ absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::str
 absl::StatusOr<InputFormat> DetectInputFormat(const std::vector<std::string>& files,
                                               InputFormat forced) {
   if (forced != InputFormat::kAuto) return forced;
-  std::string csv, parquet;
+  const char* kNames[] = {"", "CSV", "Parquet", "JSON Lines"};
+  std::optional<InputFormat> format;
+  std::string first;
   for (const std::string& f : files) {
-    const bool is_parquet = IsParquetName(f) || (!IsCsvName(f) && HasParquetMagic(f));
-    (is_parquet ? parquet : csv) = f;
-    if (!csv.empty() && !parquet.empty()) {
-      return absl::InvalidArgumentError(StrCat("the inputs mix formats: '", parquet, "' is Parquet and '",
-                                               csv, "' is CSV; import them separately"));
+    const InputFormat mine = IsParquetName(f)                      ? InputFormat::kParquet
+                             : IsJsonlName(f)                      ? InputFormat::kJsonl
+                             : !IsCsvName(f) && HasParquetMagic(f) ? InputFormat::kParquet
+                                                                   : InputFormat::kCsv;
+    if (format.has_value() && *format != mine) {
+      return absl::InvalidArgumentError(StrCat("the inputs mix formats: '", first, "' is ",
+                                               kNames[static_cast<int>(*format)], " and '", f, "' is ",
+                                               kNames[static_cast<int>(mine)], "; import them separately"));
     }
+    if (!format.has_value()) format = mine, first = f;
   }
-  return parquet.empty() ? InputFormat::kCsv : InputFormat::kParquet;
+  return format.value_or(InputFormat::kCsv);
 }
 
 namespace {
@@ -402,14 +419,13 @@ absl::StatusOr<ImportOptions> PrepareImport(const ImportOptions& options) {
   ImportOptions o = options;
   RETL_ASSIGN_OR_RETURN(o.inputs, ExpandInputs(options.inputs));
   RETL_ASSIGN_OR_RETURN(o.format, DetectInputFormat(o.inputs, options.format));
-  const bool parquet = o.format == InputFormat::kParquet;
-  if (parquet) {
+  if (o.format != InputFormat::kCsv) {
     const CsvOptions defaults;
     if (o.csv.delimiter != defaults.delimiter || o.csv.header != defaults.header ||
         o.csv.null_marker != defaults.null_marker || o.csv.compression != defaults.compression) {
       return absl::InvalidArgumentError(
-          "--delimiter, --null-marker, --no-header and --input-compression apply to CSV inputs; "
-          "the inputs are Parquet");
+          StrCat("--delimiter, --null-marker, --no-header and --input-compression apply to CSV inputs; "
+                 "the inputs are ", o.format == InputFormat::kParquet ? "Parquet" : "JSON Lines"));
     }
   }
   return o;
@@ -492,6 +508,11 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
     RETL_ASSIGN_OR_RETURN(pq, ReadParquetFiles(o.inputs, schema.fields, constants, report));
     data.columns = std::move(pq->columns);
     const ParquetData* source = &*pq;
+    data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+  } else if (o.format == InputFormat::kJsonl) {
+    RETL_ASSIGN_OR_RETURN(csv, ReadJsonlFiles(o.inputs, schema.fields, constants, report));
+    data.columns = std::move(csv->columns);
+    const CsvData* source = &*csv;
     data.describe_row = [source](RowIndex r) { return source->Describe(r); };
   } else {
     RETL_ASSIGN_OR_RETURN(csv, ReadCsvFiles(o.inputs, schema.fields, o.csv, constants, report));

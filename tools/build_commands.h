@@ -32,9 +32,10 @@ enum class ImportMode { kCreate, kReplaceTable, kReplacePartition, kAppend };
 absl::StatusOr<ImportMode> ParseImportMode(std::string_view name);
 
 // The format of import inputs: kAuto decides by file name (.parquet, .parq;
-// .csv, .csv.gz, .csv.zst, .tsv), else by content (the Parquet magic PAR1).
-enum class InputFormat { kAuto, kCsv, kParquet };
-absl::StatusOr<InputFormat> ParseInputFormat(std::string_view name);  // auto | csv | parquet
+// .jsonl, .ndjson; .csv, .tsv; the text formats also .gz and .zst), else by
+// content (the Parquet magic PAR1; anything else is CSV).
+enum class InputFormat { kAuto, kCsv, kParquet, kJsonl };
+absl::StatusOr<InputFormat> ParseInputFormat(std::string_view name);  // auto | csv | parquet | jsonl
 
 // The files `--input` arguments name: a file as is; a directory, its files
 // with an input extension (names starting with '.' or '_', such as

@@ -55,11 +55,11 @@ struct ImportFlags {
     app = cmd;
     cmd->add_option("--table", imp.table, "Table name")->required();
     cmd->add_option("--input", imp.inputs,
-                    "Input files (.parquet, .csv, .csv.gz, .csv.zst), directories of them, or "
+                    "Input files (.parquet, .jsonl, .csv; .gz/.zst for text), directories of them, or "
                     "glob patterns ('exports/*.parquet')")
         ->required()
         ->expected(1, -1);
-    cmd->add_option("--format", input_format, "Input format: auto (by file name, else content) | csv | parquet")
+    cmd->add_option("--format", input_format, "Input format: auto (by file name, else content) | csv | parquet | jsonl")
         ->capture_default_str();
     cmd->add_option("--schema", imp.schema_file, "File with a CREATE TABLE statement (default: infer from the data)");
     cmd->add_option("--primary-key", primary_key, "Primary key column(s), comma-separated")->delimiter(',');
