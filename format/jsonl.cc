@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-#include "absl/strings/match.h"
+#include "format/input_util.h"
 #include "format/strings.h"
 #include "format/text.h"
 
@@ -15,19 +15,7 @@ namespace {
 
 namespace dom = simdjson::dom;
 
-int FindField(const std::vector<Field>& fields, std::string_view name) {
-  for (size_t i = 0; i < fields.size(); ++i) {
-    if (fields[i].name == name) return static_cast<int>(i);
-  }
-  return -1;
-}
-
-std::string Suggestion(const std::vector<Field>& fields, std::string_view name) {
-  for (const Field& f : fields) {
-    if (absl::EqualsIgnoreCase(ToAbsl(f.name), ToAbsl(name))) return StrCat(" (did you mean '", f.name, "'?)");
-  }
-  return "";
-}
+int FindField(const std::vector<Field>& fields, std::string_view name) { return FindFieldByName(fields, name); }
 
 // Calls fn(line_number, object) for every non-blank line of the file; a line
 // that is not a JSON object is an error naming it.
@@ -166,15 +154,7 @@ struct Guess {
 absl::StatusOr<CsvData> ReadJsonlFiles(const std::vector<std::string>& paths, const std::vector<Field>& fields,
                                        const std::map<std::string, std::string>& constants,
                                        const CsvProgress& progress) {
-  std::vector<std::optional<Column>> constant_columns(fields.size());
-  for (const auto& [name, text] : constants) {
-    const int f = FindField(fields, name);
-    if (f < 0) return absl::InvalidArgumentError(StrCat("constant for unknown column '", name, "'"));
-    Column column(fields[f].type);
-    absl::Status s = AppendParsedValue(text, &column);
-    if (!s.ok()) return absl::InvalidArgumentError(StrCat("constant for column '", name, "': ", s.message()));
-    constant_columns[f] = std::move(column);
-  }
+  RETL_ASSIGN_OR_RETURN(std::vector<std::optional<Column>> constant_columns, ConstantColumns(fields, constants));
   CsvData data;
   data.paths = paths;
   for (const Field& f : fields) data.columns.emplace_back(f.type);
@@ -190,7 +170,7 @@ absl::StatusOr<CsvData> ReadJsonlFiles(const std::vector<std::string>& paths, co
         const int f = FindField(fields, kv.key);
         if (f < 0) {
           return absl::InvalidArgumentError(StrCat(paths[i], ":", line, ": key '", kv.key,
-                                                   "' is not a column of the table", Suggestion(fields, kv.key)));
+                                                   "' is not a column of the table", CaseSuggestion(fields, kv.key)));
         }
         if (seen[f]) {
           return absl::InvalidArgumentError(StrCat(paths[i], ":", line, ": key '", kv.key, "' appears twice"));
@@ -262,15 +242,7 @@ absl::StatusOr<std::vector<Field>> InferJsonlSchema(const std::vector<std::strin
   if (names.empty()) return absl::InvalidArgumentError("cannot infer a schema: the input has no objects with keys");
   std::vector<Field> fields;
   for (size_t k = 0; k < names.size(); ++k) fields.push_back(Field{names[k], guesses[k].Type(), true});
-  for (const auto& [name, type] : overrides) {
-    const int f = FindField(fields, name);
-    if (f < 0) {
-      return absl::InvalidArgumentError(StrCat("type given for unknown column '", name, "'", Suggestion(fields, name)));
-    }
-    absl::Status s = type.Validate();
-    if (!s.ok()) return absl::InvalidArgumentError(StrCat("type given for column '", name, "': ", s.message()));
-    fields[f].type = type;
-  }
+  RETL_RETURN_IF_ERROR(ApplyTypeOverrides(overrides, &fields));
   return fields;
 }
 

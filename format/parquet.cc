@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "format/file_util.h"
-#include "absl/strings/match.h"
+#include "format/input_util.h"
 #include "format/strings.h"
 #include "format/text.h"
 
@@ -1547,20 +1547,7 @@ absl::Status ConvertInto(const Column& src, const Field& field, Column* dst,
   return absl::OkStatus();
 }
 
-// Index of the field named `name`, or -1.
-int FindField(const std::vector<Field>& fields, std::string_view name) {
-  for (size_t i = 0; i < fields.size(); ++i) {
-    if (fields[i].name == name) return static_cast<int>(i);
-  }
-  return -1;
-}
-
-std::string CaseSuggestion(const std::vector<Field>& fields, std::string_view name) {
-  for (const Field& f : fields) {
-    if (absl::EqualsIgnoreCase(ToAbsl(f.name), ToAbsl(name))) return StrCat(" (did you mean '", f.name, "'?)");
-  }
-  return "";
-}
+int FindField(const std::vector<Field>& fields, std::string_view name) { return FindFieldByName(fields, name); }
 
 int ThreadCount(int threads) {
   if (threads > 0) return threads;
@@ -1590,15 +1577,7 @@ absl::StatusOr<ParquetData> ReadParquetFiles(const std::vector<std::string>& pat
                                              const std::vector<Field>& fields,
                                              const std::map<std::string, std::string>& constants,
                                              const ParquetProgress& progress, int threads) {
-  std::vector<std::optional<Column>> constant_columns(fields.size());
-  for (const auto& [name, text] : constants) {
-    const int f = FindField(fields, name);
-    if (f < 0) return absl::InvalidArgumentError(StrCat("constant for unknown column '", name, "'"));
-    Column column(fields[f].type);
-    absl::Status s = AppendParsedValue(text, &column);
-    if (!s.ok()) return absl::InvalidArgumentError(StrCat("constant for column '", name, "': ", s.message()));
-    constant_columns[f] = std::move(column);
-  }
+  RETL_ASSIGN_OR_RETURN(std::vector<std::optional<Column>> constant_columns, ConstantColumns(fields, constants));
   // Open every file first: a missing or damaged footer fails before any work.
   std::vector<ParquetFile> files;
   int64_t total_bytes = 0;
@@ -1776,15 +1755,7 @@ absl::StatusOr<std::vector<Field>> InferParquetSchema(const std::vector<std::str
                                                "; import the files separately or give --schema"));
     }
   }
-  for (const auto& [name, type] : overrides) {
-    const int f = FindField(fields, name);
-    if (f < 0) {
-      return absl::InvalidArgumentError(StrCat("type given for unknown column '", name, "'", CaseSuggestion(fields, name)));
-    }
-    absl::Status s = type.Validate();
-    if (!s.ok()) return absl::InvalidArgumentError(StrCat("type given for column '", name, "': ", s.message()));
-    fields[f].type = type;
-  }
+  RETL_RETURN_IF_ERROR(ApplyTypeOverrides(overrides, &fields));
   return fields;
 }
 

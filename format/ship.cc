@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_format.h"
 #include "format/file_util.h"
+#include "format/lease.h"
 #include "format/manifest.h"
 #include "format/strings.h"
 #include "retl/dataset.h"
@@ -50,6 +51,32 @@ absl::Status CopyFile(const std::string& from, const std::string& to, uint64_t s
   return absl::OkStatus();
 }
 
+// Readies `dest` for the first copy of a dataset: a new or empty directory,
+// or one a killed first copy left (its directories, no CURRENT). Makes the
+// directories, takes the lock, and removes half-written copies.
+absl::StatusOr<std::unique_ptr<FileLock>> PrepareFirstCopy(const std::string& dest, bool wait, std::string_view verb) {
+  if (Exists(dest)) {
+    RETL_ASSIGN_OR_RETURN(auto names, ListDirectory(dest));
+    for (const std::string& name : names) {
+      if (name != kDataDir && name != kManifestDir && name != kLockFile && name != kLeaseDir) {
+        return absl::FailedPreconditionError(StrCat("'", dest, "' is neither a dataset nor empty (it has '", name,
+                                                    "'); ", verb, " to a new or empty directory"));
+      }
+    }
+  }
+  RETL_RETURN_IF_ERROR(CreateDirectory(dest));
+  RETL_RETURN_IF_ERROR(CreateDirectory(JoinPath(dest, kDataDir)));
+  RETL_RETURN_IF_ERROR(CreateDirectory(JoinPath(dest, kManifestDir)));
+  RETL_ASSIGN_OR_RETURN(auto lock, FileLock::Acquire(JoinPath(dest, kLockFile), wait));
+  RETL_ASSIGN_OR_RETURN(auto names, ListDirectory(JoinPath(dest, kDataDir)));
+  for (const std::string& name : names) {
+    if (std::string_view(name).ends_with(kTempSuffix)) {
+      RETL_RETURN_IF_ERROR(RemoveFile(JoinPath(JoinPath(dest, kDataDir), name)));
+    }
+  }
+  return lock;
+}
+
 }  // namespace
 
 absl::StatusOr<ShipReport> ShipVersion(const std::string& src, const std::string& dest,
@@ -71,26 +98,7 @@ absl::StatusOr<ShipReport> ShipVersion(const std::string& src, const std::string
   std::unique_ptr<FileLock> lock;         // ... or of a new one
   int64_t dest_version = 0;
   if (fresh) {
-    if (Exists(dest)) {
-      RETL_ASSIGN_OR_RETURN(auto names, ListDirectory(dest));
-      for (const std::string& name : names) {
-        if (name != kDataDir && name != kManifestDir && name != kLockFile) {
-          return absl::FailedPreconditionError(StrCat("'", dest, "' is neither a dataset nor empty (it has '", name,
-                                                      "'); ship to a new or empty directory"));
-        }
-      }
-    }
-    RETL_RETURN_IF_ERROR(CreateDirectory(dest));
-    RETL_RETURN_IF_ERROR(CreateDirectory(JoinPath(dest, kDataDir)));
-    RETL_RETURN_IF_ERROR(CreateDirectory(JoinPath(dest, kManifestDir)));
-    RETL_ASSIGN_OR_RETURN(lock, FileLock::Acquire(JoinPath(dest, kLockFile), o.wait_for_lock));
-    // Copies a killed first ship left half written.
-    RETL_ASSIGN_OR_RETURN(auto names, ListDirectory(JoinPath(dest, kDataDir)));
-    for (const std::string& name : names) {
-      if (std::string_view(name).ends_with(kTempSuffix)) {
-        RETL_RETURN_IF_ERROR(RemoveFile(JoinPath(JoinPath(dest, kDataDir), name)));
-      }
-    }
+    RETL_ASSIGN_OR_RETURN(lock, PrepareFirstCopy(dest, o.wait_for_lock, "ship"));
   } else {
     WriterOptions w;
     w.wait_for_lock = o.wait_for_lock;
@@ -183,19 +191,7 @@ absl::StatusOr<CopyReport> CopyDataset(const std::string& src, const std::string
   std::unique_ptr<FileLock> lock;
   std::unique_ptr<DatasetWriter> writer;
   if (fresh) {
-    if (Exists(dest)) {
-      RETL_ASSIGN_OR_RETURN(auto names, ListDirectory(dest));
-      for (const std::string& name : names) {
-        if (name != kDataDir && name != kManifestDir && name != kLockFile) {
-          return absl::FailedPreconditionError(StrCat("'", dest, "' is neither a dataset nor empty (it has '", name,
-                                                      "'); copy to a new or empty directory"));
-        }
-      }
-    }
-    RETL_RETURN_IF_ERROR(CreateDirectory(dest));
-    RETL_RETURN_IF_ERROR(CreateDirectory(JoinPath(dest, kDataDir)));
-    RETL_RETURN_IF_ERROR(CreateDirectory(JoinPath(dest, kManifestDir)));
-    RETL_ASSIGN_OR_RETURN(lock, FileLock::Acquire(JoinPath(dest, kLockFile), /*wait=*/false));
+    RETL_ASSIGN_OR_RETURN(lock, PrepareFirstCopy(dest, /*wait=*/false, "copy"));
   } else {
     RETL_ASSIGN_OR_RETURN(writer, DatasetWriter::Open(dest, WriterOptions{}));
     RETL_ASSIGN_OR_RETURN(const int64_t at, ReadCurrent(dest));
