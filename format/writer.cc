@@ -5,10 +5,12 @@
 #include <stdio.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
@@ -311,42 +313,71 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
   options.block_rows = writer_->options().block_rows;
   options.compression = writer_->options().zstd ? Compression::kZstd : Compression::kNone;
   const int64_t version = base_.info.version + 1;
-  std::vector<PartitionInfo> out;
+  // File names are given out in partition order before any work starts, so
+  // the result does not depend on which thread writes which partition.
+  struct Job {
+    const std::optional<std::string>* value;
+    const std::vector<RowIndex>* rows;
+    SegmentInfo info;
+    absl::Status status;
+  };
+  std::vector<Job> jobs;
   for (auto& [value, rows] : groups) {
-    std::vector<Column> sorted;
-    sorted.reserve(data.columns.size());
-    for (const Column& c : *columns) {
-      sorted.push_back(c.Take(rows));
-      CanonicalizeNaNs(&sorted.back());
-    }
     if (next_seq_ > kMaxSegmentsPerVersion) {
       return absl::ResourceExhaustedError(StrCat("one version can add at most ",
                                                  kMaxSegmentsPerVersion,
                                                  " segment files; split the import"));
     }
-    SegmentInfo info;
-    info.path = SegmentPath(version, next_seq_++);
-    info.created_version = version;
-    written_.push_back(info.path);  // before writing: Abort removes partial files too
-    RETL_ASSIGN_OR_RETURN(SegmentWriteResult r,
-                          WriteSegment(JoinPath(writer_->dir(), info.path), schema, sorted, 0,
-                                       static_cast<RowIndex>(rows.size()), options));
-    info.size = r.size;
-    info.checksum = r.checksum;
-    info.row_count = r.row_count;
-    // The segment's indexes (FORMAT.md §12), from the rows just written.
+    Job job{&value, &rows, SegmentInfo{}, absl::OkStatus()};
+    job.info.path = SegmentPath(version, next_seq_);
+    job.info.created_version = version;
     IndexFileInfo index;
-    index.path = IndexPath(version, next_seq_ - 1);
+    index.path = IndexPath(version, next_seq_++);
     index.created_version = version;
-    written_.push_back(index.path);
+    job.info.index = std::move(index);
+    // Registered before writing: Abort removes partial files too.
+    written_.push_back(job.info.path);
+    written_.push_back(job.info.index->path);
+    jobs.push_back(std::move(job));
+  }
+  // Each partition's rows are gathered, encoded, indexed and written on its
+  // own thread (one per core): partitions share nothing.
+  auto write = [&](Job& job) -> absl::Status {
+    std::vector<Column> sorted;
+    sorted.reserve(columns->size());
+    for (const Column& c : *columns) {
+      sorted.push_back(c.Take(*job.rows));
+      CanonicalizeNaNs(&sorted.back());
+    }
+    RETL_ASSIGN_OR_RETURN(SegmentWriteResult r,
+                          WriteSegment(JoinPath(writer_->dir(), job.info.path), schema, sorted, 0,
+                                       static_cast<RowIndex>(job.rows->size()), options));
+    job.info.size = r.size;
+    job.info.checksum = r.checksum;
+    job.info.row_count = r.row_count;
+    // The segment's indexes (FORMAT.md §12), from the rows just written.
     RETL_ASSIGN_OR_RETURN(std::string index_bytes, BuildIndexFile(schema, sorted, r.checksum));
-    RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(writer_->dir(), index.path), index_bytes));
-    index.size = index_bytes.size();
-    index.checksum = Checksum64(index_bytes);
-    info.index = std::move(index);
+    RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(writer_->dir(), job.info.index->path), index_bytes));
+    job.info.index->size = index_bytes.size();
+    job.info.index->checksum = Checksum64(index_bytes);
+    return absl::OkStatus();
+  };
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const size_t workers = std::min<size_t>(jobs.size(), cores);
+  std::atomic<size_t> next{0};
+  auto run = [&] {
+    for (size_t k = next++; k < jobs.size(); k = next++) jobs[k].status = write(jobs[k]);
+  };
+  std::vector<std::thread> pool;
+  for (size_t w = 1; w < workers; ++w) pool.emplace_back(run);
+  run();
+  for (std::thread& t : pool) t.join();
+  std::vector<PartitionInfo> out;
+  for (Job& job : jobs) {
+    RETL_RETURN_IF_ERROR(job.status);  // the first partition's error, whatever the thread count
     PartitionInfo p;
-    p.value = value;
-    p.segments.push_back(std::move(info));
+    p.value = *job.value;
+    p.segments.push_back(std::move(job.info));
     out.push_back(std::move(p));
   }
   return out;
