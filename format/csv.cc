@@ -22,6 +22,7 @@
 
 #include "absl/strings/match.h"
 #include "format/file_util.h"
+#include "format/input_util.h"
 #include "format/strings.h"
 #include "format/text.h"
 
@@ -392,30 +393,6 @@ class RecordSplitter {
   absl::Status status_;
 };
 
-// Index of the field named `name`, or -1.
-int FindField(const std::vector<Field>& fields, std::string_view name) {
-  for (size_t i = 0; i < fields.size(); ++i) {
-    if (fields[i].name == name) return static_cast<int>(i);
-  }
-  return -1;
-}
-
-// " (did you mean 'Name'?)" when a name differs from `name` only in case.
-std::string Suggestion(const std::vector<std::string_view>& names, std::string_view name) {
-  for (std::string_view candidate : names) {
-    if (absl::EqualsIgnoreCase(ToAbsl(candidate), ToAbsl(name))) {
-      return StrCat(" (did you mean '", candidate, "'?)");
-    }
-  }
-  return "";
-}
-
-std::vector<std::string_view> FieldNames(const std::vector<Field>& fields) {
-  std::vector<std::string_view> names;
-  for (const Field& f : fields) names.push_back(f.name);
-  return names;
-}
-
 // Rows in `text`, estimated from the line ends in its first megabyte.
 RowIndex EstimateRows(std::string_view text, int64_t total_bytes) {
   size_t sample = std::min<size_t>(text.size(), 1 << 20);
@@ -459,10 +436,10 @@ absl::Status CsvFileReader::MapHeader(const std::string& path,
                                       const std::vector<CsvField>& header) {
   for (size_t k = 0; k < header.size(); ++k) {
     std::string_view name = header[k].text;
-    int f = FindField(fields_, name);
+    int f = FindFieldByName(fields_, name);
     if (f < 0) {
       return absl::InvalidArgumentError(StrCat(path, ": header has unknown column '", name, "'",
-                                               Suggestion(FieldNames(fields_), name)));
+                                               CaseSuggestion(fields_, name)));
     }
     if (from_file_[f]) {
       return absl::InvalidArgumentError(
@@ -633,21 +610,7 @@ absl::StatusOr<CsvData> ReadCsvFiles(const std::vector<std::string>& paths,
                                      const std::map<std::string, std::string>& constants,
                                      const CsvProgress& progress) {
   RETL_RETURN_IF_ERROR(ValidateOptions(options));
-  std::vector<std::optional<Column>> constant_columns(fields.size());
-  for (const auto& [name, text] : constants) {
-    int f = FindField(fields, name);
-    if (f < 0) {
-      return absl::InvalidArgumentError(StrCat("constant for unknown column '", name, "'",
-                                               Suggestion(FieldNames(fields), name)));
-    }
-    Column column(fields[f].type);
-    absl::Status s = AppendParsedValue(text, &column);
-    if (!s.ok()) {
-      return absl::InvalidArgumentError(
-          StrCat("constant for column '", name, "': ", s.message()));
-    }
-    constant_columns[f] = std::move(column);
-  }
+  RETL_ASSIGN_OR_RETURN(std::vector<std::optional<Column>> constant_columns, ConstantColumns(fields, constants));
 
   // Sizes of the decompressed inputs: estimates until each is read. Opening
   // every file first also reports a missing one before any work is done.
@@ -745,20 +708,7 @@ absl::StatusOr<std::vector<Field>> InferCsvSchema(const std::vector<std::string>
   for (size_t k = 0; k < names.size(); ++k) {
     fields[k] = Field{names[k], guesses[k].Type(), /*nullable=*/true};
   }
-  for (const auto& [name, type] : overrides) {
-    auto it = std::find(names.begin(), names.end(), name);
-    if (it == names.end()) {
-      std::vector<std::string_view> views(names.begin(), names.end());
-      return absl::InvalidArgumentError(
-          StrCat("type given for unknown column '", name, "'", Suggestion(views, name)));
-    }
-    absl::Status s = type.Validate();
-    if (!s.ok()) {
-      return absl::InvalidArgumentError(StrCat("type given for column '", name, "': ",
-                                               s.message()));
-    }
-    fields[it - names.begin()].type = type;
-  }
+  RETL_RETURN_IF_ERROR(ApplyTypeOverrides(overrides, &fields));
   return fields;
 }
 

@@ -2,6 +2,8 @@
 #include "format/strings.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -322,6 +324,16 @@ absl::StatusOr<int64_t> ReadCurrent(const std::string& dir) {
                                             "' is damaged: expected 20 digits and a newline"));
   }
   return version;
+}
+
+absl::Status WriteCurrent(const std::string& dir, int64_t version) {
+  std::string tmp = JoinPath(dir, StrCat(kCurrentFile, kTempSuffix));
+  RETL_RETURN_IF_ERROR(WriteFileDurably(tmp, absl::StrFormat("%020d\n", version)));
+  std::string current = JoinPath(dir, kCurrentFile);
+  if (::rename(tmp.c_str(), current.c_str()) != 0) {
+    return ErrnoStatus("cannot rename to", current, errno);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Manifest> ReadManifest(const std::string& dir, int64_t version) {

@@ -53,6 +53,9 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
 // Reads DIR/CURRENT. kFailedPrecondition if DIR is not a dataset, kDataLoss if
 // CURRENT is malformed.
 absl::StatusOr<int64_t> ReadCurrent(const std::string& dir);
+// Writes CURRENT.tmp durably and renames it over CURRENT (the commit point,
+// FORMAT.md §8.2 steps 6-7). The caller fsyncs `dir` afterwards (step 8).
+absl::Status WriteCurrent(const std::string& dir, int64_t version);
 // Reads and decodes the manifest of `version` in `dir`.
 absl::StatusOr<Manifest> ReadManifest(const std::string& dir, int64_t version);
 // Versions of the manifest files present, ascending (may include versions

@@ -1376,7 +1376,6 @@ absl::Status ChunkDecoder::Decode(size_t g, int64_t first_row, Column* out) {
   int64_t pos = start;
   const int64_t end = start + m.total_compressed_size;
   const int64_t rows_before = out->size();
-  const RowIndex nulls_before = out->null_count();
   while (rows_done_ < rg.num_rows) {
     if (pos >= end) return Damaged(StrCat("the pages hold ", rows_done_, " of ", rg.num_rows, " rows"));
     CompactReader r(base + pos, static_cast<size_t>(end - pos));
@@ -1483,7 +1482,6 @@ absl::Status ChunkDecoder::Decode(size_t g, int64_t first_row, Column* out) {
     }
   }
   if (out->size() - rows_before != rg.num_rows) return Damaged("wrong number of rows");
-  (void)nulls_before;
   return absl::OkStatus();
 }
 

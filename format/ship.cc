@@ -166,10 +166,7 @@ absl::StatusOr<ShipReport> ShipVersion(const std::string& src, const std::string
   RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(dest, ManifestPath(version)), manifest_bytes));
   RETL_RETURN_IF_ERROR(SyncDirectory(JoinPath(dest, kManifestDir)));
   // 3. CURRENT, by rename: the commit point.
-  const std::string tmp = JoinPath(dest, StrCat(kCurrentFile, kTempSuffix));
-  RETL_RETURN_IF_ERROR(WriteFileDurably(tmp, absl::StrFormat("%020d\n", version)));
-  const std::string current = JoinPath(dest, kCurrentFile);
-  if (::rename(tmp.c_str(), current.c_str()) != 0) return ErrnoStatus("cannot rename to", current, errno);
+  RETL_RETURN_IF_ERROR(WriteCurrent(dest, version));
   RETL_RETURN_IF_ERROR(SyncDirectory(dest));
   return report;
 }
@@ -235,10 +232,7 @@ absl::StatusOr<CopyReport> CopyDataset(const std::string& src, const std::string
     report.versions.push_back(snap->version());
   }
   RETL_RETURN_IF_ERROR(SyncDirectory(JoinPath(dest, kManifestDir)));
-  const std::string tmp = JoinPath(dest, StrCat(kCurrentFile, kTempSuffix));
-  RETL_RETURN_IF_ERROR(WriteFileDurably(tmp, absl::StrFormat("%020d\n", snaps.back()->version())));
-  const std::string current = JoinPath(dest, kCurrentFile);
-  if (::rename(tmp.c_str(), current.c_str()) != 0) return ErrnoStatus("cannot rename to", current, errno);
+  RETL_RETURN_IF_ERROR(WriteCurrent(dest, snaps.back()->version()));
   RETL_RETURN_IF_ERROR(SyncDirectory(dest));
   // 4. Read back every byte of the copy.
   for (int64_t v : report.versions) {

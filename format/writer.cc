@@ -31,18 +31,6 @@ namespace retl {
 
 namespace {
 
-// Writes CURRENT.tmp durably and renames it over CURRENT (the commit point,
-// FORMAT.md §8.2 steps 6-7). The caller fsyncs `dir` afterwards (step 8).
-absl::Status WriteCurrent(const std::string& dir, int64_t version) {
-  std::string tmp = JoinPath(dir, StrCat(kCurrentFile, kTempSuffix));
-  RETL_RETURN_IF_ERROR(WriteFileDurably(tmp, absl::StrFormat("%020d\n", version)));
-  std::string current = JoinPath(dir, kCurrentFile);
-  if (::rename(tmp.c_str(), current.c_str()) != 0) {
-    return ErrnoStatus("cannot rename to", current, errno);
-  }
-  return absl::OkStatus();
-}
-
 // Removes what a writer that died before committing left behind (FORMAT.md
 // §8.3): files named for versions above `current`, and temporary files.
 absl::Status RecoverAfterCrash(const std::string& dir, int64_t current) {

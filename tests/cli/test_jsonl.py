@@ -102,7 +102,8 @@ def test_detection_directories_and_duplicates(ds, tmp_path):
                 "--mode", "append", expect=1)
     assert "the inputs mix formats" in mixed.err and "JSON Lines" in mixed.err
     dup = write_jsonl(tmp_path / "dup.jsonl", [{"id": 1, "v": "again"}])
-    assert "1" in run("import", ds, "--table", "t", "--input", dup, "--mode", "append", expect=1).err
+    assert "duplicate primary key (id)=(1): the row at " in run(
+        "import", ds, "--table", "t", "--input", dup, "--mode", "append", expect=1).err
     assert "apply to CSV inputs" in run("import", ds, "--table", "t", "--input", dup, "--mode", "append",
                                         "--delimiter", ";", expect=1).err
 
