@@ -195,19 +195,51 @@ void EncodeDictionary(const Column& c, RowIndex begin, RowIndex end, EncodedChun
   chunk->layout.dictionary_size = static_cast<int32_t>(dict.size());
 }
 
-bool SameStored(const Column& c, RowIndex i, RowIndex j) {
-  if (c.type().physical() == PhysicalType::kBytes) return c.GetBytes(i) == c.GetBytes(j);
-  int w = c.type().FixedWidth();
-  return std::memcmp(c.fixed_data() + i * w, c.fixed_data() + j * w, w) == 0;
+// Calls f(i) for each i in [begin, end) where a run of equal stored values
+// (NULL slots hold 0, or the empty string) starts.
+template <typename F>
+void ForEachRunStart(const Column& c, RowIndex begin, RowIndex end, F&& f) {
+  if (begin >= end) return;
+  f(begin);
+  if (c.type().physical() == PhysicalType::kBytes) {
+    const uint64_t* off = c.offsets().data();
+    const char* bytes = c.bytes().data();
+    for (RowIndex i = begin + 1; i < end; ++i) {
+      const uint64_t len = off[i + 1] - off[i];
+      if (len != off[i] - off[i - 1] || std::memcmp(bytes + off[i], bytes + off[i - 1], len) != 0) f(i);
+    }
+    return;
+  }
+  const uint8_t* v = c.fixed_data();
+  auto typed = [&]<typename T>(T*) {
+    T prev;
+    std::memcpy(&prev, v + begin * sizeof(T), sizeof(T));
+    for (RowIndex i = begin + 1; i < end; ++i) {
+      T x;
+      std::memcpy(&x, v + i * sizeof(T), sizeof(T));
+      if (x != prev) f(i);
+      prev = x;
+    }
+  };
+  switch (c.type().FixedWidth()) {
+    case 1: typed(static_cast<uint8_t*>(nullptr)); break;
+    case 2: typed(static_cast<uint16_t*>(nullptr)); break;
+    case 4: typed(static_cast<uint32_t*>(nullptr)); break;
+    case 8: typed(static_cast<uint64_t*>(nullptr)); break;
+    default: {
+      const int w = c.type().FixedWidth();
+      for (RowIndex i = begin + 1; i < end; ++i) {
+        if (std::memcmp(v + i * w, v + (i - 1) * w, w) != 0) f(i);
+      }
+    }
+  }
 }
 
 void EncodeRle(const Column& c, RowIndex begin, RowIndex end, EncodedChunk* chunk) {
   ChunkBuilder b(chunk);
   AddValidity(c, begin, end, &b);
   std::vector<RowIndex> run_starts;
-  for (RowIndex i = begin; i < end; ++i) {
-    if (i == begin || !SameStored(c, i, i - 1)) run_starts.push_back(i);
-  }
+  ForEachRunStart(c, begin, end, [&](RowIndex i) { run_starts.push_back(i); });
   std::string* out = b.Begin();
   for (size_t r = 0; r < run_starts.size(); ++r) {
     RowIndex run_end = r + 1 < run_starts.size() ? run_starts[r + 1] : end;
@@ -249,11 +281,13 @@ uint64_t PlainSize(const Column& c, RowIndex begin, RowIndex end) {
 
 uint64_t RleSize(const Column& c, RowIndex begin, RowIndex end) {
   uint64_t runs = 0, value_bytes = 0;
-  for (RowIndex i = begin; i < end; ++i) {
-    if (i == begin || !SameStored(c, i, i - 1)) {
+  if (c.type().physical() == PhysicalType::kBytes) {
+    ForEachRunStart(c, begin, end, [&](RowIndex i) {
       ++runs;
-      if (c.type().physical() == PhysicalType::kBytes) value_bytes += c.GetBytes(i).size();
-    }
+      value_bytes += c.GetBytes(i).size();
+    });
+  } else {
+    ForEachRunStart(c, begin, end, [&](RowIndex) { ++runs; });
   }
   if (c.type().physical() == PhysicalType::kBytes) return runs * 4 + (runs + 1) * 4 + value_bytes;
   return runs * 4 + runs * c.type().FixedWidth();
@@ -393,17 +427,55 @@ ChunkStats ComputeStats(const Column& c, RowIndex begin, RowIndex end) {
     return stats;
   }
   RowIndex lo = -1, hi = -1;
-  for (RowIndex i = begin; i < end; ++i) {
-    if (!c.IsValid(i)) {
-      ++stats.null_count;
-      continue;
+  // Rows with the least and greatest value under `key` (an order-preserving
+  // mapping), NULLs skipped.
+  auto scan = [&](auto key) {
+    decltype(key(begin)) klo{}, khi{};
+    for (RowIndex i = begin; i < end; ++i) {
+      if (!c.IsValid(i)) {
+        ++stats.null_count;
+        continue;
+      }
+      const auto k = key(i);
+      if (lo < 0) {
+        lo = hi = i;
+        klo = khi = k;
+        continue;
+      }
+      if (k < klo) lo = i, klo = k;
+      if (k > khi) hi = i, khi = k;
     }
-    if (lo < 0) {
-      lo = hi = i;
-      continue;
-    }
-    if (c.CompareValues(i, c, lo) < 0) lo = i;
-    if (c.CompareValues(i, c, hi) > 0) hi = i;
+  };
+  switch (c.type().physical()) {
+    case PhysicalType::kDouble:
+      scan([&](RowIndex i) {  // the total order of FORMAT.md §4.3
+        int64_t b;
+        std::memcpy(&b, c.fixed_data() + 8 * i, 8);
+        return b ^ ((b >> 63) & INT64_MAX);
+      });
+      break;
+    case PhysicalType::kFloat:
+      scan([&](RowIndex i) {
+        int64_t b;
+        const double d = c.GetDouble(i);
+        std::memcpy(&b, &d, 8);
+        return b ^ ((b >> 63) & INT64_MAX);
+      });
+      break;
+    case PhysicalType::kBytes: scan([&](RowIndex i) { return c.GetBytes(i); }); break;
+    default:
+      for (RowIndex i = begin; i < end; ++i) {
+        if (!c.IsValid(i)) {
+          ++stats.null_count;
+          continue;
+        }
+        if (lo < 0) {
+          lo = hi = i;
+          continue;
+        }
+        if (c.CompareValues(i, c, lo) < 0) lo = i;
+        if (c.CompareValues(i, c, hi) > 0) hi = i;
+      }
   }
   if (lo >= 0) {
     bool bytes = c.type().physical() == PhysicalType::kBytes;

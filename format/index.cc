@@ -48,8 +48,9 @@ struct NormalizedKeys {
 };
 
 // Builds one hash index over `keys` (rows not indexed are skipped) and
-// appends its regions to `file`.
-fmt::HashIndex BuildHashIndex(const NormalizedKeys& keys, std::string* file) {
+// appends its regions to `file`. `known_unique`: the caller has checked that
+// no two keys are equal, so no grouping is needed.
+fmt::HashIndex BuildHashIndex(const NormalizedKeys& keys, bool known_unique, std::string* file) {
   const RowIndex n = keys.size();
   // Groups in order of first row; group_of[r] for indexed rows. The set holds
   // each group's first row, hashed by the key hash already computed.
@@ -62,12 +63,19 @@ fmt::HashIndex BuildHashIndex(const NormalizedKeys& keys, std::string* file) {
     bool operator()(uint32_t a, uint32_t b) const { return keys->key(a) == keys->key(b); }
   };
   absl::flat_hash_map<uint32_t, uint32_t, RowHash, RowEq> group_ids(
-      0, RowHash{&keys}, RowEq{&keys});
-  std::vector<uint32_t> group_of(n, 0);
+      known_unique ? 0 : n, RowHash{&keys}, RowEq{&keys});
+  std::vector<uint32_t> group_of(known_unique ? 0 : n, 0);
   std::vector<RowIndex> first_row;
   std::vector<uint32_t> group_size;
   RowIndex rows = 0;
-  for (RowIndex r = 0; r < n; ++r) {
+  if (known_unique) {
+    first_row.reserve(n);
+    for (RowIndex r = 0; r < n; ++r) {
+      if (keys.indexed[r]) first_row.push_back(r);
+    }
+    rows = static_cast<RowIndex>(first_row.size());
+  }
+  for (RowIndex r = 0; r < (known_unique ? 0 : n); ++r) {
     if (!keys.indexed[r]) continue;
     ++rows;
     auto [it, inserted] =
@@ -136,18 +144,27 @@ fmt::HashIndex BuildHashIndex(const NormalizedKeys& keys, std::string* file) {
   return out;
 }
 
-// Normalized keys of `key_columns` for every row, and their hashes.
+// Normalized keys of `key_columns` for rows `rows`, and their hashes.
 void NormalizeKeys(const std::vector<Column>& columns, const std::vector<int>& key_columns,
-                   NormalizedKeys* keys) {
-  const RowIndex n = columns.empty() ? 0 : columns[0].size();
+                   std::span<const RowIndex> rows, NormalizedKeys* keys) {
+  const RowIndex n = static_cast<RowIndex>(rows.size());
   keys->arena.clear();
+  // About the size the keys need, so the arena is rarely copied as it grows.
+  size_t estimate = 0;
+  for (int k : key_columns) {
+    const Column& c = columns[k];
+    estimate += c.type().physical() != PhysicalType::kBytes
+                    ? (c.type().physical() == PhysicalType::kInt128 ? 16 : 8) * static_cast<size_t>(n)
+                    : (c.size() == 0 ? 0 : c.bytes().size() / static_cast<size_t>(c.size()) + 3) * n;
+  }
+  keys->arena.reserve(estimate + estimate / 16);
   keys->offsets.assign(1, 0);
   keys->offsets.reserve(n + 1);
   keys->hashes.assign(n, 0);
   keys->indexed.assign(n, true);
   for (RowIndex r = 0; r < n; ++r) {
     const size_t start = keys->arena.size();
-    if (!AppendNormalizedKey(columns, key_columns, r, &keys->arena)) {
+    if (!AppendNormalizedKey(columns, key_columns, rows[r], &keys->arena)) {
       keys->arena.resize(start);
       keys->indexed[r] = false;
     }
@@ -158,25 +175,33 @@ void NormalizeKeys(const std::vector<Column>& columns, const std::vector<int>& k
 
 }  // namespace
 
-absl::StatusOr<std::string> BuildIndexFile(const Schema& schema, const std::vector<Column>& columns,
-                                           uint64_t segment_checksum) {
-  const RowIndex n = columns.empty() ? 0 : columns[0].size();
+IndexPart::IndexPart() = default;
+IndexPart::~IndexPart() = default;
+IndexPart::IndexPart(IndexPart&&) noexcept = default;
+IndexPart& IndexPart::operator=(IndexPart&&) noexcept = default;
+
+absl::StatusOr<IndexPart> BuildIndexPart(const Schema& schema, const std::vector<Column>& columns,
+                                         std::span<const RowIndex> rows, int which,
+                                         bool primary_checked_unique) {
+  const RowIndex n = static_cast<RowIndex>(rows.size());
   if (n > static_cast<RowIndex>(UINT32_MAX)) {
     return absl::ResourceExhaustedError(StrCat("a segment of ", n,
                                                " rows is too large to index (at most 2^32-1 rows)"));
   }
-  std::string file = EncodeHeader(kIndexMagic);
-  fmt::IndexFooter footer;
-  footer.format_version = kFormatVersion;
-  footer.row_count = n;
-  footer.segment_checksum = static_cast<int64_t>(segment_checksum);
-  footer.__set_created_by(kCreatedBy);
-
+  IndexPart part;
+  part.which = which;
   NormalizedKeys keys;
-  NormalizeKeys(columns, schema.primary_key, &keys);
-  footer.primary = BuildHashIndex(keys, &file);
-  footer.primary.columns.assign(schema.primary_key.begin(), schema.primary_key.end());
-
+  if (which >= 0) {
+    const IndexDef& def = schema.indexes.at(which);
+    NormalizeKeys(columns, def.columns, rows, &keys);
+    part.index = std::make_unique<fmt::HashIndex>(BuildHashIndex(keys, false, &part.bytes));
+    part.index->columns.assign(def.columns.begin(), def.columns.end());
+    part.index->__set_name(def.name);
+    return part;
+  }
+  NormalizeKeys(columns, schema.primary_key, rows, &keys);
+  part.index = std::make_unique<fmt::HashIndex>(BuildHashIndex(keys, primary_checked_unique, &part.bytes));
+  part.index->columns.assign(schema.primary_key.begin(), schema.primary_key.end());
   // Fences from the primary keys just normalized.
   std::string offsets, fence_keys;
   const int64_t count = (n + kFenceInterval - 1) / kFenceInterval;
@@ -188,23 +213,65 @@ absl::StatusOr<std::string> BuildIndexFile(const Schema& schema, const std::vect
     }
     PutLE<uint32_t>(&offsets, static_cast<uint32_t>(fence_keys.size()));
   }
-  footer.fences.interval = kFenceInterval;
-  footer.fences.count = count;
-  footer.fences.offsets = AddRegion(&file, offsets);
-  footer.fences.keys = AddRegion(&file, fence_keys);
+  part.fences = std::make_unique<fmt::FenceIndex>();
+  part.fences->interval = kFenceInterval;
+  part.fences->count = count;
+  part.fences->offsets = AddRegion(&part.bytes, offsets);
+  part.fences->keys = AddRegion(&part.bytes, fence_keys);
+  return part;
+}
 
-  for (const IndexDef& def : schema.indexes) {
-    NormalizeKeys(columns, def.columns, &keys);
-    fmt::HashIndex h = BuildHashIndex(keys, &file);
-    h.columns.assign(def.columns.begin(), def.columns.end());
-    h.__set_name(def.name);
-    footer.secondary.push_back(std::move(h));
+absl::StatusOr<std::string> AssembleIndexFile(const Schema& schema, RowIndex row_count,
+                                              std::vector<IndexPart> parts, uint64_t segment_checksum) {
+  std::sort(parts.begin(), parts.end(),
+            [](const IndexPart& a, const IndexPart& b) { return a.which < b.which; });
+  if (parts.size() != schema.indexes.size() + 1 || parts[0].which != -1 || parts[0].fences == nullptr) {
+    return absl::InvalidArgumentError("an index file needs the primary index and every secondary index");
+  }
+  std::string file = EncodeHeader(kIndexMagic);
+  fmt::IndexFooter footer;
+  footer.format_version = kFormatVersion;
+  footer.row_count = row_count;
+  footer.segment_checksum = static_cast<int64_t>(segment_checksum);
+  footer.__set_created_by(kCreatedBy);
+  for (IndexPart& part : parts) {
+    // Every region is 64-aligned within its part, so placing the part at a
+    // 64-aligned offset shifts each region by that offset.
+    file.resize((file.size() + kChunkAlignment - 1) / kChunkAlignment * kChunkAlignment, '\0');
+    const int64_t shift = static_cast<int64_t>(file.size());
+    file += part.bytes;
+    fmt::HashIndex& h = *part.index;
+    h.slots.offset += shift;
+    h.filter.blocks.offset += shift;
+    if (h.__isset.group_starts) h.group_starts.offset += shift;
+    if (h.__isset.postings) h.postings.offset += shift;
+    if (part.which < 0) {
+      part.fences->offsets.offset += shift;
+      part.fences->keys.offset += shift;
+      footer.primary = std::move(h);
+      footer.fences = std::move(*part.fences);
+    } else {
+      footer.secondary.push_back(std::move(h));
+    }
   }
   std::string body = SerializeThrift(footer);
   file.resize((file.size() + 7) / 8 * 8, '\0');
   file += body;
   file += EncodeTail(kIndexMagic, body);
   return file;
+}
+
+absl::StatusOr<std::string> BuildIndexFile(const Schema& schema, const std::vector<Column>& columns,
+                                           uint64_t segment_checksum) {
+  const RowIndex n = columns.empty() ? 0 : columns[0].size();
+  std::vector<RowIndex> rows(n);
+  for (RowIndex r = 0; r < n; ++r) rows[r] = r;
+  std::vector<IndexPart> parts;
+  for (int which = -1; which < static_cast<int>(schema.indexes.size()); ++which) {
+    RETL_ASSIGN_OR_RETURN(IndexPart part, BuildIndexPart(schema, columns, rows, which, false));
+    parts.push_back(std::move(part));
+  }
+  return AssembleIndexFile(schema, n, std::move(parts), segment_checksum);
 }
 
 namespace {

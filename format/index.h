@@ -29,6 +29,7 @@
 namespace retl {
 namespace fmt {
 class HashIndex;
+class FenceIndex;
 }
 
 inline constexpr int kFenceInterval = 64;
@@ -38,6 +39,31 @@ inline constexpr int kFenceInterval = 64;
 // `segment_checksum`.
 absl::StatusOr<std::string> BuildIndexFile(const Schema& schema, const std::vector<Column>& columns,
                                            uint64_t segment_checksum);
+
+// The same in pieces, so that a segment's indexes can be built on different
+// threads: one part per index, then AssembleIndexFile. The bytes are the same
+// as BuildIndexFile's.
+struct IndexPart {
+  IndexPart();
+  ~IndexPart();
+  IndexPart(IndexPart&&) noexcept;
+  IndexPart& operator=(IndexPart&&) noexcept;
+
+  int which = -1;     // -1: the primary index and the fences; k: schema.indexes[k]
+  std::string bytes;  // its regions, each 64-aligned from the start of `bytes`
+  std::unique_ptr<fmt::HashIndex> index;
+  std::unique_ptr<fmt::FenceIndex> fences;  // the primary part's
+};
+
+// Index `which` over rows `rows` of `columns` (one per schema field; the rows
+// in primary-key order). `primary_checked_unique`: the caller has checked that
+// no two primary keys are equal, which saves grouping them.
+absl::StatusOr<IndexPart> BuildIndexPart(const Schema& schema, const std::vector<Column>& columns,
+                                         std::span<const RowIndex> rows, int which,
+                                         bool primary_checked_unique);
+// The index file from every part of one segment (any order).
+absl::StatusOr<std::string> AssembleIndexFile(const Schema& schema, RowIndex row_count,
+                                              std::vector<IndexPart> parts, uint64_t segment_checksum);
 
 // Compares two index files of the same segment by content: every parameter
 // and region the footers describe, but not the layout or created_by. Both

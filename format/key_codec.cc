@@ -37,15 +37,16 @@ void AppendNormalizedDouble(double v, std::string* out) {
 }
 
 void AppendNormalizedBytes(std::string_view v, std::string* out) {
-  size_t start = 0;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (v[i] == '\0') {
-      out->append(v.data() + start, i - start);
-      out->append("\0\xff", 2);
-      start = i + 1;
-    }
+  const char* p = v.data();
+  const char* const end = p + v.size();
+  while (p != end) {
+    const char* zero = static_cast<const char*>(std::memchr(p, 0, end - p));
+    if (zero == nullptr) break;
+    out->append(p, zero - p);
+    out->append("\0\xff", 2);
+    p = zero + 1;
   }
-  out->append(v.data() + start, v.size() - start);
+  out->append(p, end - p);
   out->append("\0\0", 2);
 }
 

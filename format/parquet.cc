@@ -7,7 +7,6 @@
 #include <zstd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -15,10 +14,10 @@
 #include <memory>
 #include <optional>
 #include <string_view>
-#include <thread>
 
 #include "format/file_util.h"
 #include "format/input_util.h"
+#include "format/parallel.h"
 #include "format/strings.h"
 #include "format/text.h"
 
@@ -1547,12 +1546,6 @@ absl::Status ConvertInto(const Column& src, const Field& field, Column* dst,
 
 int FindField(const std::vector<Field>& fields, std::string_view name) { return FindFieldByName(fields, name); }
 
-int ThreadCount(int threads) {
-  if (threads > 0) return threads;
-  const unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : static_cast<int>(std::min(n, 64u));
-}
-
 }  // namespace
 
 bool HasParquetMagic(const std::string& path) {
@@ -1588,7 +1581,6 @@ absl::StatusOr<ParquetData> ReadParquetFiles(const std::vector<std::string>& pat
   data.paths = paths;
   for (const Field& f : fields) data.columns.emplace_back(f.type);
   int64_t bytes_before = 0;
-  const int workers = ThreadCount(threads);
   for (ParquetFile& file : files) {
     // Which file column feeds each field.
     std::vector<int> source(fields.size(), -1);
@@ -1628,70 +1620,62 @@ absl::StatusOr<ParquetData> ReadParquetFiles(const std::vector<std::string>& pat
     for (size_t f = 0; f < fields.size(); ++f) {
       if (source[f] >= 0) tasks.push_back(Task{f, absl::OkStatus()});
     }
-    std::atomic<size_t> next{0};
-    auto run = [&]() {
-      for (size_t t = next++; t < tasks.size(); t = next++) {
-        Task& task = tasks[t];
-        const Field& field = fields[task.field];
-        const FileColumn& c = file.columns[source[task.field]];
-        Column* out = &data.columns[task.field];
-        const bool same = c.type == field.type;
-        ChunkDecoder decoder(file, c);
-        int64_t first_row = 0;
-        out->Reserve(out->size() + file_rows);
-        for (size_t g = 0; g < file.meta.row_groups.size(); ++g) {
-          const int64_t rows = file.meta.row_groups[g].num_rows;
-          auto describe = [&](RowIndex r) {
-            return StrCat(file.path, ": row ", first_row + r + 1, " (row group ", g, ")");
-          };
-          absl::Status s;
-          RowIndex bad_row = -1;
-          if (same) {
-            const RowIndex before = out->size();
-            s = decoder.Decode(g, first_row, out);
-            if (s.ok() && !field.nullable && out->null_count() > 0) {
-              for (RowIndex r = before; r < out->size(); ++r) {
-                if (!out->IsValid(r)) {
-                  bad_row = r - before;
+    ParallelFor(tasks.size(), threads, [&](size_t t) {
+      Task& task = tasks[t];
+      const Field& field = fields[task.field];
+      const FileColumn& c = file.columns[source[task.field]];
+      Column* out = &data.columns[task.field];
+      const bool same = c.type == field.type;
+      ChunkDecoder decoder(file, c);
+      int64_t first_row = 0;
+      out->Reserve(out->size() + file_rows);
+      for (size_t g = 0; g < file.meta.row_groups.size(); ++g) {
+        const int64_t rows = file.meta.row_groups[g].num_rows;
+        auto describe = [&](RowIndex r) {
+          return StrCat(file.path, ": row ", first_row + r + 1, " (row group ", g, ")");
+        };
+        absl::Status s;
+        RowIndex bad_row = -1;
+        if (same) {
+          const RowIndex before = out->size();
+          s = decoder.Decode(g, first_row, out);
+          if (s.ok() && !field.nullable && out->null_count() > 0) {
+            for (RowIndex r = before; r < out->size(); ++r) {
+              if (!out->IsValid(r)) {
+                bad_row = r - before;
+                break;
+              }
+            }
+          }
+        } else {
+          Column natural(c.type);
+          s = decoder.Decode(g, first_row, &natural);
+          if (s.ok()) {
+            if (!field.nullable && natural.null_count() > 0) {
+              for (RowIndex r = 0; r < natural.size(); ++r) {
+                if (!natural.IsValid(r)) {
+                  bad_row = r;
                   break;
                 }
               }
-            }
-          } else {
-            Column natural(c.type);
-            s = decoder.Decode(g, first_row, &natural);
-            if (s.ok()) {
-              if (!field.nullable && natural.null_count() > 0) {
-                for (RowIndex r = 0; r < natural.size(); ++r) {
-                  if (!natural.IsValid(r)) {
-                    bad_row = r;
-                    break;
-                  }
-                }
-              } else {
-                s = ConvertInto(natural, field, out, describe);
-                if (!s.ok()) bad_row = rows;  // the row is in the message; order by row group
-              }
+            } else {
+              s = ConvertInto(natural, field, out, describe);
+              if (!s.ok()) bad_row = rows;  // the row is in the message; order by row group
             }
           }
-          if (bad_row >= 0 && s.ok()) {
-            s = absl::InvalidArgumentError(StrCat(describe(bad_row), ": column '", field.name,
-                                                  "': NULL in NOT NULL column"));
-          }
-          if (!s.ok()) {
-            task.status = s;
-            task.error_row = first_row + (bad_row >= 0 ? bad_row : 0);
-            break;
-          }
-          first_row += rows;
         }
+        if (bad_row >= 0 && s.ok()) {
+          s = absl::InvalidArgumentError(StrCat(describe(bad_row), ": column '", field.name,
+                                                "': NULL in NOT NULL column"));
+        }
+        if (!s.ok()) {
+          task.status = s;
+          task.error_row = first_row + (bad_row >= 0 ? bad_row : 0);
+          break;
+        }
+        first_row += rows;
       }
-    };
-    const int n = std::min<int>(workers, static_cast<int>(tasks.size()));
-    std::vector<std::thread> pool;
-    for (int w = 1; w < n; ++w) pool.emplace_back(run);
-    run();
-    for (std::thread& t : pool) t.join();
+    });
     const Task* first_error = nullptr;
     for (const Task& t : tasks) {
       if (!t.status.ok() && (first_error == nullptr || t.error_row < first_error->error_row)) first_error = &t;

@@ -17,8 +17,12 @@ namespace retl {
 int CompareKeys(const std::vector<Column>& a, RowIndex i, const std::vector<Column>& b, RowIndex j,
                 const std::vector<int>& key);
 
-// Row indices of `columns` in ascending key order (stable).
-std::vector<RowIndex> SortByKey(const std::vector<Column>& columns, const std::vector<int>& key);
+// Row indices of `columns` in ascending key order (stable), sorted on up to
+// `threads` threads (0: one per core). If `duplicate` is given, it is set to
+// the first position k where rows order[k-1] and order[k] have equal keys,
+// or -1.
+std::vector<RowIndex> SortByKey(const std::vector<Column>& columns, const std::vector<int>& key,
+                                int threads = 1, RowIndex* duplicate = nullptr);
 
 // Appends an unambiguous byte encoding of the key of `row`, for hashing.
 void AppendKeyBytes(const std::vector<Column>& columns, const std::vector<int>& key, RowIndex row,

@@ -46,32 +46,39 @@ absl::StatusOr<StatValue> StatFromThrift(const fmt::StatValue& in, PhysicalType 
   return absl::DataLossError("statistics value of the wrong kind for the column type");
 }
 
-// Rows per block: at most options.block_rows, and fewer where the longest
-// string column would pass kMaxBlockBytes.
-std::vector<std::pair<RowIndex, RowIndex>> PlanBlocks(const std::vector<Column>& columns,
-                                                      RowIndex begin, RowIndex end,
-                                                      RowIndex block_rows) {
-  std::vector<std::pair<RowIndex, RowIndex>> blocks;
-  std::vector<const Column*> strings;
-  for (const Column& c : columns) {
-    if (c.type().physical() == PhysicalType::kBytes) strings.push_back(&c);
+}  // namespace
+
+
+absl::StatusOr<std::vector<std::pair<RowIndex, RowIndex>>> PlanSegmentBlocks(
+    const std::vector<Column>& columns, std::span<const RowIndex> rows, RowIndex block_rows) {
+  if (block_rows < 1 || block_rows > kMaxBlockRows) {
+    return absl::InvalidArgumentError(
+        StrCat("block rows must be 1..", kMaxBlockRows, ", got ", block_rows));
   }
-  RowIndex start = begin;
-  while (start < end) {
-    RowIndex stop = std::min(end, start + block_rows);
-    for (const Column* c : strings) {
-      // Shrink until this column's bytes fit; binary search on offsets.
+  const RowIndex n = static_cast<RowIndex>(rows.size());
+  // Only a string column with more than kMaxBlockBytes in all can make a
+  // block end early.
+  std::vector<const Column*> large;
+  for (const Column& c : columns) {
+    if (c.type().physical() == PhysicalType::kBytes && c.bytes().size() > kMaxBlockBytes) large.push_back(&c);
+  }
+  std::vector<std::pair<RowIndex, RowIndex>> blocks;
+  for (RowIndex start = 0; start < n;) {
+    RowIndex stop = std::min(n, start + block_rows);
+    for (const Column* c : large) {
       const auto& off = c->offsets();
-      if (off[stop] - off[start] <= kMaxBlockBytes) continue;
-      RowIndex lo = start + 1, hi = stop;
-      while (lo < hi) {
-        RowIndex mid = lo + (hi - lo + 1) / 2;
-        if (off[mid] - off[start] <= kMaxBlockBytes) lo = mid; else hi = mid - 1;
+      uint64_t bytes = 0;
+      for (RowIndex k = start; k < stop; ++k) {
+        const uint64_t len = off[rows[k] + 1] - off[rows[k]];
+        if (len > UINT32_MAX) {
+          return absl::InvalidArgumentError("a single STRING or BINARY value is 4 GiB or larger");
+        }
+        bytes += len;
+        if (bytes > kMaxBlockBytes && k > start) {
+          stop = k;  // at least one row, even if that row alone is larger
+          break;
+        }
       }
-      stop = lo;  // at least one row, even if that row alone is larger
-    }
-    for (const Column* c : strings) {
-      if (c->offsets()[stop] - c->offsets()[start] > UINT32_MAX) return {};
     }
     blocks.emplace_back(start, stop);
     start = stop;
@@ -79,24 +86,35 @@ std::vector<std::pair<RowIndex, RowIndex>> PlanBlocks(const std::vector<Column>&
   return blocks;
 }
 
-}  // namespace
-
-absl::StatusOr<SegmentWriteResult> WriteSegment(const std::string& path, const Schema& schema,
-                                                const std::vector<Column>& columns, RowIndex begin,
+absl::StatusOr<EncodedBlock> EncodeSegmentBlock(const std::vector<Column>& columns,
+                                                std::span<const RowIndex> rows, RowIndex begin,
                                                 RowIndex end, const SegmentWriteOptions& options) {
-  if (columns.size() != schema.fields.size()) {
-    return absl::InvalidArgumentError(StrCat("segment needs ", schema.fields.size(),
-                                                   " columns, got ", columns.size()));
-  }
-  if (options.block_rows < 1 || options.block_rows > kMaxBlockRows) {
-    return absl::InvalidArgumentError(
-        StrCat("block rows must be 1..", kMaxBlockRows, ", got ", options.block_rows));
-  }
-  for (size_t i = 0; i < columns.size(); ++i) {
-    if (!(columns[i].type() == schema.fields[i].type) || columns[i].size() < end) {
-      return absl::InvalidArgumentError(StrCat("column ", i, " does not match the schema"));
+  EncodedBlock block;
+  block.row_count = end - begin;
+  block.chunks.reserve(columns.size());
+  const std::span<const RowIndex> slice = rows.subspan(begin, end - begin);
+  std::string compressed;
+  for (const Column& column : columns) {
+    StoredChunk out;
+    out.chunk = EncodeChunk(column.Take(slice), 0, block.row_count);
+    out.uncompressed_length = out.chunk.bytes.size();
+    if (options.compression == Compression::kZstd && !out.chunk.bytes.empty()) {
+      compressed.resize(ZSTD_compressBound(out.chunk.bytes.size()));
+      size_t n = ZSTD_compress(compressed.data(), compressed.size(), out.chunk.bytes.data(),
+                               out.chunk.bytes.size(), options.zstd_level);
+      if (ZSTD_isError(n)) return absl::InternalError(StrCat("zstd: ", ZSTD_getErrorName(n)));
+      if (n * 10 <= out.chunk.bytes.size() * 9) {
+        out.chunk.bytes.assign(compressed.data(), n);
+        out.compression = Compression::kZstd;
+      }
     }
+    block.chunks.push_back(std::move(out));
   }
+  return block;
+}
+
+absl::StatusOr<SegmentWriteResult> WriteEncodedSegment(const std::string& path, const Schema& schema,
+                                                       const std::vector<EncodedBlock>& blocks) {
   RETL_ASSIGN_OR_RETURN(auto file, WritableFile::Create(path));
   Checksum64Stream file_checksum;
   auto append = [&](std::string_view data) {
@@ -112,40 +130,28 @@ absl::StatusOr<SegmentWriteResult> WriteSegment(const std::string& path, const S
   fmt::SegmentFooter footer;
   footer.format_version = kFormatVersion;
   footer.schema = SchemaToThrift(schema);
-  footer.row_count = end - begin;
+  footer.row_count = 0;
   footer.__set_created_by(kCreatedBy);
-  std::string compressed;
-  auto blocks = PlanBlocks(columns, begin, end, options.block_rows);
-  if (blocks.empty() && end > begin) {
-    return absl::InvalidArgumentError("a single STRING or BINARY value is 4 GiB or larger");
-  }
-  for (auto [b, e] : blocks) {
+  for (const EncodedBlock& eb : blocks) {
+    if (eb.chunks.size() != schema.fields.size()) {
+      return absl::InvalidArgumentError(StrCat("segment needs ", schema.fields.size(),
+                                               " columns, got ", eb.chunks.size()));
+    }
     fmt::Block block;
-    block.first_row = b - begin;
-    block.row_count = static_cast<int32_t>(e - b);
-    for (const Column& column : columns) {
-      EncodedChunk chunk = EncodeChunk(column, b, e);
-      std::string_view stored = chunk.bytes;
+    block.first_row = footer.row_count;
+    block.row_count = static_cast<int32_t>(eb.row_count);
+    footer.row_count += eb.row_count;
+    for (const StoredChunk& stored : eb.chunks) {
+      const EncodedChunk& chunk = stored.chunk;
       fmt::ColumnChunk tc;
-      tc.compression = fmt::Compression::NONE;
-      if (options.compression == Compression::kZstd && !chunk.bytes.empty()) {
-        compressed.resize(ZSTD_compressBound(chunk.bytes.size()));
-        size_t n = ZSTD_compress(compressed.data(), compressed.size(), chunk.bytes.data(),
-                                 chunk.bytes.size(), options.zstd_level);
-        if (ZSTD_isError(n)) {
-          return absl::InternalError(StrCat("zstd: ", ZSTD_getErrorName(n)));
-        }
-        if (n * 10 <= chunk.bytes.size() * 9) {
-          stored = std::string_view(compressed.data(), n);
-          tc.compression = fmt::Compression::ZSTD;
-        }
-      }
+      tc.compression = stored.compression == Compression::kZstd ? fmt::Compression::ZSTD
+                                                                 : fmt::Compression::NONE;
       RETL_RETURN_IF_ERROR(pad(kChunkAlignment));
       tc.encoding = static_cast<fmt::Encoding::type>(chunk.layout.encoding);
       tc.offset = static_cast<int64_t>(file->size());
-      tc.stored_length = static_cast<int64_t>(stored.size());
-      tc.uncompressed_length = static_cast<int64_t>(chunk.bytes.size());
-      tc.checksum = static_cast<int64_t>(Checksum64(stored));
+      tc.stored_length = static_cast<int64_t>(chunk.bytes.size());
+      tc.uncompressed_length = static_cast<int64_t>(stored.uncompressed_length);
+      tc.checksum = static_cast<int64_t>(Checksum64(chunk.bytes));
       for (const BufferRange& r : chunk.layout.buffers) {
         fmt::BufferRef ref;
         ref.offset = static_cast<int64_t>(r.offset);
@@ -167,7 +173,7 @@ absl::StatusOr<SegmentWriteResult> WriteSegment(const std::string& path, const S
         case Encoding::kRle: tc.__set_run_count(chunk.layout.run_count); break;
         case Encoding::kPlain: break;
       }
-      RETL_RETURN_IF_ERROR(append(stored));
+      RETL_RETURN_IF_ERROR(append(chunk.bytes));
       block.columns.push_back(std::move(tc));
     }
     footer.blocks.push_back(std::move(block));
@@ -180,7 +186,7 @@ absl::StatusOr<SegmentWriteResult> WriteSegment(const std::string& path, const S
   SegmentWriteResult result;
   result.size = file->size();
   result.checksum = file_checksum.Digest();
-  result.row_count = end - begin;
+  result.row_count = footer.row_count;
   return result;
 }
 

@@ -15,6 +15,8 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -52,11 +54,37 @@ struct SegmentWriteResult {
   RowIndex row_count = 0;
 };
 
-// Writes rows [begin, end) of `columns` (one per schema field, already in
-// primary-key order) to a new file at `path`, and fsyncs it.
-absl::StatusOr<SegmentWriteResult> WriteSegment(const std::string& path, const Schema& schema,
-                                                const std::vector<Column>& columns, RowIndex begin,
+// Writing a segment, in three steps so that its blocks can be encoded on
+// several threads: plan the blocks, encode each (any order, any thread), then
+// write them in order. The segment's rows are `rows` of `columns` (one column
+// per schema field), in that order, which must be primary-key order.
+
+// The blocks, as [begin, end) positions in `rows`: at most `block_rows` rows
+// each, and fewer where a string column would pass kMaxBlockBytes.
+// kInvalidArgument if block_rows is out of range or one value is 4 GiB or
+// larger.
+absl::StatusOr<std::vector<std::pair<RowIndex, RowIndex>>> PlanSegmentBlocks(
+    const std::vector<Column>& columns, std::span<const RowIndex> rows, RowIndex block_rows);
+
+// One column chunk ready to write: `chunk.bytes` as stored.
+struct StoredChunk {
+  EncodedChunk chunk;
+  Compression compression = Compression::kNone;
+  uint64_t uncompressed_length = 0;
+};
+struct EncodedBlock {
+  RowIndex row_count = 0;
+  std::vector<StoredChunk> chunks;  // one per column
+};
+
+// Encodes (and compresses, as `options` ask) positions [begin, end) of `rows`.
+absl::StatusOr<EncodedBlock> EncodeSegmentBlock(const std::vector<Column>& columns,
+                                                std::span<const RowIndex> rows, RowIndex begin,
                                                 RowIndex end, const SegmentWriteOptions& options);
+
+// Writes `blocks`, in order, as a new segment file at `path`, and fsyncs it.
+absl::StatusOr<SegmentWriteResult> WriteEncodedSegment(const std::string& path, const Schema& schema,
+                                                       const std::vector<EncodedBlock>& blocks);
 
 struct ChunkInfo {
   ChunkLayout layout;

@@ -401,7 +401,7 @@ double Column::GetDouble(RowIndex i) const {
   return d;
 }
 
-void Column::TakeValidity(const std::vector<RowIndex>& rows, Column* out) const {
+void Column::TakeValidity(std::span<const RowIndex> rows, Column* out) const {
   if (validity_.empty()) return;
   out->validity_.resize(rows.size());
   for (size_t k = 0; k < rows.size(); ++k) {
@@ -411,7 +411,7 @@ void Column::TakeValidity(const std::vector<RowIndex>& rows, Column* out) const 
   if (out->null_count_ == 0) out->validity_.clear();
 }
 
-Column Column::Take(const std::vector<RowIndex>& rows) const {
+Column Column::Take(std::span<const RowIndex> rows) const {
   Column out(type_);
   out.Reserve(static_cast<RowIndex>(rows.size()));
   if (type_.physical() == PhysicalType::kBytes) {

@@ -22,6 +22,7 @@
 #include "format/index.h"
 #include "format/lookup_internal.h"
 #include "format/manifest.h"
+#include "format/parallel.h"
 #include "format/row_key.h"
 #include "format/segment.h"
 #include "format/text.h"
@@ -264,34 +265,50 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
     columns = &canonical;
   }
   // Primary-key order, and uniqueness within the new rows.
-  std::vector<RowIndex> order = SortByKey(*columns, schema.primary_key);
-  for (RowIndex k = 1; k < n; ++k) {
-    if (CompareKeys(*columns, order[k - 1], *columns, order[k], schema.primary_key) == 0) {
-      RowIndex a = std::min(order[k - 1], order[k]), b = std::max(order[k - 1], order[k]);
-      return absl::InvalidArgumentError(StrCat(
-          "duplicate primary key ", KeyText(schema, *columns, schema.primary_key, a), " at ",
-          where(a), " and ", where(b)));
-    }
+  RowIndex duplicate = -1;
+  std::vector<RowIndex> order = SortByKey(*columns, schema.primary_key, writer_->options().threads, &duplicate);
+  if (duplicate > 0) {
+    const RowIndex a = std::min(order[duplicate - 1], order[duplicate]);
+    const RowIndex b = std::max(order[duplicate - 1], order[duplicate]);
+    return absl::InvalidArgumentError(StrCat("duplicate primary key ",
+                                             KeyText(schema, *columns, schema.primary_key, a), " at ",
+                                             where(a), " and ", where(b)));
   }
 
-  // Group by partition value, keeping key order inside each group.
+  // Group by partition value, keeping key order inside each group. Rows are
+  // told apart by the partition column's stored bytes, and groups merged by
+  // their text (the partition's name), which each group computes once.
   std::map<std::optional<std::string>, std::vector<RowIndex>> groups;
   if (schema.partition_column.has_value()) {
     const Column& pc = (*columns)[*schema.partition_column];
-    absl::flat_hash_map<std::string, std::vector<RowIndex>*> by_text;
-    std::vector<RowIndex>* null_group = nullptr;
-    std::string text;
-    for (RowIndex r : order) {
+    const bool bytes = pc.type().physical() == PhysicalType::kBytes;
+    const int width = bytes ? 0 : pc.type().FixedWidth();
+    auto raw = [&](RowIndex r) {
+      return bytes ? pc.GetBytes(r)
+                   : std::string_view(reinterpret_cast<const char*>(pc.fixed_data()) + r * width, width);
+    };
+    absl::flat_hash_map<std::string_view, uint32_t> by_raw;
+    std::vector<std::vector<RowIndex>*> target;  // by raw id
+    std::vector<uint32_t> raw_id(n);
+    constexpr uint32_t kNull = UINT32_MAX;
+    for (RowIndex r = 0; r < n; ++r) {
       if (!pc.IsValid(r)) {
-        if (null_group == nullptr) null_group = &groups[std::nullopt];
-        null_group->push_back(r);
+        raw_id[r] = kNull;
         continue;
       }
-      text.clear();
-      AppendValueText(pc, r, &text);
-      auto it = by_text.find(text);
-      if (it == by_text.end()) it = by_text.emplace(text, &groups[text]).first;
-      it->second->push_back(r);
+      auto [it, inserted] = by_raw.try_emplace(raw(r), static_cast<uint32_t>(target.size()));
+      if (inserted) target.push_back(&groups[ValueText(pc, r)]);
+      raw_id[r] = it->second;
+    }
+    std::vector<RowIndex>* null_group = nullptr;
+    for (RowIndex r : order) {
+      const uint32_t id = raw_id[r];
+      if (id != kNull) {
+        target[id]->push_back(r);
+        continue;
+      }
+      if (null_group == nullptr) null_group = &groups[std::nullopt];
+      null_group->push_back(r);
     }
   } else if (n > 0) {
     groups[std::nullopt] = std::move(order);
@@ -300,13 +317,18 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
   SegmentWriteOptions options;
   options.block_rows = writer_->options().block_rows;
   options.compression = writer_->options().zstd ? Compression::kZstd : Compression::kNone;
+  const int threads = writer_->options().threads;
   const int64_t version = base_.info.version + 1;
   // File names are given out in partition order before any work starts, so
-  // the result does not depend on which thread writes which partition.
+  // the result does not depend on which thread does what.
   struct Job {
     const std::optional<std::string>* value;
-    const std::vector<RowIndex>* rows;
+    std::span<const RowIndex> rows;
     SegmentInfo info;
+    std::vector<std::pair<RowIndex, RowIndex>> plan;
+    std::vector<EncodedBlock> blocks;
+    std::vector<IndexPart> parts;
+    std::vector<absl::Status> task_status;  // per block, then per index
     absl::Status status;
   };
   std::vector<Job> jobs;
@@ -316,50 +338,76 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
                                                  kMaxSegmentsPerVersion,
                                                  " segment files; split the import"));
     }
-    Job job{&value, &rows, SegmentInfo{}, absl::OkStatus()};
+    Job job;
+    job.value = &value;
+    job.rows = rows;
     job.info.path = SegmentPath(version, next_seq_);
     job.info.created_version = version;
     IndexFileInfo index;
     index.path = IndexPath(version, next_seq_++);
     index.created_version = version;
     job.info.index = std::move(index);
+    RETL_ASSIGN_OR_RETURN(job.plan, PlanSegmentBlocks(*columns, job.rows, options.block_rows));
+    job.blocks.resize(job.plan.size());
+    job.parts.resize(schema.indexes.size() + 1);
+    job.task_status.resize(job.plan.size() + job.parts.size());
     // Registered before writing: Abort removes partial files too.
     written_.push_back(job.info.path);
     written_.push_back(job.info.index->path);
     jobs.push_back(std::move(job));
   }
-  // Each partition's rows are gathered, encoded, indexed and written on its
-  // own thread (one per core): partitions share nothing.
-  auto write = [&](Job& job) -> absl::Status {
-    std::vector<Column> sorted;
-    sorted.reserve(columns->size());
-    for (const Column& c : *columns) {
-      sorted.push_back(c.Take(*job.rows));
-      CanonicalizeNaNs(&sorted.back());
+  // Every block of every partition is encoded, and every index of every
+  // partition built, as a task of its own; the largest (indexes of the
+  // largest partitions) go first.
+  struct Task {
+    size_t job;
+    size_t k;  // block k, or index k - plan.size() (0: the primary)
+    int64_t cost;
+  };
+  std::vector<Task> tasks;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const Job& job = jobs[j];
+    for (size_t k = 0; k < job.plan.size(); ++k) {
+      tasks.push_back(Task{j, k, job.plan[k].second - job.plan[k].first});
     }
-    RETL_ASSIGN_OR_RETURN(SegmentWriteResult r,
-                          WriteSegment(JoinPath(writer_->dir(), job.info.path), schema, sorted, 0,
-                                       static_cast<RowIndex>(job.rows->size()), options));
-    job.info.size = r.size;
-    job.info.checksum = r.checksum;
-    job.info.row_count = r.row_count;
-    // The segment's indexes (FORMAT.md §12), from the rows just written.
-    RETL_ASSIGN_OR_RETURN(std::string index_bytes, BuildIndexFile(schema, sorted, r.checksum));
-    RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(writer_->dir(), job.info.index->path), index_bytes));
-    job.info.index->size = index_bytes.size();
-    job.info.index->checksum = Checksum64(index_bytes);
-    return absl::OkStatus();
-  };
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const size_t workers = std::min<size_t>(jobs.size(), cores);
-  std::atomic<size_t> next{0};
-  auto run = [&] {
-    for (size_t k = next++; k < jobs.size(); k = next++) jobs[k].status = write(jobs[k]);
-  };
-  std::vector<std::thread> pool;
-  for (size_t w = 1; w < workers; ++w) pool.emplace_back(run);
-  run();
-  for (std::thread& t : pool) t.join();
+    for (size_t i = 0; i < job.parts.size(); ++i) {
+      tasks.push_back(Task{j, job.plan.size() + i, 2 * static_cast<int64_t>(job.rows.size())});
+    }
+  }
+  std::stable_sort(tasks.begin(), tasks.end(), [](const Task& a, const Task& b) { return a.cost > b.cost; });
+  ParallelFor(tasks.size(), threads, [&](size_t t) {
+    Job& job = jobs[tasks[t].job];
+    const size_t k = tasks[t].k;
+    absl::Status& status = job.task_status[k];
+    if (k < job.plan.size()) {
+      auto block = EncodeSegmentBlock(*columns, job.rows, job.plan[k].first, job.plan[k].second, options);
+      if (block.ok()) job.blocks[k] = *std::move(block); else status = block.status();
+      return;
+    }
+    const int which = static_cast<int>(k - job.plan.size()) - 1;
+    auto part = BuildIndexPart(schema, *columns, job.rows, which, /*primary_checked_unique=*/true);
+    if (part.ok()) job.parts[which + 1] = *std::move(part); else status = part.status();
+  });
+  // Then each partition's segment and index file are written (and synced).
+  ParallelFor(jobs.size(), threads, [&](size_t j) {
+    Job& job = jobs[j];
+    job.status = [&]() -> absl::Status {
+      for (const absl::Status& s : job.task_status) RETL_RETURN_IF_ERROR(s);
+      RETL_ASSIGN_OR_RETURN(SegmentWriteResult r,
+                            WriteEncodedSegment(JoinPath(writer_->dir(), job.info.path), schema, job.blocks));
+      job.blocks.clear();
+      job.info.size = r.size;
+      job.info.checksum = r.checksum;
+      job.info.row_count = r.row_count;
+      // The segment's indexes (FORMAT.md §12), naming the segment's checksum.
+      RETL_ASSIGN_OR_RETURN(std::string index_bytes,
+                            AssembleIndexFile(schema, r.row_count, std::move(job.parts), r.checksum));
+      RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(writer_->dir(), job.info.index->path), index_bytes));
+      job.info.index->size = index_bytes.size();
+      job.info.index->checksum = Checksum64(index_bytes);
+      return absl::OkStatus();
+    }();
+  });
   std::vector<PartitionInfo> out;
   for (Job& job : jobs) {
     RETL_RETURN_IF_ERROR(job.status);  // the first partition's error, whatever the thread count

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -209,7 +210,7 @@ class RETL_EXPORT Column {
   }
 
   // Rows `rows` in that order.
-  Column Take(const std::vector<RowIndex>& rows) const;
+  Column Take(std::span<const RowIndex> rows) const;
   // Rows [begin, end).
   Column Slice(RowIndex begin, RowIndex end) const;
   // Same type, size, NULLs and values (floating point compared bitwise).
@@ -221,7 +222,7 @@ class RETL_EXPORT Column {
  private:
   void AppendValidity(bool valid);
   // Sets out's validity and null count to those of `rows` of this column.
-  void TakeValidity(const std::vector<RowIndex>& rows, Column* out) const;
+  void TakeValidity(std::span<const RowIndex> rows, Column* out) const;
 
   DataType type_;
   template <typename T>

@@ -37,6 +37,9 @@ struct RETL_EXPORT WriterOptions {
   // Compress column chunks with zstd where it saves at least 10%. Reads of a
   // compressed chunk must decompress it first. Default: false.
   bool zstd = false;
+  // Threads for sorting, encoding and indexing new rows; 0 means one per
+  // core. The files written are the same for any number. Default: 0.
+  int threads = 0;
   // Written into manifests as created_by.
   std::string created_by = "retl 0.1.0";
 };
