@@ -158,14 +158,19 @@ void EncodeFor(const Column& c, RowIndex begin, RowIndex end, EncodedChunk* chun
   chunk->layout.bit_width = width;
 }
 
-void EncodeDictionary(const Column& c, RowIndex begin, RowIndex end, EncodedChunk* chunk) {
+// `distinct`: the chunk's distinct values, if found already (else nullptr).
+void EncodeDictionary(const Column& c, RowIndex begin, RowIndex end, EncodedChunk* chunk,
+                      absl::flat_hash_map<std::string_view, uint32_t>* distinct) {
   ChunkBuilder b(chunk);
   AddValidity(c, begin, end, &b);
   // Distinct non-NULL values, sorted, so codes preserve order (FORMAT.md §5.4).
-  absl::flat_hash_map<std::string_view, uint32_t> index;
-  for (RowIndex i = begin; i < end; ++i) {
-    if (c.IsValid(i)) index.emplace(c.GetBytes(i), 0);
+  absl::flat_hash_map<std::string_view, uint32_t> own;
+  if (distinct == nullptr) {
+    for (RowIndex i = begin; i < end; ++i) {
+      if (c.IsValid(i)) own.emplace(c.GetBytes(i), 0);
+    }
   }
+  absl::flat_hash_map<std::string_view, uint32_t>& index = distinct != nullptr ? *distinct : own;
   std::vector<std::string_view> dict;
   dict.reserve(index.size());
   for (const auto& [v, _] : index) dict.push_back(v);
@@ -293,28 +298,50 @@ uint64_t RleSize(const Column& c, RowIndex begin, RowIndex end) {
   return runs * 4 + runs * c.type().FixedWidth();
 }
 
-uint64_t DictionarySize(const Column& c, RowIndex begin, RowIndex end) {
-  absl::flat_hash_map<std::string_view, bool> seen;
-  uint64_t dict_bytes = 0;
+// The distinct non-NULL values of a STRING or BINARY chunk, for the
+// dictionary encoding; `viable` is false when a dictionary cannot win (more
+// distinct values than half the rows), which is judged on the first 4096
+// rows already, to spare building a large map for mostly-distinct columns.
+struct Distinct {
+  absl::flat_hash_map<std::string_view, uint32_t> index;
+  uint64_t bytes = 0;
+  bool viable = true;
+};
+
+Distinct FindDistinct(const Column& c, RowIndex begin, RowIndex end) {
+  Distinct d;
+  const RowIndex n = end - begin;
+  const RowIndex probe = std::min<RowIndex>(n, 4096);
   for (RowIndex i = begin; i < end; ++i) {
     if (!c.IsValid(i)) continue;
     std::string_view v = c.GetBytes(i);
-    if (seen.emplace(v, true).second) {
-      dict_bytes += v.size();
-      // More distinct values than half the rows: a dictionary cannot win.
-      if (seen.size() * 2 > static_cast<size_t>(end - begin)) return UINT64_MAX;
+    if (d.index.emplace(v, 0).second) {
+      d.bytes += v.size();
+      const RowIndex seen = i - begin + 1;
+      if (d.index.size() * 2 > static_cast<size_t>(seen >= probe ? n : probe)) {
+        d.viable = false;
+        return d;
+      }
     }
   }
-  int width = seen.empty() ? 0 : BitWidth(seen.size() - 1);
-  return (seen.size() + 1) * 4 + dict_bytes + BitPackedSize(end - begin, width);
+  return d;
 }
 
-void EncodeWith(const Column& c, RowIndex begin, RowIndex end, Encoding e, EncodedChunk* chunk) {
+uint64_t DictionarySize(const Distinct& d, RowIndex rows) {
+  if (!d.viable) return UINT64_MAX;
+  int width = d.index.empty() ? 0 : BitWidth(d.index.size() - 1);
+  return (d.index.size() + 1) * 4 + d.bytes + BitPackedSize(rows, width);
+}
+
+void EncodeWith(const Column& c, RowIndex begin, RowIndex end, Encoding e, EncodedChunk* chunk,
+                Distinct* distinct = nullptr) {
   chunk->layout.encoding = e;
   switch (e) {
     case Encoding::kPlain: EncodePlain(c, begin, end, chunk); break;
     case Encoding::kForBitpack: EncodeFor(c, begin, end, chunk); break;
-    case Encoding::kDictionary: EncodeDictionary(c, begin, end, chunk); break;
+    case Encoding::kDictionary:
+      EncodeDictionary(c, begin, end, chunk, distinct == nullptr ? nullptr : &distinct->index);
+      break;
     case Encoding::kRle: EncodeRle(c, begin, end, chunk); break;
   }
   chunk->stats = ComputeStats(c, begin, end);
@@ -512,12 +539,17 @@ EncodedChunk EncodeChunk(const Column& c, RowIndex begin, RowIndex end) {
     consider(Encoding::kForBitpack,
              BitPackedSize(end - begin, BitWidth(static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo))));
     consider(Encoding::kRle, runs * 4 + runs * c.type().FixedWidth());
-  } else {
-    if (p == PhysicalType::kBytes) consider(Encoding::kDictionary, DictionarySize(c, begin, end));
+  }
+  Distinct distinct;
+  if (!IsSmallInt(p)) {
+    if (p == PhysicalType::kBytes) {
+      distinct = FindDistinct(c, begin, end);
+      consider(Encoding::kDictionary, DictionarySize(distinct, end - begin));
+    }
     consider(Encoding::kRle, RleSize(c, begin, end));
   }
   EncodedChunk chunk;
-  EncodeWith(c, begin, end, best, &chunk);
+  EncodeWith(c, begin, end, best, &chunk, &distinct);
   return chunk;
 }
 

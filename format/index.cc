@@ -34,19 +34,6 @@ fmt::IndexRegion AddRegion(std::string* file, std::string_view bytes) {
 constexpr uint32_t kSalt[8] = {0x47b6137bu, 0x44974d91u, 0x8824ad5bu, 0xa2b7289du,
                                0x705495c7u, 0x2df1424bu, 0x9efc4947u, 0x5c6bfb31u};
 
-// The normalized keys and key hashes of every row, in one arena.
-struct NormalizedKeys {
-  std::string arena;
-  std::vector<uint64_t> offsets;  // n + 1; key r is arena[offsets[r], offsets[r+1])
-  std::vector<uint64_t> hashes;
-  std::vector<bool> indexed;      // false where a key column is NULL
-
-  RowIndex size() const { return static_cast<RowIndex>(hashes.size()); }
-  std::string_view key(RowIndex r) const {
-    return std::string_view(arena).substr(offsets[r], offsets[r + 1] - offsets[r]);
-  }
-};
-
 // Builds one hash index over `keys` (rows not indexed are skipped) and
 // appends its regions to `file`. `known_unique`: the caller has checked that
 // no two keys are equal, so no grouping is needed.
@@ -144,7 +131,8 @@ fmt::HashIndex BuildHashIndex(const NormalizedKeys& keys, bool known_unique, std
   return out;
 }
 
-// Normalized keys of `key_columns` for rows `rows`, and their hashes.
+}  // namespace
+
 void NormalizeKeys(const std::vector<Column>& columns, const std::vector<int>& key_columns,
                    std::span<const RowIndex> rows, NormalizedKeys* keys) {
   const RowIndex n = static_cast<RowIndex>(rows.size());
@@ -173,7 +161,14 @@ void NormalizeKeys(const std::vector<Column>& columns, const std::vector<int>& k
   }
 }
 
-}  // namespace
+void NormalizedKeys::Append(const NormalizedKeys& more) {
+  const uint64_t base = arena.size();
+  arena += more.arena;
+  if (offsets.empty()) offsets.push_back(0);
+  for (size_t r = 1; r < more.offsets.size(); ++r) offsets.push_back(base + more.offsets[r]);
+  hashes.insert(hashes.end(), more.hashes.begin(), more.hashes.end());
+  indexed.insert(indexed.end(), more.indexed.begin(), more.indexed.end());
+}
 
 IndexPart::IndexPart() = default;
 IndexPart::~IndexPart() = default;
@@ -183,23 +178,27 @@ IndexPart& IndexPart::operator=(IndexPart&&) noexcept = default;
 absl::StatusOr<IndexPart> BuildIndexPart(const Schema& schema, const std::vector<Column>& columns,
                                          std::span<const RowIndex> rows, int which,
                                          bool primary_checked_unique) {
-  const RowIndex n = static_cast<RowIndex>(rows.size());
+  NormalizedKeys keys;
+  NormalizeKeys(columns, which >= 0 ? schema.indexes.at(which).columns : schema.primary_key, rows, &keys);
+  return BuildIndexPart(schema, keys, which, primary_checked_unique);
+}
+
+absl::StatusOr<IndexPart> BuildIndexPart(const Schema& schema, const NormalizedKeys& keys, int which,
+                                         bool primary_checked_unique) {
+  const RowIndex n = keys.size();
   if (n > static_cast<RowIndex>(UINT32_MAX)) {
     return absl::ResourceExhaustedError(StrCat("a segment of ", n,
                                                " rows is too large to index (at most 2^32-1 rows)"));
   }
   IndexPart part;
   part.which = which;
-  NormalizedKeys keys;
   if (which >= 0) {
     const IndexDef& def = schema.indexes.at(which);
-    NormalizeKeys(columns, def.columns, rows, &keys);
     part.index = std::make_unique<fmt::HashIndex>(BuildHashIndex(keys, false, &part.bytes));
     part.index->columns.assign(def.columns.begin(), def.columns.end());
     part.index->__set_name(def.name);
     return part;
   }
-  NormalizeKeys(columns, schema.primary_key, rows, &keys);
   part.index = std::make_unique<fmt::HashIndex>(BuildHashIndex(keys, primary_checked_unique, &part.bytes));
   part.index->columns.assign(schema.primary_key.begin(), schema.primary_key.end());
   // Fences from the primary keys just normalized.

@@ -40,6 +40,26 @@ inline constexpr int kFenceInterval = 64;
 absl::StatusOr<std::string> BuildIndexFile(const Schema& schema, const std::vector<Column>& columns,
                                            uint64_t segment_checksum);
 
+// The normalized keys (FORMAT.md §4.3) and key hashes of a run of rows, in
+// one arena.
+struct NormalizedKeys {
+  std::string arena;
+  std::vector<uint64_t> offsets;  // size() + 1; key r is arena[offsets[r], offsets[r+1])
+  std::vector<uint64_t> hashes;
+  std::vector<bool> indexed;      // false where a key column is NULL
+
+  RowIndex size() const { return static_cast<RowIndex>(hashes.size()); }
+  std::string_view key(RowIndex r) const {
+    return std::string_view(arena).substr(offsets[r], offsets[r + 1] - offsets[r]);
+  }
+  // Appends the keys of `more` after these.
+  void Append(const NormalizedKeys& more);
+};
+
+// Sets `keys` to the keys over `key_columns` of rows `rows` of `columns`.
+void NormalizeKeys(const std::vector<Column>& columns, const std::vector<int>& key_columns,
+                   std::span<const RowIndex> rows, NormalizedKeys* keys);
+
 // The same in pieces, so that a segment's indexes can be built on different
 // threads: one part per index, then AssembleIndexFile. The bytes are the same
 // as BuildIndexFile's.
@@ -60,6 +80,10 @@ struct IndexPart {
 // no two primary keys are equal, which saves grouping them.
 absl::StatusOr<IndexPart> BuildIndexPart(const Schema& schema, const std::vector<Column>& columns,
                                          std::span<const RowIndex> rows, int which,
+                                         bool primary_checked_unique);
+// The same from the keys of index `which` (the primary key's for -1),
+// normalized already.
+absl::StatusOr<IndexPart> BuildIndexPart(const Schema& schema, const NormalizedKeys& keys, int which,
                                          bool primary_checked_unique);
 // The index file from every part of one segment (any order).
 absl::StatusOr<std::string> AssembleIndexFile(const Schema& schema, RowIndex row_count,

@@ -88,15 +88,19 @@ absl::StatusOr<std::vector<std::pair<RowIndex, RowIndex>>> PlanSegmentBlocks(
 
 absl::StatusOr<EncodedBlock> EncodeSegmentBlock(const std::vector<Column>& columns,
                                                 std::span<const RowIndex> rows, RowIndex begin,
-                                                RowIndex end, const SegmentWriteOptions& options) {
+                                                RowIndex end, const SegmentWriteOptions& options,
+                                                std::vector<Column>* taken) {
   EncodedBlock block;
   block.row_count = end - begin;
   block.chunks.reserve(columns.size());
+  if (taken != nullptr) taken->clear();
   const std::span<const RowIndex> slice = rows.subspan(begin, end - begin);
   std::string compressed;
   for (const Column& column : columns) {
     StoredChunk out;
-    out.chunk = EncodeChunk(column.Take(slice), 0, block.row_count);
+    Column rows_of_block = column.Take(slice);
+    out.chunk = EncodeChunk(rows_of_block, 0, block.row_count);
+    if (taken != nullptr) taken->push_back(std::move(rows_of_block));
     out.uncompressed_length = out.chunk.bytes.size();
     if (options.compression == Compression::kZstd && !out.chunk.bytes.empty()) {
       compressed.resize(ZSTD_compressBound(out.chunk.bytes.size()));

@@ -78,9 +78,11 @@ struct EncodedBlock {
 };
 
 // Encodes (and compresses, as `options` ask) positions [begin, end) of `rows`.
+// If `taken` is given, it receives the block's rows as columns.
 absl::StatusOr<EncodedBlock> EncodeSegmentBlock(const std::vector<Column>& columns,
                                                 std::span<const RowIndex> rows, RowIndex begin,
-                                                RowIndex end, const SegmentWriteOptions& options);
+                                                RowIndex end, const SegmentWriteOptions& options,
+                                                std::vector<Column>* taken = nullptr);
 
 // Writes `blocks`, in order, as a new segment file at `path`, and fsyncs it.
 absl::StatusOr<SegmentWriteResult> WriteEncodedSegment(const std::string& path, const Schema& schema,

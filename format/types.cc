@@ -415,20 +415,23 @@ Column Column::Take(std::span<const RowIndex> rows) const {
   Column out(type_);
   out.Reserve(static_cast<RowIndex>(rows.size()));
   if (type_.physical() == PhysicalType::kBytes) {
-    // Size the byte buffer once, then copy values and offsets directly.
-    uint64_t total = 0;
-    for (RowIndex r : rows) total += offsets_[r + 1] - offsets_[r];
-    out.bytes_.resize(total);
-    out.offsets_.resize(rows.size() + 1);
-    char* dst = out.bytes_.data();
-    uint64_t at = 0;
-    for (size_t k = 0; k < rows.size(); ++k) {
-      uint64_t len = offsets_[rows[k] + 1] - offsets_[rows[k]];
-      std::memcpy(dst + at, bytes_.data() + offsets_[rows[k]], len);
-      at += len;
-      out.offsets_[k + 1] = at;
+    // Lengths first (independent loads), then the bytes, each copy preceded
+    // by a prefetch of a value a few rows ahead: rows are usually scattered.
+    const size_t n = rows.size();
+    out.offsets_.resize(n + 1);
+    out.offsets_[0] = 0;
+    for (size_t k = 0; k < n; ++k) {
+      out.offsets_[k + 1] = out.offsets_[k] + (offsets_[rows[k] + 1] - offsets_[rows[k]]);
     }
-    out.size_ = static_cast<RowIndex>(rows.size());
+    out.bytes_.resize(out.offsets_[n]);
+    char* dst = out.bytes_.data();
+    const char* src = bytes_.data();
+    constexpr size_t kAhead = 16;
+    for (size_t k = 0; k < n; ++k) {
+      if (k + kAhead < n) __builtin_prefetch(src + offsets_[rows[k + kAhead]]);
+      std::memcpy(dst + out.offsets_[k], src + offsets_[rows[k]], out.offsets_[k + 1] - out.offsets_[k]);
+    }
+    out.size_ = static_cast<RowIndex>(n);
     TakeValidity(rows, &out);
     return out;
   }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <set>
 #include <thread>
 
@@ -327,6 +328,7 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
     SegmentInfo info;
     std::vector<std::pair<RowIndex, RowIndex>> plan;
     std::vector<EncodedBlock> blocks;
+    std::vector<std::vector<NormalizedKeys>> keys;  // per block, per index (0: the primary)
     std::vector<IndexPart> parts;
     std::vector<absl::Status> task_status;  // per block, then per index
     absl::Status status;
@@ -349,6 +351,7 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
     job.info.index = std::move(index);
     RETL_ASSIGN_OR_RETURN(job.plan, PlanSegmentBlocks(*columns, job.rows, options.block_rows));
     job.blocks.resize(job.plan.size());
+    job.keys.resize(job.plan.size());
     job.parts.resize(schema.indexes.size() + 1);
     job.task_status.resize(job.plan.size() + job.parts.size());
     // Registered before writing: Abort removes partial files too.
@@ -356,43 +359,63 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
     written_.push_back(job.info.index->path);
     jobs.push_back(std::move(job));
   }
-  // Every block of every partition is encoded, and every index of every
-  // partition built, as a task of its own; the largest (indexes of the
-  // largest partitions) go first.
+  // Every block of every partition is encoded as a task of its own (largest
+  // first); a block's task also normalizes its keys, from the rows it
+  // gathered. Then every index of every partition is built from those keys.
   struct Task {
     size_t job;
-    size_t k;  // block k, or index k - plan.size() (0: the primary)
+    size_t k;  // block k, or index k (0: the primary)
     int64_t cost;
   };
-  std::vector<Task> tasks;
+  std::vector<Task> blocks, indexes;
   for (size_t j = 0; j < jobs.size(); ++j) {
     const Job& job = jobs[j];
     for (size_t k = 0; k < job.plan.size(); ++k) {
-      tasks.push_back(Task{j, k, job.plan[k].second - job.plan[k].first});
+      blocks.push_back(Task{j, k, job.plan[k].second - job.plan[k].first});
     }
     for (size_t i = 0; i < job.parts.size(); ++i) {
-      tasks.push_back(Task{j, job.plan.size() + i, 2 * static_cast<int64_t>(job.rows.size())});
+      indexes.push_back(Task{j, i, static_cast<int64_t>(job.rows.size())});
     }
   }
-  std::stable_sort(tasks.begin(), tasks.end(), [](const Task& a, const Task& b) { return a.cost > b.cost; });
-  ParallelFor(tasks.size(), threads, [&](size_t t) {
-    Job& job = jobs[tasks[t].job];
-    const size_t k = tasks[t].k;
-    absl::Status& status = job.task_status[k];
-    if (k < job.plan.size()) {
-      auto block = EncodeSegmentBlock(*columns, job.rows, job.plan[k].first, job.plan[k].second, options);
-      if (block.ok()) job.blocks[k] = *std::move(block); else status = block.status();
+  auto by_cost = [](const Task& a, const Task& b) { return a.cost > b.cost; };
+  std::stable_sort(blocks.begin(), blocks.end(), by_cost);
+  std::stable_sort(indexes.begin(), indexes.end(), by_cost);
+  auto key_columns = [&](size_t i) -> const std::vector<int>& {
+    return i == 0 ? schema.primary_key : schema.indexes[i - 1].columns;
+  };
+  ParallelFor(blocks.size(), threads, [&](size_t t) {
+    Job& job = jobs[blocks[t].job];
+    const size_t k = blocks[t].k;
+    std::vector<Column> taken;
+    auto block = EncodeSegmentBlock(*columns, job.rows, job.plan[k].first, job.plan[k].second, options, &taken);
+    if (!block.ok()) {
+      job.task_status[k] = block.status();
       return;
     }
-    const int which = static_cast<int>(k - job.plan.size()) - 1;
-    auto part = BuildIndexPart(schema, *columns, job.rows, which, /*primary_checked_unique=*/true);
-    if (part.ok()) job.parts[which + 1] = *std::move(part); else status = part.status();
+    job.blocks[k] = *std::move(block);
+    std::vector<RowIndex> all(job.plan[k].second - job.plan[k].first);
+    std::iota(all.begin(), all.end(), 0);
+    job.keys[k].resize(job.parts.size());
+    for (size_t i = 0; i < job.parts.size(); ++i) NormalizeKeys(taken, key_columns(i), all, &job.keys[k][i]);
+  });
+  ParallelFor(indexes.size(), threads, [&](size_t t) {
+    Job& job = jobs[indexes[t].job];
+    const size_t i = indexes[t].k;
+    NormalizedKeys keys;
+    for (std::vector<NormalizedKeys>& block : job.keys) {
+      if (block.empty()) continue;
+      keys.Append(block[i]);
+      block[i] = NormalizedKeys();  // only this task reads it
+    }
+    auto part = BuildIndexPart(schema, keys, static_cast<int>(i) - 1, /*primary_checked_unique=*/true);
+    if (part.ok()) job.parts[i] = *std::move(part); else job.task_status[job.plan.size() + i] = part.status();
   });
   // Then each partition's segment and index file are written (and synced).
   ParallelFor(jobs.size(), threads, [&](size_t j) {
     Job& job = jobs[j];
     job.status = [&]() -> absl::Status {
       for (const absl::Status& s : job.task_status) RETL_RETURN_IF_ERROR(s);
+      job.keys.clear();
       RETL_ASSIGN_OR_RETURN(SegmentWriteResult r,
                             WriteEncodedSegment(JoinPath(writer_->dir(), job.info.path), schema, job.blocks));
       job.blocks.clear();
