@@ -18,11 +18,14 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <mutex>
 #include <optional>
 
 #include "absl/strings/match.h"
 #include "format/file_util.h"
 #include "format/input_util.h"
+#include "format/parallel.h"
 #include "format/strings.h"
 #include "format/text.h"
 
@@ -32,6 +35,9 @@ namespace {
 
 // How often ReadCsvFiles reports progress, in bytes of decompressed input.
 constexpr int64_t kProgressInterval = 1 << 20;
+// Inputs (after the header) at least this large are read on several threads
+// when they can be (see CsvFileReader::Read).
+constexpr int64_t kParallelBytes = 16 << 20;
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 constexpr unsigned char kGzipMagic[] = {0x1f, 0x8b};
 constexpr unsigned char kZstdMagic[] = {0x28, 0xb5, 0x2f, 0xfd};
@@ -274,6 +280,17 @@ class RecordSplitter {
     static_assert(std::endian::native == std::endian::little, "FindDelimiterOrNewline");
     if (std::string_view(*text).starts_with(kUtf8Bom)) p_ += kUtf8Bom.size();
   }
+  // Records of [begin, end), which starts a record on physical line `line`.
+  RecordSplitter(const std::string& path, char* begin, char* end, int64_t line, const CsvOptions& options)
+      : path_(path),
+        begin_(begin),
+        p_(begin),
+        end_(end),
+        delimiter_(options.delimiter),
+        quote_(options.quote),
+        delimiter_pattern_(0x0101010101010101ULL * static_cast<unsigned char>(options.delimiter)),
+        line_(line),
+        record_line_(line) {}
 
   // Splits the next record into `fields`, views into the buffer. Returns false
   // at the end of the input, or on a malformed record (then status() says why).
@@ -313,6 +330,9 @@ class RecordSplitter {
   int64_t record_line() const { return record_line_; }
   // Bytes of the buffer consumed so far.
   int64_t offset() const { return p_ - begin_; }
+  // Where the next record starts, and its physical line.
+  char* position() const { return p_; }
+  int64_t line() const { return line_; }
 
  private:
   // The first delimiter or '\n' at or after `p`, or end_. Looks at eight
@@ -393,6 +413,51 @@ class RecordSplitter {
   absl::Status status_;
 };
 
+// The number of '\n' in [p, end), eight bytes at a time: a byte of
+// x = w ^ "\n\n..." is zero where w has a line end, and
+// ~(((x & 0x7f..) + 0x7f..) | x) has the high bit of exactly those bytes set.
+int64_t CountLineEnds(const char* p, const char* end) {
+  constexpr uint64_t kLow7 = 0x7f7f7f7f7f7f7f7fULL;
+  constexpr uint64_t kNewlines = 0x0a0a0a0a0a0a0a0aULL;
+  int64_t n = 0;
+  for (; end - p >= 8; p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    const uint64_t x = w ^ kNewlines;
+    n += std::popcount(~(((x & kLow7) + kLow7) | x | kLow7));
+  }
+  for (; p != end; ++p) n += *p == '\n';
+  return n;
+}
+
+// Without any quote character every line end ends a record, so [rest, end)
+// can be cut at line ends into pieces read on their own threads (with
+// quotes, a line end may be inside a field). Returns false when the input is
+// small, has a quote character or only one thread is to be used; else sets
+// `cuts` (piece k is [cuts[k], cuts[k+1])) and the physical line each piece
+// starts on (`line` is that of `rest`).
+bool CutAtLineEnds(char* rest, char* end, int64_t line, const CsvOptions& options,
+                   std::vector<char*>* cuts, std::vector<int64_t>* first_line) {
+  const int threads = ThreadCount(options.threads);
+  if (threads <= 1 || end - rest < kParallelBytes || std::memchr(rest, options.quote, end - rest) != nullptr) {
+    return false;
+  }
+  const size_t target = std::max<size_t>(kParallelBytes / 4, (end - rest) / (4 * threads));
+  cuts->assign(1, rest);
+  while (end - cuts->back() > static_cast<ptrdiff_t>(target)) {
+    char* from = cuts->back() + target;
+    char* nl = static_cast<char*>(std::memchr(from, '\n', end - from));
+    if (nl == nullptr || nl + 1 == end) break;
+    cuts->push_back(nl + 1);
+  }
+  cuts->push_back(end);
+  const size_t pieces = cuts->size() - 1;
+  first_line->assign(pieces + 1, line);
+  ParallelFor(pieces, threads, [&](size_t k) { (*first_line)[k + 1] = CountLineEnds((*cuts)[k], (*cuts)[k + 1]); });
+  for (size_t k = 0; k < pieces; ++k) (*first_line)[k + 1] += (*first_line)[k];
+  return true;
+}
+
 // Rows in `text`, estimated from the line ends in its first megabyte.
 RowIndex EstimateRows(std::string_view text, int64_t total_bytes) {
   size_t sample = std::min<size_t>(text.size(), 1 << 20);
@@ -421,6 +486,12 @@ class CsvFileReader {
                     const CsvProgress& progress);
 
  private:
+  // Reads the records `splitter` gives into `columns` (of `fields`), and
+  // their sources; calls `progress` (if set) with the splitter's offset now
+  // and then.
+  absl::Status ReadRecords(int file, RecordSplitter* splitter, const std::vector<const Field*>& fields,
+                           const std::vector<Column*>& columns, std::vector<RowSource>* sources,
+                           const std::function<void(int64_t)>& progress);
   // Maps the header's names to fields; sets targets_.
   absl::Status MapHeader(const std::string& path, const std::vector<CsvField>& header);
 
@@ -461,6 +532,49 @@ absl::Status CsvFileReader::MapHeader(const std::string& path,
   return absl::OkStatus();
 }
 
+absl::Status CsvFileReader::ReadRecords(int file, RecordSplitter* splitter,
+                                        const std::vector<const Field*>& fields,
+                                        const std::vector<Column*>& columns,
+                                        std::vector<RowSource>* sources,
+                                        const std::function<void(int64_t)>& progress) {
+  const std::string& path = data_->paths[file];
+  const size_t width = columns.size();
+  const std::string& null_marker = options_.null_marker;
+  std::vector<CsvField> record;
+  record.reserve(width + 1);
+  int64_t last_report = 0;
+  while (splitter->Next(&record)) {
+    const int64_t line = splitter->record_line();
+    if (record.size() != width) {
+      if (width > 1 && IsBlankLine(record)) continue;
+      return absl::InvalidArgumentError(
+          StrCat(path, ":", line, ": expected ", width, " fields, found ", record.size()));
+    }
+    for (size_t k = 0; k < width; ++k) {
+      const CsvField& field = record[k];
+      if (IsNull(field, null_marker)) {
+        if (!fields[k]->nullable) {
+          return absl::InvalidArgumentError(StrCat(path, ":", line, ": column '", fields[k]->name,
+                                                   "' is NOT NULL but the field is NULL"));
+        }
+        columns[k]->AppendNull();
+        continue;
+      }
+      absl::Status s = AppendParsedValue(field.text, columns[k]);
+      if (!s.ok()) {
+        return absl::InvalidArgumentError(
+            StrCat(path, ":", line, ": column '", fields[k]->name, "': ", s.message()));
+      }
+    }
+    sources->push_back(RowSource{file, line});
+    if (progress && splitter->offset() - last_report >= kProgressInterval) {
+      last_report = splitter->offset();
+      progress(last_report);
+    }
+  }
+  return splitter->status();
+}
+
 absl::Status CsvFileReader::Read(int file, std::string* text, int64_t bytes_before,
                                  int64_t total_bytes, const CsvProgress& progress) {
   const std::string& path = data_->paths[file];
@@ -488,46 +602,61 @@ absl::Status CsvFileReader::Read(int file, std::string* text, int64_t bytes_befo
   }
 
   const size_t width = targets_.size();
-  const std::string& null_marker = options_.null_marker;
-  std::vector<Column*> columns(width);
   std::vector<const Field*> fields(width);
-  for (size_t k = 0; k < width; ++k) {
-    columns[k] = &data_->columns[targets_[k]];
-    fields[k] = &fields_[targets_[k]];
-  }
+  for (size_t k = 0; k < width; ++k) fields[k] = &fields_[targets_[k]];
   RowIndex file_rows = 0;
-  int64_t last_report = 0;
-  while (splitter.Next(&record)) {
-    const int64_t line = splitter.record_line();
-    if (record.size() != width) {
-      if (width > 1 && IsBlankLine(record)) continue;
-      return absl::InvalidArgumentError(
-          StrCat(path, ":", line, ": expected ", width, " fields, found ", record.size()));
-    }
-    for (size_t k = 0; k < width; ++k) {
-      const CsvField& field = record[k];
-      if (IsNull(field, null_marker)) {
-        if (!fields[k]->nullable) {
-          return absl::InvalidArgumentError(StrCat(path, ":", line, ": column '", fields[k]->name,
-                                                   "' is NOT NULL but the field is NULL"));
+  const RowIndex rows_before = data_->num_rows();
+  char* const rest = splitter.position();
+  char* const end = text->data() + text->size();
+  const int threads = ThreadCount(options_.threads);
+  std::vector<char*> cuts;
+  std::vector<int64_t> first_line;
+  if (CutAtLineEnds(rest, end, splitter.line(), options_, &cuts, &first_line)) {
+    const size_t pieces = cuts.size() - 1;
+    struct Piece {
+      std::vector<Column> columns;
+      std::vector<RowSource> sources;
+      absl::Status status;
+    };
+    std::vector<Piece> out(pieces);
+    std::mutex progress_mutex;
+    int64_t done = splitter.offset();
+    ParallelFor(pieces, threads, [&](size_t k) {
+      RecordSplitter piece_splitter(path, cuts[k], cuts[k + 1], first_line[k], options_);
+      std::vector<Column*> columns(width);
+      for (size_t c = 0; c < width; ++c) out[k].columns.emplace_back(fields[c]->type);
+      for (size_t c = 0; c < width; ++c) columns[c] = &out[k].columns[c];
+      out[k].status = ReadRecords(file, &piece_splitter, fields, columns, &out[k].sources, {});
+      if (progress) {
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        done += cuts[k + 1] - cuts[k];
+        progress(bytes_before + done, total_bytes, data_->num_rows());
+      }
+    });
+    for (Piece& piece : out) RETL_RETURN_IF_ERROR(piece.status);  // the first error in the file
+    // Column by column, each on its own thread; the sources as one more task.
+    ParallelFor(width + 1, threads, [&](size_t c) {
+      for (Piece& piece : out) {
+        if (c == width) {
+          data_->sources.insert(data_->sources.end(), piece.sources.begin(), piece.sources.end());
+          piece.sources = {};
+        } else {
+          data_->columns[targets_[c]].AppendColumn(piece.columns[c]);
+          piece.columns[c] = Column(fields[c]->type);
         }
-        columns[k]->AppendNull();
-        continue;
       }
-      absl::Status s = AppendParsedValue(field.text, columns[k]);
-      if (!s.ok()) {
-        return absl::InvalidArgumentError(
-            StrCat(path, ":", line, ": column '", fields[k]->name, "': ", s.message()));
-      }
+    });
+    file_rows = data_->num_rows() - rows_before;
+  } else {
+    std::vector<Column*> columns(width);
+    for (size_t k = 0; k < width; ++k) columns[k] = &data_->columns[targets_[k]];
+    std::function<void(int64_t)> report;
+    if (progress) {
+      report = [&](int64_t offset) { progress(bytes_before + offset, total_bytes, data_->num_rows()); };
     }
-    data_->sources.push_back(RowSource{file, line});
-    ++file_rows;
-    if (progress && splitter.offset() - last_report >= kProgressInterval) {
-      last_report = splitter.offset();
-      progress(bytes_before + last_report, total_bytes, data_->num_rows());
-    }
+    RETL_RETURN_IF_ERROR(ReadRecords(file, &splitter, fields, columns, &data_->sources, report));
+    file_rows = data_->num_rows() - rows_before;
   }
-  RETL_RETURN_IF_ERROR(splitter.status());
 
   for (size_t f = 0; f < fields_.size(); ++f) {
     if (from_file_[f]) continue;
@@ -561,6 +690,12 @@ struct ColumnGuess {
     if ((candidates & kDouble) && !ParseDouble(v).ok()) candidates &= ~kDouble;
     if ((candidates & kDate) && !ParseDate(v).ok()) candidates &= ~kDate;
     if ((candidates & kTimestamp) && !ParseTimestamp(v).ok()) candidates &= ~kTimestamp;
+  }
+
+  // Adds what `other` learned from other records.
+  void Merge(const ColumnGuess& other) {
+    candidates &= other.candidates;
+    has_value |= other.has_value;
   }
 
   DataType Type() const {
@@ -682,23 +817,51 @@ absl::StatusOr<std::vector<Field>> InferCsvSchema(const std::vector<std::string>
         }
       }
     }
-    while (splitter.Next(&record)) {
-      if (!have_names) {  // no header: the first record decides the width
-        for (size_t k = 0; k < record.size(); ++k) names.push_back(StrCat("column", k + 1));
-        guesses.resize(names.size());
-        have_names = true;
+    // Observes the records `sp` gives in `into`.
+    auto observe = [&](RecordSplitter* sp, std::vector<ColumnGuess>* into) -> absl::Status {
+      std::vector<CsvField> fields;
+      while (sp->Next(&fields)) {
+        if (fields.size() != names.size()) {
+          if (names.size() > 1 && IsBlankLine(fields)) continue;
+          return absl::InvalidArgumentError(StrCat(path, ":", sp->record_line(), ": expected ",
+                                                   names.size(), " fields, found ", fields.size()));
+        }
+        for (size_t k = 0; k < fields.size(); ++k) {
+          if (!IsNull(fields[k], options.null_marker)) (*into)[k].Observe(fields[k].text);
+        }
       }
-      if (record.size() != names.size()) {
-        if (names.size() > 1 && IsBlankLine(record)) continue;
-        return absl::InvalidArgumentError(StrCat(path, ":", splitter.record_line(),
-                                                 ": expected ", names.size(), " fields, found ",
-                                                 record.size()));
+      return sp->status();
+    };
+    if (!have_names) {  // no header: the first record decides the width
+      if (!splitter.Next(&record)) {
+        RETL_RETURN_IF_ERROR(splitter.status());
+        continue;
       }
+      for (size_t k = 0; k < record.size(); ++k) names.push_back(StrCat("column", k + 1));
+      guesses.resize(names.size());
+      have_names = true;
       for (size_t k = 0; k < record.size(); ++k) {
         if (!IsNull(record[k], options.null_marker)) guesses[k].Observe(record[k].text);
       }
     }
-    RETL_RETURN_IF_ERROR(splitter.status());
+    std::vector<char*> cuts;
+    std::vector<int64_t> first_line;
+    char* const end = text.data() + text.size();
+    if (CutAtLineEnds(splitter.position(), end, splitter.line(), options, &cuts, &first_line)) {
+      const size_t pieces = cuts.size() - 1;
+      std::vector<std::vector<ColumnGuess>> piece_guesses(pieces, std::vector<ColumnGuess>(names.size()));
+      std::vector<absl::Status> status(pieces);
+      ParallelFor(pieces, options.threads, [&](size_t k) {
+        RecordSplitter sp(path, cuts[k], cuts[k + 1], first_line[k], options);
+        status[k] = observe(&sp, &piece_guesses[k]);
+      });
+      for (const absl::Status& st : status) RETL_RETURN_IF_ERROR(st);  // the first error in the file
+      for (const std::vector<ColumnGuess>& g : piece_guesses) {
+        for (size_t k = 0; k < names.size(); ++k) guesses[k].Merge(g[k]);
+      }
+    } else {
+      RETL_RETURN_IF_ERROR(observe(&splitter, &guesses));
+    }
   }
   if (!have_names) {
     return absl::InvalidArgumentError("cannot infer a schema: the input has no records");

@@ -54,6 +54,9 @@ struct CsvOptions {
   bool header = true;
   std::string null_marker;  // unquoted field equal to this is NULL
   InputCompression compression = InputCompression::kAuto;
+  // Threads for parsing (0: one per core). A file is parsed on several only
+  // when it has no quote character after its header; the result is the same.
+  int threads = 0;
 };
 
 // Where an imported row came from, for error messages.

@@ -877,5 +877,61 @@ TEST_F(CsvTest, InferredSchemaReadsItsOwnInput) {
   EXPECT_EQ(Texts(data.columns[4]), (Strings{"a, b", "NULL"}));
 }
 
+// Inputs over 16 MiB without quote characters are cut at line ends and read
+// on several threads: the columns, the sources and the first error must be
+// those of reading on one thread.
+TEST_F(CsvTest, ParallelReadMatchesOneThread) {
+  std::string csv = "id,name,score,day\n";
+  std::mt19937_64 rng(7);
+  int64_t line = 1;
+  while (csv.size() < (20u << 20)) {
+    ++line;
+    const uint64_t r = rng();
+    csv += std::to_string(line) + ",name" + std::to_string(r % 1000) + "," +
+           (r % 17 == 0 ? "" : std::to_string(static_cast<double>(r % 100000) / 100)) + ",2024-0" +
+           std::to_string(1 + r % 9) + "-1" + std::to_string(r % 10) + (r % 5 == 0 ? "\r\n" : "\n");
+    if (r % 1013 == 0) csv += "\n";  // blank lines are skipped
+  }
+  const std::string path = Write("big.csv", csv);
+  CsvOptions one, many;
+  one.threads = 1;
+  many.threads = 4;
+  auto inferred_one = InferCsvSchema({path}, one, {});
+  auto inferred_many = InferCsvSchema({path}, many, {});
+  ASSERT_TRUE(inferred_one.ok()) << inferred_one.status();
+  ASSERT_TRUE(inferred_many.ok()) << inferred_many.status();
+  ASSERT_EQ(*inferred_one, *inferred_many);
+  EXPECT_EQ((*inferred_many)[2].type, DataType::Of(TypeId::kDouble));
+  EXPECT_EQ((*inferred_many)[3].type, DataType::Of(TypeId::kDate));
+  auto a = ReadCsvFiles({path}, *inferred_one, one);
+  auto b = ReadCsvFiles({path}, *inferred_one, many);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(a->num_rows(), b->num_rows());
+  EXPECT_GT(a->num_rows(), 500000);
+  for (size_t c = 0; c < a->columns.size(); ++c) EXPECT_TRUE(a->columns[c].Equals(b->columns[c])) << c;
+  for (RowIndex r = 0; r < a->num_rows(); r += 9973) EXPECT_EQ(a->Describe(r), b->Describe(r));
+  EXPECT_EQ(a->Describe(a->num_rows() - 1), b->Describe(b->num_rows() - 1));
+  EXPECT_EQ(b->Describe(b->num_rows() - 1), path + ":" + std::to_string(std::count(csv.begin(), csv.end(), '\n') -
+                                                                            (csv.ends_with("\n\n") ? 1 : 0)));
+
+  // Two bad values far apart: both readers report the earlier one, by line.
+  std::string bad = csv;
+  auto break_line = [&](int64_t n) {
+    size_t at = 0;
+    for (int64_t k = 1; k < n; ++k) at = bad.find('\n', at) + 1;
+    bad.replace(at, bad.find(',', at) - at, "oops");
+  };
+  break_line(line - 10);
+  break_line(400000);
+  const std::string bad_path = Write("bad.csv", bad);
+  auto e1 = ReadCsvFiles({bad_path}, *inferred_one, one);
+  auto e2 = ReadCsvFiles({bad_path}, *inferred_one, many);
+  ASSERT_FALSE(e1.ok());
+  ASSERT_FALSE(e2.ok());
+  EXPECT_EQ(e1.status(), e2.status());
+  EXPECT_NE(e2.status().message().find(bad_path + ":400000: column 'id'"), std::string::npos) << e2.status();
+}
+
 }  // namespace
 }  // namespace retl

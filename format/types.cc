@@ -380,6 +380,29 @@ void Column::AppendFixedValues(const uint8_t* values, RowIndex n, const uint8_t*
   size_ += n;
 }
 
+void Column::AppendColumn(const Column& other) {
+  if (type_.physical() != PhysicalType::kBytes) {
+    AppendFixedValues(other.fixed_.data(), other.size_,
+                      other.validity_.empty() ? nullptr : other.validity_.data());
+    return;
+  }
+  const uint64_t base = bytes_.size();
+  bytes_ += other.bytes_;
+  if (offsets_.empty()) offsets_.push_back(0);
+  offsets_.reserve(offsets_.size() + other.size_);
+  for (RowIndex r = 1; r <= other.size_; ++r) offsets_.push_back(base + other.offsets_[r]);
+  if (other.null_count_ > 0 || null_count_ > 0) {
+    if (null_count_ == 0) validity_.assign(size_, 1);
+    if (other.null_count_ > 0) {
+      validity_.insert(validity_.end(), other.validity_.begin(), other.validity_.end());
+    } else {
+      validity_.resize(validity_.size() + other.size_, 1);
+    }
+  }
+  null_count_ += other.null_count_;
+  size_ += other.size_;
+}
+
 int128 Column::GetInt128(RowIndex i) const {
   if (type_.physical() == PhysicalType::kInt128) {
     int128 v;

@@ -170,6 +170,8 @@ class RETL_EXPORT Column {
   void AppendBytes(std::string_view v);
   // Appends row `row` of `other`, which must have the same type.
   void AppendFrom(const Column& other, RowIndex row);
+  // Appends every row of `other`, which must have the same type.
+  void AppendColumn(const Column& other);
   // Appends `n` fixed-width values (FixedWidth() bytes each; NULL slots must
   // hold zero bytes) with their validity (one byte per row, 1 = valid;
   // nullptr = all valid). Not for kBytes.
