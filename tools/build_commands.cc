@@ -218,15 +218,22 @@ class ProgressLine {
     if (now - last_ < std::chrono::milliseconds(200)) return;
     last_ = now;
     double secs = std::chrono::duration<double>(now - start_).count();
-    std::fprintf(stderr, "\rreading input: %s of %s (%.0f%%), %s rows, %.0f rows/s   ",
+    // Time left to read, at the byte rate so far.
+    std::string eta = "";
+    if (done > 0 && total > done && secs > 0) eta = StrCat(", ", static_cast<int64_t>((total - done) * secs / done + 0.5), " s left");
+    std::fprintf(stderr, "\rreading input: %s of %s (%.0f%%), %s rows, %.0f rows/s%s   ",
                  HumanBytes(done).c_str(), HumanBytes(total).c_str(),
                  total > 0 ? 100.0 * done / total : 100.0, WithCommas(rows).c_str(),
-                 secs > 0 ? rows / secs : 0.0);
+                 secs > 0 ? rows / secs : 0.0, eta.c_str());
     shown_ = true;
   }
   void Done() {
     if (shown_) std::fprintf(stderr, "\n");
     shown_ = false;
+  }
+  // A line saying what happens next (on a terminal only).
+  void Note(const std::string& text) {
+    if (enabled_) std::fprintf(stderr, "%s\n", text.c_str());
   }
 
  private:
@@ -505,7 +512,7 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
   std::optional<CsvData> csv;
   std::optional<ParquetData> pq;
   if (parquet) {
-    RETL_ASSIGN_OR_RETURN(pq, ReadParquetFiles(o.inputs, schema.fields, constants, report));
+    RETL_ASSIGN_OR_RETURN(pq, ReadParquetFiles(o.inputs, schema.fields, constants, report, o.writer.threads));
     data.columns = std::move(pq->columns);
     const ParquetData* source = &*pq;
     data.describe_row = [source](RowIndex r) { return source->Describe(r); };
@@ -537,6 +544,7 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
     }
   }
   RowIndex rows = data.num_rows();
+  progress.Note(StrCat("sorting, encoding and indexing ", WithCommas(rows), " rows"));
 
   switch (o.mode) {
     case ImportMode::kCreate: RETL_RETURN_IF_ERROR(txn->CreateTable(o.table, schema, data)); break;
@@ -581,6 +589,7 @@ absl::StatusOr<ImportResult> RunRelease(const std::string& dir, const std::vecto
     auto o = PrepareImport(step.options);
     if (!o.ok()) return absl::Status(o.status().code(), StrCat(step.where, ": ", o.status().message()));
     o->dir = dir;
+    o->writer.threads = o->csv.threads = writer_options.threads;
     prepared.push_back(*std::move(o));
   }
   RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(dir, writer_options));

@@ -24,6 +24,14 @@ struct WriterFlags {
   }
 };
 
+void AddThreadsOption(CLI::App* cmd, int* threads) {
+  cmd->add_option("--threads", *threads,
+                  "Threads for parsing, sorting, encoding and indexing (0: one per core); the files "
+                  "written are the same for any number")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+}
+
 void AddVersionFlags(CLI::App* cmd, retl::VersionSelector* which) {
   cmd->add_option("--version", which->version, "Use this version instead of the live one");
   cmd->add_option("--as-of", which->as_of,
@@ -92,6 +100,7 @@ struct ImportFlags {
                     "Compress column chunks: none (every value addressable in place) | zstd")
         ->capture_default_str();
     cmd->add_option("--block-rows", imp.writer.block_rows, "Rows per block")->capture_default_str();
+    AddThreadsOption(cmd, &imp.writer.threads);
     cmd->add_flag("--no-progress", no_progress, "No progress line on a terminal");
     cmd->add_option("--source", imp.source, "A label recorded in the version's lineage, e.g. the warehouse export id");
     writer.Add(cmd);
@@ -116,6 +125,7 @@ struct ImportFlags {
     }
     imp.writer.zstd = compression == "zstd";
     imp.writer.wait_for_lock = writer.wait;
+    imp.csv.threads = imp.writer.threads;
     imp.progress = !no_progress;
     if (!expect_rows.empty()) {
       RETL_RETURN_IF_ERROR(retl::ParseRowRange(expect_rows, &imp.expect_rows_min, &imp.expect_rows_max));
@@ -243,6 +253,8 @@ int main(int argc, char** argv) {
   release->add_option("--compression", rel_compression, "none | zstd, for every table written")
       ->capture_default_str();
   release->add_option("--block-rows", rel_block_rows, "Rows per block")->capture_default_str();
+  int rel_threads = 0;
+  AddThreadsOption(release, &rel_threads);
   rel_writer.Add(release);
 
   // gc
@@ -287,6 +299,7 @@ int main(int argc, char** argv) {
                     "Only partitions with at least --min-segments segments (default: any with 2 or more)");
   compact->add_option("--min-segments", cp.auto_min_segments, "The --auto threshold")->capture_default_str();
   compact->add_option("--message", cp.message, "A note recorded in the version history");
+  AddThreadsOption(compact, &cp.writer.threads);
   cp_writer.Add(compact);
 
   // backup / restore
@@ -389,6 +402,7 @@ int main(int argc, char** argv) {
     w.wait_for_lock = rel_writer.wait;
     w.zstd = rel_compression == "zstd";
     w.block_rows = rel_block_rows;
+    w.threads = rel_threads;
     auto result = retl::RunRelease(rel_dir, *steps, rel_message, rel_source, w);
     if (!result.ok()) return Fail(result.status());
     std::cout << "committed version " << result->version << ": " << result->summary << "\n";

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import RETL_BUILD, data_files, live_version, query, read_csv, run, write_csv
+from conftest import GEN, RETL_BUILD, data_files, live_version, query, read_csv, run, write_csv
 
 
 def rows_of(ds, table, version=None):
@@ -531,3 +531,27 @@ def test_sigkill_during_compact_keeps_the_rows(ds, tmp_path):
         assert live_version(ds) in (before, before + 1)
         run("verify", ds)
         assert rows_of(ds, "t") == expected
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_threads_give_the_same_files(tmp_path, fmt):
+    # 200,000 reference rows: over 16 MiB of CSV, so parsing is split too.
+    csv_path = tmp_path / "customers.csv"
+    subprocess.run([str(GEN), "--rows", "200000", "--output", str(csv_path)], check=True, capture_output=True)
+    src = csv_path
+    if fmt == "parquet":
+        pa_csv = pytest.importorskip("pyarrow.csv")
+        pq = pytest.importorskip("pyarrow.parquet")
+        src = tmp_path / "customers.parquet"
+        pq.write_table(pa_csv.read_csv(csv_path), src, compression="zstd", row_group_size=50000)
+    digests = []
+    for threads in (1, 2, 5):
+        d = tmp_path / f"ds{threads}"
+        run("init", d)
+        run("import", d, "--table", "customers", "--input", src, "--primary-key", "customer_id",
+            "--partition-by", "region", "--index", "email", "--threads", threads)
+        files = sorted((d / "data").iterdir())
+        digests.append([(f.name, f.read_bytes()) for f in files])
+        run("verify", d)
+    assert digests[0] == digests[1] == digests[2]
+    run("import", tmp_path / "ds1", "--table", "x", "--input", src, "--threads", "-1", expect=2)
