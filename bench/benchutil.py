@@ -1,7 +1,10 @@
-"""Helpers shared by the bench drivers (import_bench.py, lookup_bench.py)."""
+"""Helpers shared by the bench drivers (import_bench.py, build_bench.py, lookup_bench.py)."""
 import argparse
 import os
+import shlex
+import subprocess
 import sys
+import time
 
 
 def fail(tool, message):
@@ -35,3 +38,36 @@ def positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def tail(path, lines=20):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def run_measured(tool, cmd, log_prefix, env=None):
+    """Runs cmd to completion; returns (wall seconds, rusage of that process and its children).
+
+    stdout/stderr go to log_prefix.out/.err (a progress line or a warning must not reach our
+    table, and a pipe we read could stall the child). Exits with the log tail on failure.
+    """
+    out_path, err_path = log_prefix + ".out", log_prefix + ".err"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    if proc.returncode != 0:
+        how = (f"signal {-proc.returncode}" if proc.returncode < 0
+               else f"exit code {proc.returncode}")
+        print(f"{tool}: error: command failed ({how}): {shlex.join(map(str, cmd))}", file=sys.stderr)
+        for name, path in (("stdout", out_path), ("stderr", err_path)):
+            text = tail(path)
+            if text.strip():
+                print(f"--- last lines of its {name}:\n{text.rstrip()}", file=sys.stderr)
+        sys.exit(1)
+    return wall, usage

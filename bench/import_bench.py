@@ -48,37 +48,8 @@ def find_binary(build_dir, relative):
 MIB = 1024 * 1024
 
 
-def tail(path, lines=20):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except OSError:
-        return ""
-
-
 def run(cmd, log_prefix):
-    """Runs cmd to completion; returns (wall seconds, rusage of that process).
-
-    stdout/stderr go to log_prefix.out/.err (a progress line or a warning must not reach our
-    table, and a pipe we read could stall the child). Exits with the log tail on failure.
-    """
-    out_path, err_path = log_prefix + ".out", log_prefix + ".err"
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-    if proc.returncode != 0:
-        how = (f"signal {-proc.returncode}" if proc.returncode < 0
-               else f"exit code {proc.returncode}")
-        print(f"import_bench: error: command failed ({how}): {shlex.join(cmd)}", file=sys.stderr)
-        for name, path in (("stdout", out_path), ("stderr", err_path)):
-            text = tail(path)
-            if text.strip():
-                print(f"--- last lines of its {name}:\n{text.rstrip()}", file=sys.stderr)
-        sys.exit(1)
-    return wall, usage
+    return benchutil.run_measured("import_bench", cmd, log_prefix)
 
 
 def main():
