@@ -9,6 +9,7 @@
 #include "format/csv.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -21,6 +22,8 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <span>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "format/file_util.h"
@@ -250,6 +253,56 @@ absl::Status ValidateOptions(const CsvOptions& options) {
 }
 
 // One field of a record: a view into the (unescaped) input buffer.
+// A decompressed input, writable (the splitter unescapes quoted fields in
+// place): an uncompressed file is mapped privately (copy on write), which
+// spares copying it; a compressed one is decompressed into memory.
+class InputText {
+ public:
+  static absl::StatusOr<InputText> Read(const std::string& path, InputCompression compression) {
+    InputText t;
+    if (compression != InputCompression::kGzip && compression != InputCompression::kZstd) {
+      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      struct stat st;
+      if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        char head[4] = {};
+        const bool compressed = compression == InputCompression::kAuto &&
+                                ::pread(fd, head, sizeof head, 0) > 0 &&
+                                Detect(std::string_view(head, sizeof head)) != InputCompression::kNone;
+        void* map = compressed ? MAP_FAILED
+                               : ::mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE,
+                                        MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        ::close(fd);
+        if (map != MAP_FAILED) {
+          t.map_ = static_cast<char*>(map);
+          t.map_size_ = static_cast<size_t>(st.st_size);
+          return t;
+        }
+      } else if (fd >= 0) {
+        ::close(fd);
+      }
+    }
+    // Compressed, empty, not a regular file, or not mappable: read it (this
+    // also gives the error for a file that cannot be opened).
+    RETL_ASSIGN_OR_RETURN(t.owned_, ReadInputFile(path, compression));
+    return t;
+  }
+  InputText(InputText&& other) noexcept
+      : owned_(std::move(other.owned_)), map_(std::exchange(other.map_, nullptr)),
+        map_size_(std::exchange(other.map_size_, 0)) {}
+  InputText& operator=(InputText&&) = delete;
+  ~InputText() {
+    if (map_ != nullptr) ::munmap(map_, map_size_);
+  }
+  std::span<char> span() { return map_ != nullptr ? std::span<char>(map_, map_size_) : std::span<char>(owned_); }
+  size_t size() const { return map_ != nullptr ? map_size_ : owned_.size(); }
+
+ private:
+  InputText() = default;
+  std::string owned_;
+  char* map_ = nullptr;
+  size_t map_size_ = 0;
+};
+
 struct CsvField {
   std::string_view text;
   bool quoted = false;
@@ -269,16 +322,16 @@ bool IsBlankLine(const std::vector<CsvField>& record) {
 // buffer is modified.
 class RecordSplitter {
  public:
-  RecordSplitter(const std::string& path, std::string* text, const CsvOptions& options)
+  RecordSplitter(const std::string& path, std::span<char> text, const CsvOptions& options)
       : path_(path),
-        begin_(text->data()),
-        p_(text->data()),
-        end_(text->data() + text->size()),
+        begin_(text.data()),
+        p_(text.data()),
+        end_(text.data() + text.size()),
         delimiter_(options.delimiter),
         quote_(options.quote),
         delimiter_pattern_(0x0101010101010101ULL * static_cast<unsigned char>(options.delimiter)) {
     static_assert(std::endian::native == std::endian::little, "FindDelimiterOrNewline");
-    if (std::string_view(*text).starts_with(kUtf8Bom)) p_ += kUtf8Bom.size();
+    if (std::string_view(text.data(), text.size()).starts_with(kUtf8Bom)) p_ += kUtf8Bom.size();
   }
   // Records of [begin, end), which starts a record on physical line `line`.
   RecordSplitter(const std::string& path, char* begin, char* end, int64_t line, const CsvOptions& options)
@@ -415,7 +468,9 @@ class RecordSplitter {
 
 // The number of '\n' in [p, end), eight bytes at a time: a byte of
 // x = w ^ "\n\n..." is zero where w has a line end, and
-// ~(((x & 0x7f..) + 0x7f..) | x) has the high bit of exactly those bytes set.
+// ~(((x & 0x7f..) + 0x7f..) | x) has the high bit of exactly those bytes set;
+// moved to bit 0 of each byte and multiplied by 0x0101.., they add up in the
+// top byte.
 int64_t CountLineEnds(const char* p, const char* end) {
   constexpr uint64_t kLow7 = 0x7f7f7f7f7f7f7f7fULL;
   constexpr uint64_t kNewlines = 0x0a0a0a0a0a0a0a0aULL;
@@ -424,7 +479,8 @@ int64_t CountLineEnds(const char* p, const char* end) {
     uint64_t w;
     std::memcpy(&w, p, 8);
     const uint64_t x = w ^ kNewlines;
-    n += std::popcount(~(((x & kLow7) + kLow7) | x | kLow7));
+    const uint64_t hits = ~(((x & kLow7) + kLow7) | x | kLow7);
+    n += static_cast<int64_t>(((hits >> 7) * 0x0101010101010101ULL) >> 56);
   }
   for (; p != end; ++p) n += *p == '\n';
   return n;
@@ -482,7 +538,7 @@ class CsvFileReader {
       : fields_(fields), options_(options), constants_(constants), data_(data) {}
 
   // `bytes_before` and `total_bytes` are for progress.
-  absl::Status Read(int file, std::string* text, int64_t bytes_before, int64_t total_bytes,
+  absl::Status Read(int file, std::span<char> text, int64_t bytes_before, int64_t total_bytes,
                     const CsvProgress& progress);
 
  private:
@@ -575,7 +631,7 @@ absl::Status CsvFileReader::ReadRecords(int file, RecordSplitter* splitter,
   return splitter->status();
 }
 
-absl::Status CsvFileReader::Read(int file, std::string* text, int64_t bytes_before,
+absl::Status CsvFileReader::Read(int file, std::span<char> text, int64_t bytes_before,
                                  int64_t total_bytes, const CsvProgress& progress) {
   const std::string& path = data_->paths[file];
   RecordSplitter splitter(path, text, options_);
@@ -596,7 +652,7 @@ absl::Status CsvFileReader::Read(int file, std::string* text, int64_t bytes_befo
 
   // Reserve for all the input once, at the first file, from its line lengths.
   if (file == 0) {
-    RowIndex rows = EstimateRows(*text, total_bytes);
+    RowIndex rows = EstimateRows(std::string_view(text.data(), text.size()), total_bytes);
     data_->sources.reserve(rows);
     for (Column& c : data_->columns) c.Reserve(rows);
   }
@@ -607,7 +663,7 @@ absl::Status CsvFileReader::Read(int file, std::string* text, int64_t bytes_befo
   RowIndex file_rows = 0;
   const RowIndex rows_before = data_->num_rows();
   char* const rest = splitter.position();
-  char* const end = text->data() + text->size();
+  char* const end = text.data() + text.size();
   const int threads = ThreadCount(options_.threads);
   std::vector<char*> cuts;
   std::vector<int64_t> first_line;
@@ -761,12 +817,12 @@ absl::StatusOr<CsvData> ReadCsvFiles(const std::vector<std::string>& paths,
   CsvFileReader reader(fields, options, constant_columns, &data);
   int64_t bytes_before = 0;
   for (size_t i = 0; i < paths.size(); ++i) {
-    RETL_ASSIGN_OR_RETURN(std::string text, ReadInputFile(paths[i], options.compression));
+    RETL_ASSIGN_OR_RETURN(InputText text, InputText::Read(paths[i], options.compression));
     sizes[i] = static_cast<int64_t>(text.size());
     int64_t total = 0;
     for (int64_t s : sizes) total += s;
     if (progress) progress(bytes_before, total, data.num_rows());
-    RETL_RETURN_IF_ERROR(reader.Read(static_cast<int>(i), &text, bytes_before, total, progress));
+    RETL_RETURN_IF_ERROR(reader.Read(static_cast<int>(i), text.span(), bytes_before, total, progress));
     bytes_before += sizes[i];
   }
   if (progress) progress(bytes_before, bytes_before, data.num_rows());
@@ -783,8 +839,8 @@ absl::StatusOr<std::vector<Field>> InferCsvSchema(const std::vector<std::string>
   bool have_names = false;
   std::vector<CsvField> record;
   for (const std::string& path : paths) {
-    RETL_ASSIGN_OR_RETURN(std::string text, ReadInputFile(path, options.compression));
-    RecordSplitter splitter(path, &text, options);
+    RETL_ASSIGN_OR_RETURN(InputText text, InputText::Read(path, options.compression));
+    RecordSplitter splitter(path, text.span(), options);
     if (options.header) {
       RETL_RETURN_IF_ERROR(ReadFileHeader(path, &splitter, &record));
       if (!have_names) {
@@ -846,7 +902,7 @@ absl::StatusOr<std::vector<Field>> InferCsvSchema(const std::vector<std::string>
     }
     std::vector<char*> cuts;
     std::vector<int64_t> first_line;
-    char* const end = text.data() + text.size();
+    char* const end = text.span().data() + text.size();
     if (CutAtLineEnds(splitter.position(), end, splitter.line(), options, &cuts, &first_line)) {
       const size_t pieces = cuts.size() - 1;
       std::vector<std::vector<ColumnGuess>> piece_guesses(pieces, std::vector<ColumnGuess>(names.size()));
