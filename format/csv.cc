@@ -258,7 +258,9 @@ absl::Status ValidateOptions(const CsvOptions& options) {
 // spares copying it; a compressed one is decompressed into memory.
 class InputText {
  public:
-  static absl::StatusOr<InputText> Read(const std::string& path, InputCompression compression) {
+  // `populate`: read the whole file in at once (else pages come in as used).
+  static absl::StatusOr<InputText> Read(const std::string& path, InputCompression compression,
+                                        bool populate = true) {
     InputText t;
     if (compression != InputCompression::kGzip && compression != InputCompression::kZstd) {
       const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -270,7 +272,7 @@ class InputText {
                                 Detect(std::string_view(head, sizeof head)) != InputCompression::kNone;
         void* map = compressed ? MAP_FAILED
                                : ::mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE,
-                                        MAP_PRIVATE | MAP_POPULATE, fd, 0);
+                                        MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
         ::close(fd);
         if (map != MAP_FAILED) {
           t.map_ = static_cast<char*>(map);
@@ -829,17 +831,23 @@ absl::StatusOr<CsvData> ReadCsvFiles(const std::vector<std::string>& paths,
   return data;
 }
 
-absl::StatusOr<std::vector<Field>> InferCsvSchema(const std::vector<std::string>& paths,
-                                                  const CsvOptions& options,
-                                                  const std::map<std::string, DataType>& overrides) {
+namespace {
+
+// InferCsvSchema and InferCsvSchemaFromSample: all records when sample_bytes
+// is 0, else those starting in the first sample_bytes of each file.
+absl::StatusOr<std::vector<Field>> InferCsv(const std::vector<std::string>& paths, const CsvOptions& options,
+                                            const std::map<std::string, DataType>& overrides,
+                                            int64_t sample_bytes, std::vector<bool>* settled) {
   RETL_RETURN_IF_ERROR(ValidateOptions(options));
+  bool complete = true;  // every record was looked at
   if (paths.empty()) return absl::InvalidArgumentError("no input files to infer a schema from");
   std::vector<std::string> names;
   std::vector<ColumnGuess> guesses;
   bool have_names = false;
   std::vector<CsvField> record;
   for (const std::string& path : paths) {
-    RETL_ASSIGN_OR_RETURN(InputText text, InputText::Read(path, options.compression));
+    RETL_ASSIGN_OR_RETURN(InputText text, InputText::Read(path, options.compression,
+                                                          /*populate=*/sample_bytes == 0));
     RecordSplitter splitter(path, text.span(), options);
     if (options.header) {
       RETL_RETURN_IF_ERROR(ReadFileHeader(path, &splitter, &record));
@@ -877,6 +885,10 @@ absl::StatusOr<std::vector<Field>> InferCsvSchema(const std::vector<std::string>
     auto observe = [&](RecordSplitter* sp, std::vector<ColumnGuess>* into) -> absl::Status {
       std::vector<CsvField> fields;
       while (sp->Next(&fields)) {
+        if (sample_bytes > 0 && sp->offset() > sample_bytes) {
+          complete = false;
+          break;
+        }
         if (fields.size() != names.size()) {
           if (names.size() > 1 && IsBlankLine(fields)) continue;
           return absl::InvalidArgumentError(StrCat(path, ":", sp->record_line(), ": expected ",
@@ -903,7 +915,7 @@ absl::StatusOr<std::vector<Field>> InferCsvSchema(const std::vector<std::string>
     std::vector<char*> cuts;
     std::vector<int64_t> first_line;
     char* const end = text.span().data() + text.size();
-    if (CutAtLineEnds(splitter.position(), end, splitter.line(), options, &cuts, &first_line)) {
+    if (sample_bytes == 0 && CutAtLineEnds(splitter.position(), end, splitter.line(), options, &cuts, &first_line)) {
       const size_t pieces = cuts.size() - 1;
       std::vector<std::vector<ColumnGuess>> piece_guesses(pieces, std::vector<ColumnGuess>(names.size()));
       std::vector<absl::Status> status(pieces);
@@ -928,7 +940,61 @@ absl::StatusOr<std::vector<Field>> InferCsvSchema(const std::vector<std::string>
     fields[k] = Field{names[k], guesses[k].Type(), /*nullable=*/true};
   }
   RETL_RETURN_IF_ERROR(ApplyTypeOverrides(overrides, &fields));
+  if (settled != nullptr) {
+    settled->assign(fields.size(), true);
+    for (size_t k = 0; k < fields.size(); ++k) {
+      // Reading accepts more spellings of a boolean (t, yes, 1, ...) than
+      // inference does, and a column without a value in the sample says
+      // nothing of its type.
+      const bool overridden = overrides.count(fields[k].name) > 0;
+      if (!complete && !overridden &&
+          (!guesses[k].has_value || fields[k].type.id == TypeId::kBoolean)) {
+        (*settled)[k] = false;
+      }
+    }
+  }
   return fields;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Field>> InferCsvSchema(const std::vector<std::string>& paths,
+                                                  const CsvOptions& options,
+                                                  const std::map<std::string, DataType>& overrides) {
+  return InferCsv(paths, options, overrides, 0, nullptr);
+}
+
+absl::StatusOr<std::vector<Field>> InferCsvSchemaFromSample(const std::vector<std::string>& paths,
+                                                            const CsvOptions& options,
+                                                            const std::map<std::string, DataType>& overrides,
+                                                            int64_t sample_bytes, std::vector<bool>* settled) {
+  return InferCsv(paths, options, overrides, std::max<int64_t>(1, sample_bytes), settled);
+}
+
+absl::Status SettleCsvColumns(const std::vector<bool>& settled, std::vector<Field>* fields,
+                              std::vector<Column>* columns) {
+  for (size_t k = 0; k < fields->size(); ++k) {
+    if (settled[k]) continue;
+    Column& c = (*columns)[k];
+    ColumnGuess guess;
+    for (RowIndex r = 0; r < c.size(); ++r) {
+      if (c.IsValid(r)) guess.Observe(c.GetBytes(r));
+    }
+    const DataType type = guess.Type();
+    (*fields)[k].type = type;
+    if (type == c.type()) continue;
+    Column typed(type);
+    typed.Reserve(c.size());
+    for (RowIndex r = 0; r < c.size(); ++r) {
+      if (!c.IsValid(r)) {
+        typed.AppendNull();
+        continue;
+      }
+      RETL_RETURN_IF_ERROR(AppendParsedValue(c.GetBytes(r), &typed));  // it parsed as `type` above
+    }
+    c = std::move(typed);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace retl

@@ -116,6 +116,24 @@ absl::StatusOr<std::vector<Field>> InferCsvSchema(const std::vector<std::string>
                                                   const CsvOptions& options,
                                                   const std::map<std::string, DataType>& overrides);
 
+// InferCsvSchema from a sample: the records that start in the first
+// `sample_bytes` of each file. `settled` gets, per field, whether its type is
+// final once every record reads with it (reading with a type fails on a
+// value the type cannot hold, and then the caller infers from all records):
+// not for BOOLEAN (reading accepts more spellings, such as t, yes and 1, than
+// inference), nor for a column with no value in the sample. Read those as
+// STRING, then SettleCsvColumns. When the sample is every record, all are
+// settled.
+absl::StatusOr<std::vector<Field>> InferCsvSchemaFromSample(const std::vector<std::string>& paths,
+                                                            const CsvOptions& options,
+                                                            const std::map<std::string, DataType>& overrides,
+                                                            int64_t sample_bytes, std::vector<bool>* settled);
+
+// For each field not settled, whose column was read as STRING: the type
+// InferCsvSchema gives those values, and the column converted to it.
+absl::Status SettleCsvColumns(const std::vector<bool>& settled, std::vector<Field>* fields,
+                              std::vector<Column>* columns);
+
 }  // namespace retl
 
 #endif  // RETL_FORMAT_CSV_H_

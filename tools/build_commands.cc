@@ -128,7 +128,14 @@ absl::StatusOr<IndexDef> ParseIndexOption(const Schema& schema, const std::strin
   return index;
 }
 
-absl::StatusOr<Schema> SchemaForNewTable(const ImportOptions& o) {
+// Bytes at the start of each CSV input whose records choose the inferred
+// types (see StageImport).
+constexpr int64_t kCsvSampleBytes = 4 << 20;
+
+// The schema of a table the import creates or replaces. `settled`, if given,
+// asks for a CSV schema inferred from a sample (InferCsvSchemaFromSample) and
+// receives which types are final; it is left empty when that does not apply.
+absl::StatusOr<Schema> SchemaForNewTable(const ImportOptions& o, std::vector<bool>* settled = nullptr) {
   Schema schema;
   if (!o.schema_file.empty()) {
     if (!o.types.empty()) return absl::InvalidArgumentError("--type applies only without --schema");
@@ -163,6 +170,9 @@ absl::StatusOr<Schema> SchemaForNewTable(const ImportOptions& o) {
       RETL_ASSIGN_OR_RETURN(schema.fields, InferParquetSchema(o.inputs, overrides));
     } else if (o.format == InputFormat::kJsonl) {
       RETL_ASSIGN_OR_RETURN(schema.fields, InferJsonlSchema(o.inputs, overrides));
+    } else if (settled != nullptr) {
+      RETL_ASSIGN_OR_RETURN(schema.fields,
+                            InferCsvSchemaFromSample(o.inputs, o.csv, overrides, kCsvSampleBytes, settled));
     } else {
       RETL_ASSIGN_OR_RETURN(schema.fields, InferCsvSchema(o.inputs, o.csv, overrides));
     }
@@ -446,6 +456,18 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
   const TableInfo* existing = txn->pending().FindTable(o.table);
 
   Schema schema;
+  // A CSV schema inferred from a sample: which of its types are final (empty
+  // when the schema is not such).
+  std::vector<bool> settled;
+  auto check_schema_change = [&](const Schema& schema) -> absl::Status {
+    if (existing != nullptr && !(existing->schema == schema) && !o.allow_schema_change) {
+      return absl::FailedPreconditionError(StrCat(
+          "quality gate: the import changes the schema of table '", o.table,
+          "'; pass --allow-schema-change if that is intended. Nothing was committed. The table is:\n",
+          existing->schema.ToSql(o.table), "\nthe import's schema is:\n", schema.ToSql(o.table)));
+    }
+    return absl::OkStatus();
+  };
   if (o.mode == ImportMode::kCreate || o.mode == ImportMode::kReplaceTable) {
     if (o.mode == ImportMode::kCreate && existing != nullptr) {
       return absl::AlreadyExistsError(StrCat(
@@ -455,13 +477,9 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
     if (o.mode == ImportMode::kReplaceTable && existing == nullptr) {
       return absl::NotFoundError(StrCat("table '", o.table, "' does not exist; use --mode create"));
     }
-    RETL_ASSIGN_OR_RETURN(schema, SchemaForNewTable(o));
-    if (existing != nullptr && !(existing->schema == schema) && !o.allow_schema_change) {
-      return absl::FailedPreconditionError(StrCat(
-          "quality gate: the import changes the schema of table '", o.table,
-          "'; pass --allow-schema-change if that is intended. Nothing was committed. The table is:\n",
-          existing->schema.ToSql(o.table), "\nthe import's schema is:\n", schema.ToSql(o.table)));
-    }
+    RETL_ASSIGN_OR_RETURN(schema, SchemaForNewTable(o, o.format == InputFormat::kCsv ? &settled : nullptr));
+    // A schema from a sample is checked once the input is read.
+    if (settled.empty()) RETL_RETURN_IF_ERROR(check_schema_change(schema));
   } else {
     if (existing == nullptr) {
       return absl::NotFoundError(StrCat("table '", o.table, "' does not exist; use --mode create"));
@@ -518,6 +536,28 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
     data.describe_row = [source](RowIndex r) { return source->Describe(r); };
   } else if (o.format == InputFormat::kJsonl) {
     RETL_ASSIGN_OR_RETURN(csv, ReadJsonlFiles(o.inputs, schema.fields, constants, report));
+    data.columns = std::move(csv->columns);
+    const CsvData* source = &*csv;
+    data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+  } else if (!settled.empty()) {
+    // Types from a sample, with unsettled columns read as text: when every
+    // record reads, they are the types all records give; when one does not,
+    // the types come from all records and the input is read again.
+    std::vector<Field> read_fields = schema.fields;
+    for (size_t k = 0; k < read_fields.size(); ++k) {
+      if (!settled[k]) read_fields[k].type = DataType::Of(TypeId::kString);
+    }
+    auto read = ReadCsvFiles(o.inputs, read_fields, o.csv, constants, report);
+    if (read.ok()) {
+      RETL_RETURN_IF_ERROR(SettleCsvColumns(settled, &schema.fields, &read->columns));
+      RETL_RETURN_IF_ERROR(schema.Validate());
+    } else {
+      progress.Done();
+      RETL_ASSIGN_OR_RETURN(schema, SchemaForNewTable(o));
+      read = ReadCsvFiles(o.inputs, schema.fields, o.csv, constants, report);
+    }
+    RETL_RETURN_IF_ERROR(check_schema_change(schema));
+    RETL_ASSIGN_OR_RETURN(csv, std::move(read));
     data.columns = std::move(csv->columns);
     const CsvData* source = &*csv;
     data.describe_row = [source](RowIndex r) { return source->Describe(r); };

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import data_files, live_version, read_csv, run, write_csv
+from conftest import data_files, live_version, query, read_csv, run, write_csv
 
 PEOPLE_HEADER = ["id", "name", "score", "joined", "seen", "active", "region"]
 PEOPLE = [
@@ -338,3 +338,67 @@ def test_dump_error_writes_nothing(ds, tmp_path):
     assert r.out == "" and "no partition 'nope'" in r.err, r
     r = run("dump", ds, "--table", "t", "--columns", "id,zzz", expect=1)
     assert r.out == "" and "no column 'zzz'" in r.err, r
+
+
+def column_types(ds, table="t"):
+    out = run("info", ds).out
+    return {line.split()[0]: line.split()[1] for line in out.splitlines()
+            if line.startswith("    ") and len(line.split()) > 1}
+
+
+@pytest.mark.parametrize("late, expected", [
+    ("yes", "STRING"),        # not a boolean to inference, though reading would take it
+    ("1.5", "DOUBLE"),        # past the sample, the sampled BIGINT does not hold
+    ("2024-01-02", "STRING"),  # nor does DOUBLE
+])
+def test_types_inferred_from_a_sample_are_those_of_all_records(ds, tmp_path, late, expected):
+    # Over 4 MiB, so the types come from a sample of the first records, and
+    # the record that decides comes after it.
+    path = tmp_path / "big.csv"
+    n = 300_000
+    with open(path, "w") as f:
+        f.write("id,flag,num,ratio,empty_early\n")
+        for i in range(n):
+            last = i == n - 1
+            flag = late if last and expected == "STRING" and late == "yes" else ("true" if i % 2 else "false")
+            num = late if last and late == "1.5" else str(i)
+            ratio = late if last and late == "2024-01-02" else f"{i / 7:.3f}"
+            f.write(f"{i},{flag},{num},{ratio},{i if i > n - 10 else ''}\n")
+    assert path.stat().st_size > 4 << 20
+    run("import", ds, "--table", "t", "--input", path, "--primary-key", "id")
+    types = column_types(ds)
+    assert types["empty_early"] == "BIGINT"
+    want = {"flag": "BOOLEAN", "num": "BIGINT", "ratio": "DOUBLE"}
+    want[{"yes": "flag", "1.5": "num", "2024-01-02": "ratio"}[late]] = expected
+    for column, t in want.items():
+        assert types[column] == t, (column, types)
+    # The values are all there, as one full inference would have read them.
+    out = query(ds, "-c", "SELECT count(*), count(empty_early) FROM t").out
+    assert f"{n}" in out and "9" in out
+
+
+def test_bad_record_after_the_sample_reports_as_before(ds, tmp_path):
+    path = tmp_path / "big.csv"
+    with open(path, "w") as f:
+        f.write("id,v\n")
+        for i in range(500_000):
+            f.write(f"{i},{i}\n")
+        f.write("500000,1,extra\n")
+    r = run("import", ds, "--table", "t", "--input", path, "--primary-key", "id", expect=1)
+    assert f"{path}:500002: expected 2 fields, found 3" in r.err
+    assert live_version(ds) == 1
+
+
+def test_replace_table_compares_the_schema_of_all_records(ds, tmp_path):
+    # The sample says BIGINT, a later record makes it DOUBLE, as the table
+    # already is: no schema change, so no --allow-schema-change needed.
+    path = tmp_path / "big.csv"
+    with open(path, "w") as f:
+        f.write("id,v\n")
+        for i in range(500_000):
+            f.write(f"{i},{i}\n")
+        f.write("500000,0.5\n")
+    run("import", ds, "--table", "t", "--input", path, "--primary-key", "id")
+    assert column_types(ds)["v"] == "DOUBLE"
+    run("import", ds, "--table", "t", "--input", path, "--primary-key", "id", "--mode", "replace-table")
+    assert live_version(ds) == 3
