@@ -2,6 +2,7 @@
 #include "format/strings.h"
 
 #include <algorithm>
+#include <numeric>
 #include <cstring>
 
 #include "absl/container/flat_hash_map.h"
@@ -158,25 +159,55 @@ void EncodeFor(const Column& c, RowIndex begin, RowIndex end, EncodedChunk* chun
   chunk->layout.bit_width = width;
 }
 
-// `distinct`: the chunk's distinct values, if found already (else nullptr).
-void EncodeDictionary(const Column& c, RowIndex begin, RowIndex end, EncodedChunk* chunk,
-                      absl::flat_hash_map<std::string_view, uint32_t>* distinct) {
+// The distinct non-NULL values of a STRING or BINARY chunk, for the
+// dictionary encoding, and which one each row holds. With `give_up`, stops
+// (viable = false) as soon as a dictionary cannot win: more distinct values
+// than half the rows, judged on the first 4096 rows already, to spare
+// building a large map for mostly-distinct columns.
+struct Distinct {
+  absl::flat_hash_map<std::string_view, uint32_t> index;  // value -> id
+  std::vector<std::string_view> values;                   // by id (first appearance)
+  std::vector<uint32_t> ids;                              // per row; 0 for NULL
+  uint64_t bytes = 0;
+  bool viable = true;
+};
+
+Distinct FindDistinct(const Column& c, RowIndex begin, RowIndex end, bool give_up) {
+  Distinct d;
+  const RowIndex n = end - begin;
+  const RowIndex probe = std::min<RowIndex>(n, 4096);
+  d.ids.assign(n, 0);
+  for (RowIndex i = begin; i < end; ++i) {
+    if (!c.IsValid(i)) continue;
+    std::string_view v = c.GetBytes(i);
+    auto [it, inserted] = d.index.emplace(v, static_cast<uint32_t>(d.values.size()));
+    d.ids[i - begin] = it->second;
+    if (!inserted) continue;
+    d.values.push_back(v);
+    d.bytes += v.size();
+    const RowIndex seen = i - begin + 1;
+    if (give_up && d.values.size() * 2 > static_cast<size_t>(seen >= probe ? n : probe)) {
+      d.viable = false;
+      return d;
+    }
+  }
+  return d;
+}
+
+void EncodeDictionary(const Column& c, RowIndex begin, RowIndex end, const Distinct& d,
+                      EncodedChunk* chunk) {
   ChunkBuilder b(chunk);
   AddValidity(c, begin, end, &b);
   // Distinct non-NULL values, sorted, so codes preserve order (FORMAT.md §5.4).
-  absl::flat_hash_map<std::string_view, uint32_t> own;
-  if (distinct == nullptr) {
-    for (RowIndex i = begin; i < end; ++i) {
-      if (c.IsValid(i)) own.emplace(c.GetBytes(i), 0);
-    }
+  std::vector<uint32_t> order(d.values.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) { return d.values[x] < d.values[y]; });
+  std::vector<uint32_t> code_of(order.size());
+  std::vector<std::string_view> dict(order.size());
+  for (size_t k = 0; k < order.size(); ++k) {
+    code_of[order[k]] = static_cast<uint32_t>(k);
+    dict[k] = d.values[order[k]];
   }
-  absl::flat_hash_map<std::string_view, uint32_t>& index = distinct != nullptr ? *distinct : own;
-  std::vector<std::string_view> dict;
-  dict.reserve(index.size());
-  for (const auto& [v, _] : index) dict.push_back(v);
-  std::sort(dict.begin(), dict.end());
-  for (size_t k = 0; k < dict.size(); ++k) index[dict[k]] = static_cast<uint32_t>(k);
-
   std::string* out = b.Begin();
   uint32_t off = 0;
   PutLE<uint32_t>(out, 0);
@@ -191,7 +222,7 @@ void EncodeDictionary(const Column& c, RowIndex begin, RowIndex end, EncodedChun
   int width = dict.empty() ? 0 : BitWidth(dict.size() - 1);
   std::vector<uint64_t> codes(end - begin, 0);
   for (RowIndex i = begin; i < end; ++i) {
-    if (c.IsValid(i)) codes[i - begin] = index.find(c.GetBytes(i))->second;
+    if (c.IsValid(i)) codes[i - begin] = code_of[d.ids[i - begin]];
   }
   out = b.Begin();
   BitPack(codes.data(), codes.size(), width, out);
@@ -298,35 +329,6 @@ uint64_t RleSize(const Column& c, RowIndex begin, RowIndex end) {
   return runs * 4 + runs * c.type().FixedWidth();
 }
 
-// The distinct non-NULL values of a STRING or BINARY chunk, for the
-// dictionary encoding; `viable` is false when a dictionary cannot win (more
-// distinct values than half the rows), which is judged on the first 4096
-// rows already, to spare building a large map for mostly-distinct columns.
-struct Distinct {
-  absl::flat_hash_map<std::string_view, uint32_t> index;
-  uint64_t bytes = 0;
-  bool viable = true;
-};
-
-Distinct FindDistinct(const Column& c, RowIndex begin, RowIndex end) {
-  Distinct d;
-  const RowIndex n = end - begin;
-  const RowIndex probe = std::min<RowIndex>(n, 4096);
-  for (RowIndex i = begin; i < end; ++i) {
-    if (!c.IsValid(i)) continue;
-    std::string_view v = c.GetBytes(i);
-    if (d.index.emplace(v, 0).second) {
-      d.bytes += v.size();
-      const RowIndex seen = i - begin + 1;
-      if (d.index.size() * 2 > static_cast<size_t>(seen >= probe ? n : probe)) {
-        d.viable = false;
-        return d;
-      }
-    }
-  }
-  return d;
-}
-
 uint64_t DictionarySize(const Distinct& d, RowIndex rows) {
   if (!d.viable) return UINT64_MAX;
   int width = d.index.empty() ? 0 : BitWidth(d.index.size() - 1);
@@ -340,7 +342,11 @@ void EncodeWith(const Column& c, RowIndex begin, RowIndex end, Encoding e, Encod
     case Encoding::kPlain: EncodePlain(c, begin, end, chunk); break;
     case Encoding::kForBitpack: EncodeFor(c, begin, end, chunk); break;
     case Encoding::kDictionary:
-      EncodeDictionary(c, begin, end, chunk, distinct == nullptr ? nullptr : &distinct->index);
+      if (distinct != nullptr && distinct->viable) {
+        EncodeDictionary(c, begin, end, *distinct, chunk);
+      } else {
+        EncodeDictionary(c, begin, end, FindDistinct(c, begin, end, /*give_up=*/false), chunk);
+      }
       break;
     case Encoding::kRle: EncodeRle(c, begin, end, chunk); break;
   }
@@ -543,7 +549,7 @@ EncodedChunk EncodeChunk(const Column& c, RowIndex begin, RowIndex end) {
   Distinct distinct;
   if (!IsSmallInt(p)) {
     if (p == PhysicalType::kBytes) {
-      distinct = FindDistinct(c, begin, end);
+      distinct = FindDistinct(c, begin, end, /*give_up=*/true);
       consider(Encoding::kDictionary, DictionarySize(distinct, end - begin));
     }
     consider(Encoding::kRle, RleSize(c, begin, end));

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "format/encoding.h"
 #include "format/key_codec.h"
@@ -39,18 +38,7 @@ constexpr uint32_t kSalt[8] = {0x47b6137bu, 0x44974d91u, 0x8824ad5bu, 0xa2b7289d
 // no two keys are equal, so no grouping is needed.
 fmt::HashIndex BuildHashIndex(const NormalizedKeys& keys, bool known_unique, std::string* file) {
   const RowIndex n = keys.size();
-  // Groups in order of first row; group_of[r] for indexed rows. The set holds
-  // each group's first row, hashed by the key hash already computed.
-  struct RowHash {
-    const NormalizedKeys* keys;
-    size_t operator()(uint32_t r) const { return keys->hashes[r]; }
-  };
-  struct RowEq {
-    const NormalizedKeys* keys;
-    bool operator()(uint32_t a, uint32_t b) const { return keys->key(a) == keys->key(b); }
-  };
-  absl::flat_hash_map<uint32_t, uint32_t, RowHash, RowEq> group_ids(
-      known_unique ? 0 : n, RowHash{&keys}, RowEq{&keys});
+  // Groups in order of first row; group_of[r] for indexed rows.
   std::vector<uint32_t> group_of(known_unique ? 0 : n, 0);
   std::vector<RowIndex> first_row;
   std::vector<uint32_t> group_size;
@@ -61,18 +49,43 @@ fmt::HashIndex BuildHashIndex(const NormalizedKeys& keys, bool known_unique, std
       if (keys.indexed[r]) first_row.push_back(r);
     }
     rows = static_cast<RowIndex>(first_row.size());
-  }
-  for (RowIndex r = 0; r < (known_unique ? 0 : n); ++r) {
-    if (!keys.indexed[r]) continue;
-    ++rows;
-    auto [it, inserted] =
-        group_ids.emplace(static_cast<uint32_t>(r), static_cast<uint32_t>(first_row.size()));
-    if (inserted) {
-      first_row.push_back(r);
-      group_size.push_back(0);
+  } else {
+    // An open-addressing table of groups, found by the key hashes computed
+    // already: each entry is (high 32 bits of the hash, group + 1). The
+    // entry for a row some rows ahead is prefetched: the table is large and
+    // rows hash anywhere.
+    uint64_t cap = 16;
+    while (cap < 2 * static_cast<uint64_t>(n)) cap *= 2;
+    const uint64_t mask = cap - 1;
+    std::vector<uint64_t> table(cap, 0);
+    constexpr RowIndex kAhead = 16;
+    for (RowIndex r = 0; r < n; ++r) {
+      if (r + kAhead < n) __builtin_prefetch(&table[keys.hashes[r + kAhead] & mask]);
+      if (!keys.indexed[r]) continue;
+      ++rows;
+      const uint64_t h = keys.hashes[r];
+      const uint64_t tag = h >> 32;
+      uint32_t g = 0;
+      for (uint64_t i = h & mask;; i = (i + 1) & mask) {
+        const uint64_t e = table[i];
+        if (e == 0) {
+          g = static_cast<uint32_t>(first_row.size());
+          first_row.push_back(r);
+          group_size.push_back(0);
+          table[i] = (tag << 32) | (g + 1);
+          break;
+        }
+        if ((e >> 32) == tag) {
+          const RowIndex first = first_row[(e & 0xffffffffu) - 1];
+          if (keys.hashes[first] == h && keys.key(first) == keys.key(r)) {
+            g = static_cast<uint32_t>((e & 0xffffffffu) - 1);
+            break;
+          }
+        }
+      }
+      group_of[r] = g;
+      ++group_size[g];
     }
-    group_of[r] = it->second;
-    ++group_size[it->second];
   }
   const RowIndex k = static_cast<RowIndex>(first_row.size());
   const bool unique = k == rows;
@@ -86,7 +99,13 @@ fmt::HashIndex BuildHashIndex(const NormalizedKeys& keys, bool known_unique, std
   std::vector<uint64_t> slots(m, 0);
   const uint64_t blocks = std::max<uint64_t>(1, (static_cast<uint64_t>(k) * 10 + 255) / 256);
   std::vector<uint32_t> filter(blocks * 8, 0);
+  constexpr RowIndex kAhead = 16;
   for (RowIndex g = 0; g < k; ++g) {
+    if (g + kAhead < k) {
+      const uint64_t ah = keys.hashes[first_row[g + kAhead]];
+      __builtin_prefetch(&slots[static_cast<uint64_t>((static_cast<unsigned __int128>(ah) * m) >> 64)]);
+      __builtin_prefetch(&filter[(((ah >> 32) * blocks) >> 32) * 8]);
+    }
     const RowIndex r = first_row[g];
     const uint64_t h = keys.hashes[r];
     const uint64_t q = static_cast<uint64_t>(unique ? r : g) + 1;
