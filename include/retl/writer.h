@@ -46,7 +46,8 @@ struct RETL_EXPORT WriterOptions {
 
 // New rows for a table: one Column per schema field, in schema order, in any
 // row order. `describe_row` (optional) names a row's origin for error
-// messages, e.g. "customers.csv:1234".
+// messages, e.g. "customers.csv:1234"; it may be called from several threads
+// at once.
 struct RETL_EXPORT TableData {
   std::vector<Column> columns;
   std::function<std::string(RowIndex)> describe_row;
