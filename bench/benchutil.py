@@ -71,3 +71,11 @@ def run_measured(tool, cmd, log_prefix, env=None):
                 print(f"--- last lines of its {name}:\n{text.rstrip()}", file=sys.stderr)
         sys.exit(1)
     return wall, usage
+
+
+def print_columns(header, rows):
+    """Prints a header and rows of strings, each column right-aligned to its widest cell."""
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    for row in rows:
+        print("  ".join(v.rjust(w) for v, w in zip(row, widths)))

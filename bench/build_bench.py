@@ -332,10 +332,7 @@ def print_table(results, args):
                      f"{r['seconds_min']:.3f}", f"{r['seconds_max']:.3f}",
                      f"{r['rows_per_second']:,.0f}", f"{r['peak_memory_bytes'] / MIB:.0f}",
                      f"{r['size_bytes'] / MIB:.1f}", ratio])
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
-    for row in rows:
-        print("  ".join(v.rjust(w) for v, w in zip(row, widths)))
+    benchutil.print_columns(header, rows)
 
 
 if __name__ == "__main__":

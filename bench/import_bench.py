@@ -186,9 +186,7 @@ def print_table(r):
            f"{r['rows_per_second_median']:,.0f}", f"{r['cpu_seconds_median']:.2f}",
            f"{r['peak_rss_bytes'] / MIB:.1f}", f"{r['dataset_bytes'] / MIB:.1f}",
            f"{r['csv_bytes'] / MIB:.1f}"]
-    widths = [max(len(h), len(v)) for h, v in zip(header, row)]
-    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
-    print("  ".join(v.rjust(w) for v, w in zip(row, widths)))
+    benchutil.print_columns(header, [row])
 
 
 if __name__ == "__main__":

@@ -377,13 +377,19 @@ def test_types_inferred_from_a_sample_are_those_of_all_records(ds, tmp_path, lat
     assert f"{n}" in out and "9" in out
 
 
-def test_bad_record_after_the_sample_reports_as_before(ds, tmp_path):
+def whole_numbers_then(tmp_path, last_record):
+    """A CSV (id,v) of 500,000 whole-number records, well past the 4 MiB sample, then `last_record`."""
     path = tmp_path / "big.csv"
     with open(path, "w") as f:
         f.write("id,v\n")
         for i in range(500_000):
             f.write(f"{i},{i}\n")
-        f.write("500000,1,extra\n")
+        f.write(last_record + "\n")
+    return path
+
+
+def test_bad_record_after_the_sample_reports_as_before(ds, tmp_path):
+    path = whole_numbers_then(tmp_path, "500000,1,extra")
     r = run("import", ds, "--table", "t", "--input", path, "--primary-key", "id", expect=1)
     assert f"{path}:500002: expected 2 fields, found 3" in r.err
     assert live_version(ds) == 1
@@ -392,12 +398,7 @@ def test_bad_record_after_the_sample_reports_as_before(ds, tmp_path):
 def test_replace_table_compares_the_schema_of_all_records(ds, tmp_path):
     # The sample says BIGINT, a later record makes it DOUBLE, as the table
     # already is: no schema change, so no --allow-schema-change needed.
-    path = tmp_path / "big.csv"
-    with open(path, "w") as f:
-        f.write("id,v\n")
-        for i in range(500_000):
-            f.write(f"{i},{i}\n")
-        f.write("500000,0.5\n")
+    path = whole_numbers_then(tmp_path, "500000,0.5")
     run("import", ds, "--table", "t", "--input", path, "--primary-key", "id")
     assert column_types(ds)["v"] == "DOUBLE"
     run("import", ds, "--table", "t", "--input", path, "--primary-key", "id", "--mode", "replace-table")
