@@ -194,14 +194,6 @@ IndexPart::~IndexPart() = default;
 IndexPart::IndexPart(IndexPart&&) noexcept = default;
 IndexPart& IndexPart::operator=(IndexPart&&) noexcept = default;
 
-absl::StatusOr<IndexPart> BuildIndexPart(const Schema& schema, const std::vector<Column>& columns,
-                                         std::span<const RowIndex> rows, int which,
-                                         bool primary_checked_unique) {
-  NormalizedKeys keys;
-  NormalizeKeys(columns, which >= 0 ? schema.indexes.at(which).columns : schema.primary_key, rows, &keys);
-  return BuildIndexPart(schema, keys, which, primary_checked_unique);
-}
-
 absl::StatusOr<IndexPart> BuildIndexPart(const Schema& schema, const NormalizedKeys& keys, int which,
                                          bool primary_checked_unique) {
   const RowIndex n = keys.size();
@@ -286,7 +278,9 @@ absl::StatusOr<std::string> BuildIndexFile(const Schema& schema, const std::vect
   for (RowIndex r = 0; r < n; ++r) rows[r] = r;
   std::vector<IndexPart> parts;
   for (int which = -1; which < static_cast<int>(schema.indexes.size()); ++which) {
-    RETL_ASSIGN_OR_RETURN(IndexPart part, BuildIndexPart(schema, columns, rows, which, false));
+    NormalizedKeys keys;
+    NormalizeKeys(columns, which >= 0 ? schema.indexes[which].columns : schema.primary_key, rows, &keys);
+    RETL_ASSIGN_OR_RETURN(IndexPart part, BuildIndexPart(schema, keys, which, false));
     parts.push_back(std::move(part));
   }
   return AssembleIndexFile(schema, n, std::move(parts), segment_checksum);

@@ -75,14 +75,10 @@ struct IndexPart {
   std::unique_ptr<fmt::FenceIndex> fences;  // the primary part's
 };
 
-// Index `which` over rows `rows` of `columns` (one per schema field; the rows
-// in primary-key order). `primary_checked_unique`: the caller has checked that
+// Index `which` (-1: the primary index, with the fences; k:
+// schema.indexes[k]) from its keys, normalized already, of a segment's rows
+// in primary-key order. `primary_checked_unique`: the caller has checked that
 // no two primary keys are equal, which saves grouping them.
-absl::StatusOr<IndexPart> BuildIndexPart(const Schema& schema, const std::vector<Column>& columns,
-                                         std::span<const RowIndex> rows, int which,
-                                         bool primary_checked_unique);
-// The same from the keys of index `which` (the primary key's for -1),
-// normalized already.
 absl::StatusOr<IndexPart> BuildIndexPart(const Schema& schema, const NormalizedKeys& keys, int which,
                                          bool primary_checked_unique);
 // The index file from every part of one segment (any order).

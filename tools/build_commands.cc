@@ -539,30 +539,28 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
     data.columns = std::move(csv->columns);
     const CsvData* source = &*csv;
     data.describe_row = [source](RowIndex r) { return source->Describe(r); };
-  } else if (!settled.empty()) {
-    // Types from a sample, with unsettled columns read as text: when every
-    // record reads, they are the types all records give; when one does not,
-    // the types come from all records and the input is read again.
+  } else {
+    // With types from a sample (`settled` not empty), unsettled columns are
+    // read as text: when every record reads, the types are those all records
+    // give; when one does not, the types come from all records and the input
+    // is read again.
     std::vector<Field> read_fields = schema.fields;
-    for (size_t k = 0; k < read_fields.size(); ++k) {
+    for (size_t k = 0; k < settled.size(); ++k) {
       if (!settled[k]) read_fields[k].type = DataType::Of(TypeId::kString);
     }
     auto read = ReadCsvFiles(o.inputs, read_fields, o.csv, constants, report);
-    if (read.ok()) {
-      RETL_RETURN_IF_ERROR(SettleCsvColumns(settled, &schema.fields, &read->columns));
-      RETL_RETURN_IF_ERROR(schema.Validate());
-    } else {
-      progress.Done();
-      RETL_ASSIGN_OR_RETURN(schema, SchemaForNewTable(o));
-      read = ReadCsvFiles(o.inputs, schema.fields, o.csv, constants, report);
+    if (!settled.empty()) {
+      if (read.ok()) {
+        RETL_RETURN_IF_ERROR(SettleCsvColumns(settled, &schema.fields, &read->columns));
+        RETL_RETURN_IF_ERROR(schema.Validate());
+      } else {
+        progress.Done();
+        RETL_ASSIGN_OR_RETURN(schema, SchemaForNewTable(o));
+        read = ReadCsvFiles(o.inputs, schema.fields, o.csv, constants, report);
+      }
+      RETL_RETURN_IF_ERROR(check_schema_change(schema));
     }
-    RETL_RETURN_IF_ERROR(check_schema_change(schema));
     RETL_ASSIGN_OR_RETURN(csv, std::move(read));
-    data.columns = std::move(csv->columns);
-    const CsvData* source = &*csv;
-    data.describe_row = [source](RowIndex r) { return source->Describe(r); };
-  } else {
-    RETL_ASSIGN_OR_RETURN(csv, ReadCsvFiles(o.inputs, schema.fields, o.csv, constants, report));
     data.columns = std::move(csv->columns);
     const CsvData* source = &*csv;
     data.describe_row = [source](RowIndex r) { return source->Describe(r); };
