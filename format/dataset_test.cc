@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -303,6 +304,119 @@ TEST(DatasetTest, BadRowsFailWithoutCommittingOrLeavingFiles) {
   EXPECT_EQ(ListDirectory(JoinPath(dir, "data")).value().size(), files_before.size());
   EXPECT_EQ(ReadCurrent(dir).value(), 2);
   EXPECT_EQ(ListManifestVersions(dir).value().size(), 2u);
+}
+
+// Rows [begin, end) of `data`, as a batch of a feed.
+TableData Rows(const TableData& data, RowIndex begin, RowIndex end) {
+  TableData batch;
+  for (const Column& c : data.columns) batch.columns.push_back(c.Slice(begin, end));
+  batch.describe_row = [begin](RowIndex r) { return "input row " + std::to_string(begin + r + 1); };
+  return batch;
+}
+
+// `data` as a feed of batches of `batch_rows` rows.
+RowFeed FeedOf(const TableData& data, RowIndex batch_rows) {
+  RowFeed feed;
+  feed.read = [&data, batch_rows](const RowFeed::Add& add) {
+    for (RowIndex b = 0; b < data.num_rows(); b += batch_rows) {
+      RETL_RETURN_IF_ERROR(add(Rows(data, b, std::min(data.num_rows(), b + batch_rows))));
+    }
+    return absl::OkStatus();
+  };
+  feed.describe = [](uint64_t origin) { return "input row " + std::to_string(origin + 1); };
+  return feed;
+}
+
+// Name -> contents of every file under DIR/data.
+std::map<std::string, std::string> DataFiles(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::directory_iterator(dir + "/data")) {
+    files[e.path().filename().string()] = ReadFile(e.path().string()).value();
+  }
+  return files;
+}
+
+TEST(DatasetTest, BuildsLargerThanTheMemoryLimitSpillAndWriteTheSameFiles) {
+  Schema schema = WideSchema(true);
+  schema.indexes.push_back(IndexDef{"by_region", {1}});
+  const TableData data = RandomData(schema, 20000, 41);
+  TempDir in_memory, spilled;
+  ASSERT_OK(DatasetWriter::Init(in_memory.path()));
+  ASSERT_OK(DatasetWriter::Init(spilled.path()));
+  {
+    auto w = OpenWriter(in_memory.path(), 1000);
+    Commit(w.get(), [&](Transaction* t) { return t->CreateTable("t", schema, data); });
+  }
+  {
+    WriterOptions o;
+    o.block_rows = 1000;
+    o.memory_limit = 200 << 10;  // batches of 100 KiB: a few hundred rows each
+    auto w = DatasetWriter::Open(spilled.path(), o).value();
+    const RowFeed feed = FeedOf(data, 700);
+    Commit(w.get(), [&](Transaction* t) { return t->CreateTable("t", schema, feed).status(); });
+  }
+  const auto expected = DataFiles(in_memory.path()), actual = DataFiles(spilled.path());
+  ASSERT_EQ(expected.size(), actual.size());
+  for (const auto& [name, bytes] : expected) {
+    ASSERT_TRUE(actual.count(name)) << name;
+    EXPECT_TRUE(actual.at(name) == bytes) << name << " differs";
+  }
+  auto ds = Dataset::Open(spilled.path()).value();
+  ExpectSameRows(ReadTable(*ds->Latest().value(), "t"), Expected(schema, data));
+  EXPECT_TRUE(VerifyVersion(spilled.path(), 2).value().ok());
+}
+
+TEST(DatasetTest, SpilledBuildsFindDuplicateKeysAcrossBatchesAndExistingRows) {
+  const Schema schema = WideSchema(true);
+  TableData data = RandomData(schema, 5000, 43);
+  TempDir dir;
+  ASSERT_OK(DatasetWriter::Init(dir.path()));
+  WriterOptions o;
+  o.memory_limit = 64 << 10;
+  auto w = DatasetWriter::Open(dir.path(), o).value();
+  {
+    // Rows 101 and 4001 share a key: in different batches, so different runs.
+    TableData dup = RandomData(schema, 5000, 43);
+    Column ids(dup.columns[0].type());
+    for (RowIndex r = 0; r < 5000; ++r) ids.AppendInt(r == 4000 ? dup.columns[0].GetInt(100) : dup.columns[0].GetInt(r));
+    dup.columns[0] = std::move(ids);
+    auto txn = w->Begin("test").value();
+    const RowFeed feed = FeedOf(dup, 500);
+    auto rows = txn->CreateTable("t", schema, feed);
+    ASSERT_FALSE(rows.ok());
+    EXPECT_TRUE(testing::Contains(rows.status(), "duplicate primary key (id)=(" +
+                                                     std::to_string(dup.columns[0].GetInt(100)) +
+                                                     ") at input row 101 and input row 4001"))
+        << rows.status();
+  }
+  const RowFeed feed = FeedOf(data, 500);
+  Commit(w.get(), [&](Transaction* t) { return t->CreateTable("t", schema, feed).status(); });
+  {
+    // Appending rows whose keys exist fails naming the row; nothing changes.
+    TableData more = RandomData(schema, 3000, 44, /*id_base=*/3 * 4000);
+    auto txn = w->Begin("test").value();
+    const RowFeed more_feed = FeedOf(more, 400);
+    auto rows = txn->Append("t", more_feed);
+    ASSERT_FALSE(rows.ok());
+    EXPECT_TRUE(testing::Contains(rows.status(), "already exists in partition")) << rows.status();
+    EXPECT_TRUE(testing::Contains(rows.status(), "the row at input row ")) << rows.status();
+  }
+  // Replacing the partitions the rows name keeps the others.
+  TableData fresh = RandomData(schema, 3000, 45, /*id_base=*/1);
+  Column regions(fresh.columns[1].type());
+  for (RowIndex r = 0; r < 3000; ++r) regions.AppendBytes(r % 2 ? "eu" : "us");
+  fresh.columns[1] = std::move(regions);
+  const RowFeed fresh_feed = FeedOf(fresh, 300);
+  Commit(w.get(), [&](Transaction* t) { return t->ReplacePartitions("t", fresh_feed, std::nullopt).status(); });
+  auto ds = Dataset::Open(dir.path()).value();
+  auto snap = ds->Latest().value();
+  const TableInfo* t = snap->GetTable("t").value();
+  RowIndex kept = 0;
+  for (RowIndex r = 0; r < data.num_rows(); ++r) {
+    const Column& pc = data.columns[1];
+    if (!pc.IsValid(r) || pc.GetBytes(r) == "apac") ++kept;
+  }
+  EXPECT_EQ(t->row_count(), kept + 3000);
 }
 
 TEST(DatasetTest, OneWriterAtATime) {

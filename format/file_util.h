@@ -48,6 +48,11 @@ class WritableFile {
   std::string buffer_;
 };
 
+// A new file in `dir` with no name (O_TMPFILE, or a file unlinked at once),
+// open for reading and writing: it disappears when closed, however the
+// process ends. Returns the descriptor, or -1 with errno set.
+int OpenUnnamedFile(const std::string& dir);
+
 // Writes `data` to `path` (replacing it), fsyncs it and closes it.
 absl::Status WriteFileDurably(const std::string& path, std::string_view data);
 // Reads a whole file (regular file, pipe or device; a directory is an error).

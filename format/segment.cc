@@ -117,81 +117,99 @@ absl::StatusOr<EncodedBlock> EncodeSegmentBlock(const std::vector<Column>& colum
   return block;
 }
 
+absl::StatusOr<std::unique_ptr<SegmentFileWriter>> SegmentFileWriter::Create(const std::string& path,
+                                                                          const Schema& schema) {
+  RETL_ASSIGN_OR_RETURN(auto file, WritableFile::Create(path));
+  std::unique_ptr<SegmentFileWriter> w(new SegmentFileWriter(std::move(file), schema));
+  w->footer_ = std::make_unique<fmt::SegmentFooter>();
+  w->footer_->format_version = kFormatVersion;
+  w->footer_->schema = SchemaToThrift(schema);
+  w->footer_->row_count = 0;
+  w->footer_->__set_created_by(kCreatedBy);
+  RETL_RETURN_IF_ERROR(w->Write(EncodeHeader(kSegmentMagic)));
+  return w;
+}
+
+SegmentFileWriter::SegmentFileWriter(std::unique_ptr<WritableFile> file, const Schema& schema)
+    : file_(std::move(file)), columns_(schema.fields.size()) {}
+
+SegmentFileWriter::~SegmentFileWriter() = default;
+
+absl::Status SegmentFileWriter::Write(std::string_view data) {
+  checksum_.Update(data.data(), data.size());
+  return file_->Append(data);
+}
+
+absl::Status SegmentFileWriter::Append(const EncodedBlock& eb) {
+  if (eb.chunks.size() != columns_) {
+    return absl::InvalidArgumentError(StrCat("segment needs ", columns_, " columns, got ", eb.chunks.size()));
+  }
+  fmt::SegmentFooter& footer = *footer_;
+  fmt::Block block;
+  block.first_row = footer.row_count;
+  block.row_count = static_cast<int32_t>(eb.row_count);
+  footer.row_count += eb.row_count;
+  for (const StoredChunk& stored : eb.chunks) {
+    const EncodedChunk& chunk = stored.chunk;
+    fmt::ColumnChunk tc;
+    tc.compression = stored.compression == Compression::kZstd ? fmt::Compression::ZSTD
+                                                               : fmt::Compression::NONE;
+    if (const uint64_t rem = file_->size() % kChunkAlignment; rem != 0) {
+      RETL_RETURN_IF_ERROR(Write(std::string(kChunkAlignment - rem, '\0')));
+    }
+    tc.encoding = static_cast<fmt::Encoding::type>(chunk.layout.encoding);
+    tc.offset = static_cast<int64_t>(file_->size());
+    tc.stored_length = static_cast<int64_t>(chunk.bytes.size());
+    tc.uncompressed_length = static_cast<int64_t>(stored.uncompressed_length);
+    tc.checksum = static_cast<int64_t>(Checksum64(chunk.bytes));
+    for (const BufferRange& r : chunk.layout.buffers) {
+      fmt::BufferRef ref;
+      ref.offset = static_cast<int64_t>(r.offset);
+      ref.length = static_cast<int64_t>(r.length);
+      tc.buffers.push_back(ref);
+    }
+    tc.stats.null_count = chunk.stats.null_count;
+    if (chunk.stats.min) tc.stats.__set_min(StatToThrift(*chunk.stats.min));
+    if (chunk.stats.max) tc.stats.__set_max(StatToThrift(*chunk.stats.max));
+    switch (chunk.layout.encoding) {
+      case Encoding::kForBitpack:
+        tc.__set_bit_width(chunk.layout.bit_width);
+        tc.__set_reference(chunk.layout.reference);
+        break;
+      case Encoding::kDictionary:
+        tc.__set_bit_width(chunk.layout.bit_width);
+        tc.__set_dictionary_size(chunk.layout.dictionary_size);
+        break;
+      case Encoding::kRle: tc.__set_run_count(chunk.layout.run_count); break;
+      case Encoding::kPlain: break;
+    }
+    RETL_RETURN_IF_ERROR(Write(chunk.bytes));
+    block.columns.push_back(std::move(tc));
+  }
+  footer.blocks.push_back(std::move(block));
+  return absl::OkStatus();
+}
+
+RowIndex SegmentFileWriter::row_count() const { return footer_->row_count; }
+
+absl::StatusOr<SegmentWriteResult> SegmentFileWriter::Finish() {
+  std::string body = SerializeThrift(*footer_);
+  RETL_RETURN_IF_ERROR(Write(body));
+  RETL_RETURN_IF_ERROR(Write(EncodeTail(kSegmentMagic, body)));
+  RETL_RETURN_IF_ERROR(file_->Sync());
+  RETL_RETURN_IF_ERROR(file_->Close());
+  SegmentWriteResult result;
+  result.size = file_->size();
+  result.checksum = checksum_.Digest();
+  result.row_count = footer_->row_count;
+  return result;
+}
+
 absl::StatusOr<SegmentWriteResult> WriteEncodedSegment(const std::string& path, const Schema& schema,
                                                        const std::vector<EncodedBlock>& blocks) {
-  RETL_ASSIGN_OR_RETURN(auto file, WritableFile::Create(path));
-  Checksum64Stream file_checksum;
-  auto append = [&](std::string_view data) {
-    file_checksum.Update(data.data(), data.size());
-    return file->Append(data);
-  };
-  auto pad = [&](uint64_t alignment) {
-    uint64_t rem = file->size() % alignment;
-    return rem == 0 ? absl::OkStatus() : append(std::string(alignment - rem, '\0'));
-  };
-
-  RETL_RETURN_IF_ERROR(append(EncodeHeader(kSegmentMagic)));
-  fmt::SegmentFooter footer;
-  footer.format_version = kFormatVersion;
-  footer.schema = SchemaToThrift(schema);
-  footer.row_count = 0;
-  footer.__set_created_by(kCreatedBy);
-  for (const EncodedBlock& eb : blocks) {
-    if (eb.chunks.size() != schema.fields.size()) {
-      return absl::InvalidArgumentError(StrCat("segment needs ", schema.fields.size(),
-                                               " columns, got ", eb.chunks.size()));
-    }
-    fmt::Block block;
-    block.first_row = footer.row_count;
-    block.row_count = static_cast<int32_t>(eb.row_count);
-    footer.row_count += eb.row_count;
-    for (const StoredChunk& stored : eb.chunks) {
-      const EncodedChunk& chunk = stored.chunk;
-      fmt::ColumnChunk tc;
-      tc.compression = stored.compression == Compression::kZstd ? fmt::Compression::ZSTD
-                                                                 : fmt::Compression::NONE;
-      RETL_RETURN_IF_ERROR(pad(kChunkAlignment));
-      tc.encoding = static_cast<fmt::Encoding::type>(chunk.layout.encoding);
-      tc.offset = static_cast<int64_t>(file->size());
-      tc.stored_length = static_cast<int64_t>(chunk.bytes.size());
-      tc.uncompressed_length = static_cast<int64_t>(stored.uncompressed_length);
-      tc.checksum = static_cast<int64_t>(Checksum64(chunk.bytes));
-      for (const BufferRange& r : chunk.layout.buffers) {
-        fmt::BufferRef ref;
-        ref.offset = static_cast<int64_t>(r.offset);
-        ref.length = static_cast<int64_t>(r.length);
-        tc.buffers.push_back(ref);
-      }
-      tc.stats.null_count = chunk.stats.null_count;
-      if (chunk.stats.min) tc.stats.__set_min(StatToThrift(*chunk.stats.min));
-      if (chunk.stats.max) tc.stats.__set_max(StatToThrift(*chunk.stats.max));
-      switch (chunk.layout.encoding) {
-        case Encoding::kForBitpack:
-          tc.__set_bit_width(chunk.layout.bit_width);
-          tc.__set_reference(chunk.layout.reference);
-          break;
-        case Encoding::kDictionary:
-          tc.__set_bit_width(chunk.layout.bit_width);
-          tc.__set_dictionary_size(chunk.layout.dictionary_size);
-          break;
-        case Encoding::kRle: tc.__set_run_count(chunk.layout.run_count); break;
-        case Encoding::kPlain: break;
-      }
-      RETL_RETURN_IF_ERROR(append(chunk.bytes));
-      block.columns.push_back(std::move(tc));
-    }
-    footer.blocks.push_back(std::move(block));
-  }
-  std::string body = SerializeThrift(footer);
-  RETL_RETURN_IF_ERROR(append(body));
-  RETL_RETURN_IF_ERROR(append(EncodeTail(kSegmentMagic, body)));
-  RETL_RETURN_IF_ERROR(file->Sync());
-  RETL_RETURN_IF_ERROR(file->Close());
-  SegmentWriteResult result;
-  result.size = file->size();
-  result.checksum = file_checksum.Digest();
-  result.row_count = footer.row_count;
-  return result;
+  RETL_ASSIGN_OR_RETURN(auto writer, SegmentFileWriter::Create(path, schema));
+  for (const EncodedBlock& block : blocks) RETL_RETURN_IF_ERROR(writer->Append(block));
+  return writer->Finish();
 }
 
 absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(const std::string& path) {

@@ -27,6 +27,9 @@
 #include "retl/types.h"
 
 namespace retl {
+namespace fmt {
+class SegmentFooter;
+}
 
 // Rows per block by default: large enough for fast scans, small enough that
 // per-block statistics prune well.
@@ -87,6 +90,29 @@ absl::StatusOr<EncodedBlock> EncodeSegmentBlock(const std::vector<Column>& colum
 // Writes `blocks`, in order, as a new segment file at `path`, and fsyncs it.
 absl::StatusOr<SegmentWriteResult> WriteEncodedSegment(const std::string& path, const Schema& schema,
                                                        const std::vector<EncodedBlock>& blocks);
+
+// A segment file written block by block, so that a large segment never has
+// all its encoded blocks in memory: the file WriteEncodedSegment writes for
+// the same blocks.
+class SegmentFileWriter {
+ public:
+  static absl::StatusOr<std::unique_ptr<SegmentFileWriter>> Create(const std::string& path,
+                                                                   const Schema& schema);
+  ~SegmentFileWriter();
+  // Appends the next block.
+  absl::Status Append(const EncodedBlock& block);
+  RowIndex row_count() const;
+  // Writes the footer, fsyncs and closes the file.
+  absl::StatusOr<SegmentWriteResult> Finish();
+
+ private:
+  SegmentFileWriter(std::unique_ptr<WritableFile> file, const Schema& schema);
+  absl::Status Write(std::string_view data);
+  std::unique_ptr<WritableFile> file_;
+  size_t columns_;
+  Checksum64Stream checksum_;
+  std::unique_ptr<fmt::SegmentFooter> footer_;
+};
 
 struct ChunkInfo {
   ChunkLayout layout;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -24,6 +26,7 @@
 #include "format/parallel.h"
 #include "format/row_key.h"
 #include "format/segment.h"
+#include "format/sorted_runs.h"
 #include "format/text.h"
 #include "retl/dataset.h"
 
@@ -133,6 +136,356 @@ void CanonicalizeNaNs(Column* col) {
 }
 
 bool PartitionLess(const PartitionInfo& a, const PartitionInfo& b) { return a.value < b.value; }
+
+// The segments of `existing` opened for probing keys (FORMAT.md §12.7);
+// empty if they hold no rows.
+absl::StatusOr<std::vector<KeyProbeSegment>> OpenProbeSegments(const std::string& dir, const TableInfo& table,
+                                                               const std::vector<const PartitionInfo*>& existing) {
+  std::vector<KeyProbeSegment> segments;
+  RowIndex existing_rows = 0;
+  for (const PartitionInfo* p : existing) existing_rows += p->row_count();
+  if (existing_rows == 0) return segments;
+  for (const PartitionInfo* p : existing) {
+    for (const SegmentInfo& info : p->segments) {
+      KeyProbeSegment k;
+      k.partition = p;
+      RETL_ASSIGN_OR_RETURN(k.segment, Segment::Open(JoinPath(dir, info.path)));
+      if (info.index.has_value()) {
+        RETL_ASSIGN_OR_RETURN(auto file, MappedFile::Open(JoinPath(dir, info.index->path)));
+        RETL_ASSIGN_OR_RETURN(k.index, IndexFile::Open(std::move(file), info.index->checksum, table.schema,
+                                                       info.row_count, info.checksum));
+      }
+      segments.push_back(std::move(k));
+    }
+  }
+  return segments;
+}
+
+// Fails naming the first row of `columns` whose key is in one of `segments`
+// (a filter rules out most segments at once).
+absl::Status ProbeKeys(const TableInfo& table, const std::vector<KeyProbeSegment>& segments,
+                       const std::vector<Column>& columns, const std::function<std::string(RowIndex)>& where) {
+  if (segments.empty() || columns.empty() || columns[0].size() == 0) return absl::OkStatus();
+  const Schema& schema = table.schema;
+  RETL_ASSIGN_OR_RETURN(auto found, FindExistingKey(schema, columns, segments));
+  if (!found.has_value()) return absl::OkStatus();
+  const RowIndex r = found->first;
+  const PartitionInfo& old_partition = *segments[found->second].partition;
+  std::string new_partition;
+  if (table.partitioned()) {
+    const Column& pc = columns[*schema.partition_column];
+    new_partition = StrCat(" (for partition '", pc.IsValid(r) ? ValueText(pc, r) : "(NULL)", "')");
+  }
+  return absl::InvalidArgumentError(StrCat(
+      "duplicate primary key ", KeyText(schema, columns, schema.primary_key, r), ": the row at ", where(r),
+      new_partition, " already exists in partition '", old_partition.DisplayName(table.partitioned()),
+      "' of table '", table.name, "'"));
+}
+
+// The stored bytes of row `r` of a partition column, which tell partition
+// values apart without formatting them.
+std::string_view RawValue(const Column& pc, RowIndex r) {
+  if (pc.type().physical() == PhysicalType::kBytes) return pc.GetBytes(r);
+  const int width = pc.type().FixedWidth();
+  return std::string_view(reinterpret_cast<const char*>(pc.fixed_data()) + r * width, width);
+}
+
+// A build whose rows take more than the memory limit: each batch is sorted by
+// key and written to a spill file as a run; the runs are then merged in key
+// order into one segment per partition, block by block. The blocks, and so
+// the files, are those WriteRows gives for all rows at once.
+class SpilledBuild {
+ public:
+  SpilledBuild(const Schema& schema, const WriterOptions& options, std::unique_ptr<SortedRunFile> file)
+      : schema_(schema), options_(options), file_(std::move(file)) {}
+
+  RowIndex rows() const { return rows_; }
+
+  // Adds a validated batch whose first row is row `first_row` of the input.
+  absl::Status Add(TableData batch, RowIndex first_row) {
+    const RowIndex n = batch.num_rows();
+    if (n == 0) return absl::OkStatus();
+    for (Column& c : batch.columns) CanonicalizeNaNs(&c);
+    if (page_rows_ == 0) {
+      // Pages of about a megabyte: the merge holds one per run.
+      const int64_t row_bytes = std::max<int64_t>(1, ColumnBytes(batch.columns) / n);
+      page_rows_ = std::clamp<int64_t>((int64_t{1} << 20) / row_bytes, 64, 65536);
+    }
+    NotePartitions(batch.columns);
+    const std::vector<RowIndex> order = SortByKey(batch.columns, schema_.primary_key, options_.threads);
+    std::vector<uint64_t> origins(n);
+    for (RowIndex r = 0; r < n; ++r) {
+      origins[r] = batch.origin ? batch.origin(r) : static_cast<uint64_t>(first_row + r);
+    }
+    RETL_ASSIGN_OR_RETURN(SortedRun run, file_->WriteRun(batch.columns, order, origins, page_rows_));
+    runs_.push_back(std::move(run));
+    rows_ += n;
+    return absl::OkStatus();
+  }
+
+  // Every page of every run, in turn (for checks against existing keys).
+  absl::Status ForEachPage(const std::function<absl::Status(const RunPage&)>& fn) const {
+    for (const SortedRun& run : runs_) {
+      for (const RunPageInfo& info : run.pages) {
+        RETL_ASSIGN_OR_RETURN(RunPage page, file_->ReadPage(info));
+        RETL_RETURN_IF_ERROR(fn(page));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Merges the runs into one segment per partition; `new_segment` gives each
+  // partition's SegmentInfo (paths set), in partition order.
+  absl::StatusOr<std::vector<PartitionInfo>> Merge(
+      const std::string& dir,
+      const std::function<absl::StatusOr<SegmentInfo>()>& new_segment,
+      const std::function<std::string(uint64_t)>& describe);
+
+ private:
+  // Gives each partition value in `columns` an id.
+  void NotePartitions(const std::vector<Column>& columns) {
+    if (!schema_.partition_column.has_value()) {
+      if (partitions_.empty()) partitions_.emplace(std::nullopt, 0);
+      return;
+    }
+    const Column& pc = columns[*schema_.partition_column];
+    for (RowIndex r = 0; r < pc.size(); ++r) {
+      if (!pc.IsValid(r)) {
+        if (null_id_ < 0) null_id_ = partitions_.emplace(std::nullopt, static_cast<int>(partitions_.size())).first->second;
+        continue;
+      }
+      const std::string_view raw = RawValue(pc, r);
+      if (by_raw_.contains(ToAbsl(raw))) continue;
+      const int id = partitions_.emplace(ValueText(pc, r), static_cast<int>(partitions_.size())).first->second;
+      by_raw_.emplace(std::string(raw), id);
+    }
+  }
+  int PartitionOf(const std::vector<Column>& columns, RowIndex r) const {
+    if (!schema_.partition_column.has_value()) return 0;
+    const Column& pc = columns[*schema_.partition_column];
+    return pc.IsValid(r) ? by_raw_.find(ToAbsl(RawValue(pc, r)))->second : null_id_;
+  }
+
+  const Schema& schema_;
+  const WriterOptions& options_;
+  std::unique_ptr<SortedRunFile> file_;
+  std::vector<SortedRun> runs_;
+  RowIndex rows_ = 0;
+  RowIndex page_rows_ = 0;
+  std::map<std::optional<std::string>, int> partitions_;  // by name: the order segments are named in
+  absl::flat_hash_map<std::string, int> by_raw_;
+  int null_id_ = -1;
+};
+
+absl::StatusOr<std::vector<PartitionInfo>> SpilledBuild::Merge(
+    const std::string& dir, const std::function<absl::StatusOr<SegmentInfo>()>& new_segment,
+    const std::function<std::string(uint64_t)>& describe) {
+  SegmentWriteOptions options;
+  options.block_rows = options_.block_rows;
+  options.compression = options_.zstd ? Compression::kZstd : Compression::kNone;
+  if (options.block_rows < 1 || options.block_rows > kMaxBlockRows) {
+    return absl::InvalidArgumentError(StrCat("block rows must be 1..", kMaxBlockRows, ", got ", options.block_rows));
+  }
+  const size_t width = schema_.fields.size();
+  const size_t index_count = schema_.indexes.size() + 1;
+  auto key_columns = [&](size_t i) -> const std::vector<int>& {
+    return i == 0 ? schema_.primary_key : schema_.indexes[i - 1].columns;
+  };
+  auto fresh_block = [&] {
+    std::vector<Column> block;
+    for (const Field& f : schema_.fields) block.emplace_back(f.type);
+    return block;
+  };
+
+  // One output per partition, in name order.
+  struct Out {
+    std::optional<std::string> value;
+    SegmentInfo info;
+    std::unique_ptr<SegmentFileWriter> file;
+    std::vector<Column> block;
+    std::vector<uint64_t> block_bytes;  // per column: string bytes in `block`
+    std::vector<NormalizedKeys> keys;   // per index (0: the primary)
+    IndexFileInfo index;
+  };
+  std::vector<Out> outs(partitions_.size());
+  std::vector<size_t> out_of_id(partitions_.size());
+  size_t k = 0;
+  for (const auto& [value, id] : partitions_) {
+    Out& out = outs[k];
+    out.value = value;
+    RETL_ASSIGN_OR_RETURN(out.info, new_segment());
+    RETL_ASSIGN_OR_RETURN(out.file, SegmentFileWriter::Create(JoinPath(dir, out.info.path), schema_));
+    out.block = fresh_block();
+    out.block_bytes.assign(width, 0);
+    out.keys.resize(index_count);
+    out_of_id[id] = k++;
+  }
+
+  // Full blocks are encoded (and their keys normalized) a few at a time on
+  // all cores, then appended to their files in the order they filled.
+  struct Pending {
+    Out* out;
+    std::vector<Column> columns;
+    absl::StatusOr<EncodedBlock> block;
+    std::vector<NormalizedKeys> keys;
+  };
+  std::vector<Pending> pending;
+  const size_t batch = 2 * static_cast<size_t>(ThreadCount(options_.threads));
+  auto run_pending = [&]() -> absl::Status {
+    ParallelFor(pending.size(), options_.threads, [&](size_t t) {
+      Pending& p = pending[t];
+      const RowIndex n = p.columns[0].size();
+      std::vector<RowIndex> all(n);
+      std::iota(all.begin(), all.end(), 0);
+      p.block = EncodeSegmentBlock(p.columns, all, 0, n, options);
+      p.keys.resize(index_count);
+      for (size_t i = 0; i < index_count; ++i) NormalizeKeys(p.columns, key_columns(i), all, &p.keys[i]);
+      p.columns.clear();
+    });
+    for (Pending& p : pending) {
+      RETL_RETURN_IF_ERROR(p.block.status());
+      RETL_RETURN_IF_ERROR(p.out->file->Append(*p.block));
+      for (size_t i = 0; i < index_count; ++i) p.out->keys[i].Append(p.keys[i]);
+    }
+    pending.clear();
+    return absl::OkStatus();
+  };
+  auto flush = [&](Out& out) -> absl::Status {
+    if (out.block[0].size() == 0) return absl::OkStatus();
+    pending.push_back(Pending{&out, std::exchange(out.block, fresh_block()), EncodedBlock{}, {}});
+    out.block_bytes.assign(width, 0);
+    return pending.size() >= batch ? run_pending() : absl::OkStatus();
+  };
+
+  // A cursor per run, on its current page.
+  struct Cursor {
+    size_t run;
+    size_t next_page = 0;
+    RunPage page;
+    std::vector<int> part;  // partition id of each row of the page
+    RowIndex pos = 0;
+  };
+  std::vector<Cursor> cursors(runs_.size());
+  auto load = [&](Cursor& c) -> absl::Status {
+    RETL_ASSIGN_OR_RETURN(c.page, file_->ReadPage(runs_[c.run].pages[c.next_page++]));
+    const RowIndex n = static_cast<RowIndex>(c.page.origins.size());
+    c.part.resize(n);
+    for (RowIndex r = 0; r < n; ++r) c.part[r] = PartitionOf(c.page.columns, r);
+    c.pos = 0;
+    return absl::OkStatus();
+  };
+  const std::vector<int>& pk = schema_.primary_key;
+  const PhysicalType p0 = schema_.fields[pk[0]].type.physical();
+  const bool int_key = pk.size() == 1 && p0 != PhysicalType::kBytes && p0 != PhysicalType::kInt128 &&
+                       p0 != PhysicalType::kFloat && p0 != PhysicalType::kDouble;
+  auto compare = [&](const Cursor& a, const Cursor& b) {
+    if (int_key) {
+      const int64_t x = a.page.columns[pk[0]].GetInt(a.pos), y = b.page.columns[pk[0]].GetInt(b.pos);
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
+    return CompareKeys(a.page.columns, a.pos, b.page.columns, b.pos, pk);
+  };
+  // A min-heap of cursors; equal keys come out in run (input) order.
+  auto after = [&](size_t a, size_t b) {
+    const int c = compare(cursors[a], cursors[b]);
+    return c != 0 ? c > 0 : cursors[a].run > cursors[b].run;
+  };
+  std::vector<size_t> heap;
+  for (size_t r = 0; r < runs_.size(); ++r) {
+    cursors[r].run = r;
+    if (runs_[r].pages.empty()) continue;
+    RETL_RETURN_IF_ERROR(load(cursors[r]));
+    heap.push_back(r);
+  }
+  std::make_heap(heap.begin(), heap.end(), after);
+
+  std::string key, prev_key;
+  uint64_t prev_origin = 0;
+  bool have_prev = false;
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), after);
+    const size_t c = heap.back();
+    Cursor& cur = cursors[c];
+    const std::vector<Column>& cols = cur.page.columns;
+    const RowIndex r = cur.pos;
+    // Uniqueness: equal keys are next to each other in merged order.
+    key.clear();
+    AppendKeyBytes(cols, pk, r, &key);
+    const uint64_t origin = cur.page.origins[r];
+    if (have_prev && key == prev_key) {
+      return absl::InvalidArgumentError(StrCat("duplicate primary key ", KeyText(schema_, cols, pk, r), " at ",
+                                               describe(std::min(prev_origin, origin)), " and ",
+                                               describe(std::max(prev_origin, origin))));
+    }
+    std::swap(key, prev_key);
+    prev_origin = origin;
+    have_prev = true;
+
+    Out& out = outs[out_of_id[cur.part[r]]];
+    // A block ends before its largest string column passes kMaxBlockBytes.
+    for (size_t f = 0; f < width; ++f) {
+      if (cols[f].type().physical() != PhysicalType::kBytes) continue;
+      const uint64_t len = cols[f].offsets()[r + 1] - cols[f].offsets()[r];
+      if (out.block[0].size() > 0 && out.block_bytes[f] + len > kMaxBlockBytes) {
+        RETL_RETURN_IF_ERROR(flush(out));
+        break;
+      }
+    }
+    for (size_t f = 0; f < width; ++f) {
+      out.block[f].AppendFrom(cols[f], r);
+      if (cols[f].type().physical() == PhysicalType::kBytes) {
+        out.block_bytes[f] += cols[f].offsets()[r + 1] - cols[f].offsets()[r];
+      }
+    }
+    if (out.block[0].size() == options.block_rows) RETL_RETURN_IF_ERROR(flush(out));
+
+    if (++cur.pos == static_cast<RowIndex>(cur.page.origins.size())) {
+      if (cur.next_page == runs_[cur.run].pages.size()) {
+        heap.pop_back();
+        cur.page = RunPage();
+        continue;
+      }
+      RETL_RETURN_IF_ERROR(load(cur));
+    }
+    std::push_heap(heap.begin(), heap.end(), after);
+  }
+  for (Out& out : outs) RETL_RETURN_IF_ERROR(flush(out));
+  RETL_RETURN_IF_ERROR(run_pending());
+
+  // Each partition's segment is complete: then its indexes, all on all cores.
+  std::vector<SegmentWriteResult> results(outs.size());
+  for (size_t o = 0; o < outs.size(); ++o) {
+    RETL_ASSIGN_OR_RETURN(results[o], outs[o].file->Finish());
+    outs[o].file.reset();
+  }
+  std::vector<std::vector<IndexPart>> parts(outs.size());
+  for (std::vector<IndexPart>& p : parts) p.resize(index_count);
+  std::vector<absl::Status> status(outs.size() * index_count);
+  ParallelFor(status.size(), options_.threads, [&](size_t t) {
+    const size_t o = t / index_count, i = t % index_count;
+    auto part = BuildIndexPart(schema_, outs[o].keys[i], static_cast<int>(i) - 1, /*primary_checked_unique=*/true);
+    outs[o].keys[i] = NormalizedKeys();
+    if (part.ok()) parts[o][i] = *std::move(part); else status[t] = part.status();
+  });
+  for (const absl::Status& s : status) RETL_RETURN_IF_ERROR(s);
+  std::vector<PartitionInfo> partitions;
+  for (size_t o = 0; o < outs.size(); ++o) {
+    Out& out = outs[o];
+    out.info.size = results[o].size;
+    out.info.checksum = results[o].checksum;
+    out.info.row_count = results[o].row_count;
+    RETL_ASSIGN_OR_RETURN(std::string index_bytes, AssembleIndexFile(schema_, results[o].row_count,
+                                                                     std::move(parts[o]), results[o].checksum));
+    RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(dir, out.info.index->path), index_bytes));
+    out.info.index->size = index_bytes.size();
+    out.info.index->checksum = Checksum64(index_bytes);
+    PartitionInfo p;
+    p.value = out.value;
+    p.segments.push_back(std::move(out.info));
+    partitions.push_back(std::move(p));
+  }
+  return partitions;
+}
 
 }  // namespace
 
@@ -445,45 +798,177 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
 
 absl::Status Transaction::CheckKeysAgainst(const TableInfo& table, const TableData& data,
                                            const std::vector<const PartitionInfo*>& existing) {
-  const Schema& schema = table.schema;
-  RowIndex existing_rows = 0;
-  for (const PartitionInfo* p : existing) existing_rows += p->row_count();
-  if (existing_rows == 0 || data.num_rows() == 0) return absl::OkStatus();
-  // Probe each new key in the primary index of every segment that stays
-  // (FORMAT.md §12.7), including segments this transaction wrote: a filter
-  // rules out most segments at once.
-  std::vector<KeyProbeSegment> segments;
-  for (const PartitionInfo* p : existing) {
-    for (const SegmentInfo& info : p->segments) {
-      KeyProbeSegment k;
-      k.partition = p;
-      RETL_ASSIGN_OR_RETURN(k.segment, Segment::Open(JoinPath(writer_->dir(), info.path)));
-      if (info.index.has_value()) {
-        RETL_ASSIGN_OR_RETURN(auto file, MappedFile::Open(JoinPath(writer_->dir(), info.index->path)));
-        RETL_ASSIGN_OR_RETURN(k.index, IndexFile::Open(std::move(file), info.index->checksum, schema,
-                                                       info.row_count, info.checksum));
-      }
-      segments.push_back(std::move(k));
-    }
-  }
-  RETL_ASSIGN_OR_RETURN(auto found, FindExistingKey(schema, data.columns, segments));
-  if (!found.has_value()) return absl::OkStatus();
-  const RowIndex r = found->first;
-  const PartitionInfo& old_partition = *segments[found->second].partition;
-  std::string new_partition;
-  if (table.partitioned()) {
-    const Column& pc = data.columns[*schema.partition_column];
-    new_partition = StrCat(" (for partition '", pc.IsValid(r) ? ValueText(pc, r) : "(NULL)", "')");
-  }
-  return absl::InvalidArgumentError(StrCat(
-      "duplicate primary key ", KeyText(schema, data.columns, schema.primary_key, r),
-      ": the row at ", data.describe_row ? data.describe_row(r) : StrCat("row ", r + 1),
-      new_partition, " already exists in partition '",
-      old_partition.DisplayName(table.partitioned()), "' of table '", table.name, "'"));
+  if (data.num_rows() == 0) return absl::OkStatus();
+  RETL_ASSIGN_OR_RETURN(std::vector<KeyProbeSegment> segments, OpenProbeSegments(writer_->dir(), table, existing));
+  return ProbeKeys(table, segments, data.columns, [&](RowIndex r) {
+    return data.describe_row ? data.describe_row(r) : StrCat("row ", r + 1);
+  });
 }
 
-absl::Status Transaction::CreateTable(const std::string& name, const Schema& schema,
-                                      const TableData& data) {
+struct Transaction::Input {
+  const TableData* data = nullptr;  // all rows at once
+  const RowFeed* feed = nullptr;    // or batch by batch
+};
+
+int64_t MemoryLimitBytes(const WriterOptions& options) {
+  if (options.memory_limit > 0) return options.memory_limit;
+  const int64_t pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? pages * page / 4 : int64_t{1} << 30;
+}
+
+int64_t BatchBytes(const WriterOptions& options) { return std::max<int64_t>(1, MemoryLimitBytes(options) / 2); }
+
+int64_t ColumnBytes(const std::vector<Column>& columns) {
+  int64_t bytes = 0;
+  for (const Column& c : columns) {
+    bytes += static_cast<int64_t>(c.validity().size());
+    if (c.type().physical() == PhysicalType::kBytes) {
+      bytes += static_cast<int64_t>(c.offsets().size() * sizeof(uint64_t) + c.bytes().size());
+    } else {
+      bytes += static_cast<int64_t>(c.size()) * c.type().FixedWidth();
+    }
+  }
+  return bytes;
+}
+
+absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteInput(
+    const TableInfo& table, const Input& input, const std::function<absl::Status(const TableData&)>& check,
+    const std::function<absl::StatusOr<std::vector<const PartitionInfo*>>()>& existing, RowIndex* rows) {
+  if (input.data != nullptr) {
+    const TableData& data = *input.data;
+    RETL_RETURN_IF_ERROR(ValidateRows(table, data));
+    if (check) RETL_RETURN_IF_ERROR(check(data));
+    if (existing) {
+      RETL_ASSIGN_OR_RETURN(auto partitions, existing());
+      RETL_RETURN_IF_ERROR(CheckKeysAgainst(table, data, partitions));
+    }
+    *rows = data.num_rows();
+    return WriteRows(table, data);
+  }
+  // Batches are held while they fit in half the memory limit; past that,
+  // each is sorted and spilled to disk, and the runs are merged.
+  const RowFeed& feed = *input.feed;
+  const int64_t limit = BatchBytes(writer_->options());
+  std::vector<TableData> held;
+  std::vector<RowIndex> held_start;  // first row of each held batch
+  int64_t held_bytes = 0;
+  std::unique_ptr<SpilledBuild> spilled;
+  RowIndex total = 0;
+  auto add = [&](TableData batch) -> absl::Status {
+    RETL_RETURN_IF_ERROR(ValidateRows(table, batch));
+    if (check) RETL_RETURN_IF_ERROR(check(batch));
+    const RowIndex first_row = total;
+    total += batch.num_rows();
+    if (batch.num_rows() == 0) return absl::OkStatus();
+    if (spilled == nullptr) {
+      held_bytes += ColumnBytes(batch.columns);
+      held_start.push_back(first_row);
+      held.push_back(std::move(batch));
+      if (held_bytes <= limit) return absl::OkStatus();
+      RETL_ASSIGN_OR_RETURN(auto file, SortedRunFile::Create(JoinPath(writer_->dir(), kDataDir), table.schema.fields));
+      spilled = std::make_unique<SpilledBuild>(table.schema, writer_->options(), std::move(file));
+      for (size_t b = 0; b < held.size(); ++b) {
+        RETL_RETURN_IF_ERROR(spilled->Add(std::move(held[b]), held_start[b]));
+        held[b] = TableData();
+      }
+      held.clear();
+      return absl::OkStatus();
+    }
+    return spilled->Add(std::move(batch), first_row);
+  };
+  RETL_RETURN_IF_ERROR(feed.read(add));
+  *rows = total;
+  if (spilled == nullptr) {
+    // In memory after all: the batches as one.
+    TableData data;
+    if (held.size() == 1) {
+      data = std::move(held[0]);
+    } else {
+      for (const Field& f : table.schema.fields) data.columns.emplace_back(f.type);
+      for (TableData& batch : held) {
+        for (size_t c = 0; c < data.columns.size(); ++c) {
+          data.columns[c].AppendColumn(batch.columns[c]);
+          batch.columns[c] = Column(table.schema.fields[c].type);
+        }
+      }
+      data.describe_row = [&held, &held_start](RowIndex r) {
+        const size_t b = std::upper_bound(held_start.begin(), held_start.end(), r) - held_start.begin() - 1;
+        return held[b].describe_row ? held[b].describe_row(r - held_start[b]) : StrCat("row ", r + 1);
+      };
+    }
+    if (existing) {
+      RETL_ASSIGN_OR_RETURN(auto partitions, existing());
+      RETL_RETURN_IF_ERROR(CheckKeysAgainst(table, data, partitions));
+    }
+    return WriteRows(table, data);
+  }
+  auto describe = [&](uint64_t origin) {
+    return feed.describe ? feed.describe(origin) : StrCat("row ", origin + 1);
+  };
+  if (existing) {
+    RETL_ASSIGN_OR_RETURN(auto partitions, existing());
+    RETL_ASSIGN_OR_RETURN(std::vector<KeyProbeSegment> segments,
+                          OpenProbeSegments(writer_->dir(), table, partitions));
+    if (!segments.empty()) {
+      RETL_RETURN_IF_ERROR(spilled->ForEachPage([&](const RunPage& page) {
+        return ProbeKeys(table, segments, page.columns, [&](RowIndex r) { return describe(page.origins[r]); });
+      }));
+    }
+  }
+  const int64_t version = base_.info.version + 1;
+  return spilled->Merge(
+      writer_->dir(),
+      [&]() -> absl::StatusOr<SegmentInfo> {
+        if (next_seq_ > kMaxSegmentsPerVersion) {
+          return absl::ResourceExhaustedError(StrCat("one version can add at most ", kMaxSegmentsPerVersion,
+                                                     " segment files; split the import"));
+        }
+        SegmentInfo info;
+        info.path = SegmentPath(version, next_seq_);
+        info.created_version = version;
+        IndexFileInfo index;
+        index.path = IndexPath(version, next_seq_++);
+        index.created_version = version;
+        info.index = std::move(index);
+        // Registered before writing: Abort removes partial files too.
+        written_.push_back(info.path);
+        written_.push_back(info.index->path);
+        return info;
+      },
+      describe);
+}
+
+absl::Status Transaction::CreateTable(const std::string& name, const Schema& schema, const TableData& data) {
+  return DoCreateTable(name, schema, Input{&data, nullptr}).status();
+}
+absl::StatusOr<RowIndex> Transaction::CreateTable(const std::string& name, const Schema& schema,
+                                                  const RowFeed& feed) {
+  return DoCreateTable(name, schema, Input{nullptr, &feed});
+}
+absl::Status Transaction::ReplaceTable(const std::string& name, const Schema& schema, const TableData& data) {
+  return DoReplaceTable(name, schema, Input{&data, nullptr}).status();
+}
+absl::StatusOr<RowIndex> Transaction::ReplaceTable(const std::string& name, const Schema& schema,
+                                                   const RowFeed& feed) {
+  return DoReplaceTable(name, schema, Input{nullptr, &feed});
+}
+absl::Status Transaction::ReplacePartitions(const std::string& name, const TableData& data,
+                                            const std::optional<std::optional<std::string>>& only_partition) {
+  return DoReplacePartitions(name, Input{&data, nullptr}, only_partition).status();
+}
+absl::StatusOr<RowIndex> Transaction::ReplacePartitions(
+    const std::string& name, const RowFeed& feed, const std::optional<std::optional<std::string>>& only_partition) {
+  return DoReplacePartitions(name, Input{nullptr, &feed}, only_partition);
+}
+absl::Status Transaction::Append(const std::string& name, const TableData& data) {
+  return DoAppend(name, Input{&data, nullptr}).status();
+}
+absl::StatusOr<RowIndex> Transaction::Append(const std::string& name, const RowFeed& feed) {
+  return DoAppend(name, Input{nullptr, &feed});
+}
+
+absl::StatusOr<RowIndex> Transaction::DoCreateTable(const std::string& name, const Schema& schema,
+                                                    const Input& input) {
   RETL_RETURN_IF_ERROR(ValidateTableName(name));
   RETL_RETURN_IF_ERROR(schema.Validate());
   if (next_.FindTable(name) != nullptr) {
@@ -494,18 +979,18 @@ absl::Status Transaction::CreateTable(const std::string& name, const Schema& sch
   table.name = name;
   table.schema = schema;
   table.created_version = table.modified_version = base_.info.version + 1;
-  RETL_RETURN_IF_ERROR(ValidateRows(table, data));
-  RETL_ASSIGN_OR_RETURN(table.partitions, WriteRows(table, data));
-  summary_.push_back(StrCat(name, ": created with ", Plural(data.num_rows(), "row"), " in ",
-                                  Plural(table.partitions.size(), "partition")));
+  RowIndex rows = 0;
+  RETL_ASSIGN_OR_RETURN(table.partitions, WriteInput(table, input, {}, {}, &rows));
+  summary_.push_back(StrCat(name, ": created with ", Plural(rows, "row"), " in ",
+                            Plural(table.partitions.size(), "partition")));
   next_.tables.push_back(std::move(table));
   std::sort(next_.tables.begin(), next_.tables.end(),
             [](const TableInfo& a, const TableInfo& b) { return a.name < b.name; });
-  return absl::OkStatus();
+  return rows;
 }
 
-absl::Status Transaction::ReplaceTable(const std::string& name, const Schema& schema,
-                                       const TableData& data) {
+absl::StatusOr<RowIndex> Transaction::DoReplaceTable(const std::string& name, const Schema& schema,
+                                                     const Input& input) {
   RETL_RETURN_IF_ERROR(schema.Validate());
   TableInfo* table = next_.FindTable(name);
   if (table == nullptr) {
@@ -516,17 +1001,16 @@ absl::Status Transaction::ReplaceTable(const std::string& name, const Schema& sc
   replacement.schema = schema;
   replacement.created_version = table->created_version;
   replacement.modified_version = base_.info.version + 1;
-  RETL_RETURN_IF_ERROR(ValidateRows(replacement, data));
-  RETL_ASSIGN_OR_RETURN(replacement.partitions, WriteRows(replacement, data));
-  summary_.push_back(StrCat(name, ": replaced with ", Plural(data.num_rows(), "row"), " in ",
-                                  Plural(replacement.partitions.size(), "partition")));
+  RowIndex rows = 0;
+  RETL_ASSIGN_OR_RETURN(replacement.partitions, WriteInput(replacement, input, {}, {}, &rows));
+  summary_.push_back(StrCat(name, ": replaced with ", Plural(rows, "row"), " in ",
+                            Plural(replacement.partitions.size(), "partition")));
   *table = std::move(replacement);
-  return absl::OkStatus();
+  return rows;
 }
 
-absl::Status Transaction::ReplacePartitions(
-    const std::string& name, const TableData& data,
-    const std::optional<std::optional<std::string>>& only_partition) {
+absl::StatusOr<RowIndex> Transaction::DoReplacePartitions(
+    const std::string& name, const Input& input, const std::optional<std::optional<std::string>>& only_partition) {
   TableInfo* table = next_.FindTable(name);
   if (table == nullptr) {
     return absl::NotFoundError(StrCat("table '", name, "' does not exist; use --mode create"));
@@ -535,41 +1019,50 @@ absl::Status Transaction::ReplacePartitions(
     return absl::InvalidArgumentError(StrCat(
         "table '", name, "' is not partitioned, so it has no partition '", **only_partition, "'"));
   }
-  RETL_RETURN_IF_ERROR(ValidateRows(*table, data));
-  if (table->partitioned() && !only_partition.has_value() && data.num_rows() == 0) {
-    return absl::InvalidArgumentError(
-        "the input has no rows, so it names no partition to replace; give the partition to "
-        "empty explicitly, or use drop-partition");
-  }
-  // The partitions to replace, then the uniqueness check against the rest.
+  // The partitions to replace: the one named, or those the rows name, in
+  // the order first seen.
   std::vector<std::optional<std::string>> targets;
-  if (only_partition.has_value()) {
-    targets.push_back(*only_partition);
-  }
-  if (table->partitioned() && data.num_rows() > 0) {
-    const Column& pc = data.columns.at(*table->schema.partition_column);
-    std::set<std::optional<std::string>> seen;
-    for (RowIndex r = 0; r < data.num_rows(); ++r) {
-      std::optional<std::string> v;
-      if (pc.IsValid(r)) v = ValueText(pc, r);
-      if (only_partition.has_value() && v != *only_partition) {
-        return absl::InvalidArgumentError(StrCat(
-            data.describe_row ? data.describe_row(r) : StrCat("row ", r + 1),
-            ": partition column '", table->schema.fields[*table->schema.partition_column].name,
-            "' is '", v.value_or("(NULL)"), "' but the import replaces only partition '",
-            only_partition->value_or("(NULL)"), "'"));
+  if (only_partition.has_value()) targets.push_back(*only_partition);
+  std::set<std::optional<std::string>> seen;
+  absl::flat_hash_set<std::string> seen_raw;
+  bool seen_null = false;
+  RowIndex rows_before = 0;
+  auto check = [&](const TableData& data) -> absl::Status {
+    if (table->partitioned()) {
+      const Column& pc = data.columns.at(*table->schema.partition_column);
+      for (RowIndex r = 0; r < data.num_rows(); ++r) {
+        if (pc.IsValid(r) ? seen_raw.contains(ToAbsl(RawValue(pc, r))) : seen_null) continue;
+        std::optional<std::string> v;
+        if (pc.IsValid(r)) v = ValueText(pc, r);
+        if (only_partition.has_value() && v != *only_partition) {
+          return absl::InvalidArgumentError(StrCat(
+              data.describe_row ? data.describe_row(r) : StrCat("row ", rows_before + r + 1),
+              ": partition column '", table->schema.fields[*table->schema.partition_column].name,
+              "' is '", v.value_or("(NULL)"), "' but the import replaces only partition '",
+              only_partition->value_or("(NULL)"), "'"));
+        }
+        if (pc.IsValid(r)) seen_raw.emplace(RawValue(pc, r)); else seen_null = true;
+        if (seen.insert(v).second && !only_partition.has_value()) targets.push_back(v);
       }
-      if (seen.insert(v).second && !only_partition.has_value()) targets.push_back(v);
     }
-  } else if (!table->partitioned()) {
-    targets.assign(1, std::nullopt);
-  }
+    rows_before += data.num_rows();
+    return absl::OkStatus();
+  };
   std::vector<const PartitionInfo*> kept;
-  for (const PartitionInfo& p : table->partitions) {
-    if (std::find(targets.begin(), targets.end(), p.value) == targets.end()) kept.push_back(&p);
-  }
-  RETL_RETURN_IF_ERROR(CheckKeysAgainst(*table, data, kept));
-  RETL_ASSIGN_OR_RETURN(std::vector<PartitionInfo> fresh, WriteRows(*table, data));
+  auto existing = [&]() -> absl::StatusOr<std::vector<const PartitionInfo*>> {
+    if (table->partitioned() && !only_partition.has_value() && rows_before == 0) {
+      return absl::InvalidArgumentError(
+          "the input has no rows, so it names no partition to replace; give the partition to "
+          "empty explicitly, or use drop-partition");
+    }
+    if (!table->partitioned()) targets.assign(1, std::nullopt);
+    for (const PartitionInfo& p : table->partitions) {
+      if (std::find(targets.begin(), targets.end(), p.value) == targets.end()) kept.push_back(&p);
+    }
+    return kept;
+  };
+  RowIndex rows = 0;
+  RETL_ASSIGN_OR_RETURN(std::vector<PartitionInfo> fresh, WriteInput(*table, input, check, existing, &rows));
   std::vector<PartitionInfo> partitions;
   for (const PartitionInfo* p : kept) partitions.push_back(*p);
   for (PartitionInfo& p : fresh) partitions.push_back(std::move(p));
@@ -579,21 +1072,22 @@ absl::Status Transaction::ReplacePartitions(
   std::vector<std::string> names;
   for (const auto& t : targets) names.push_back(t.value_or(table->partitioned() ? "(NULL)" : "(default)"));
   summary_.push_back(StrCat(name, ": replaced ", Plural(targets.size(), "partition"), " (",
-                                  absl::StrJoin(names, ", "), ") with ",
-                                  Plural(data.num_rows(), "row")));
-  return absl::OkStatus();
+                            absl::StrJoin(names, ", "), ") with ", Plural(rows, "row")));
+  return rows;
 }
 
-absl::Status Transaction::Append(const std::string& name, const TableData& data) {
+absl::StatusOr<RowIndex> Transaction::DoAppend(const std::string& name, const Input& input) {
   TableInfo* table = next_.FindTable(name);
   if (table == nullptr) {
     return absl::NotFoundError(StrCat("table '", name, "' does not exist; use --mode create"));
   }
-  std::vector<const PartitionInfo*> all;
-  for (const PartitionInfo& p : table->partitions) all.push_back(&p);
-  RETL_RETURN_IF_ERROR(ValidateRows(*table, data));
-  RETL_RETURN_IF_ERROR(CheckKeysAgainst(*table, data, all));
-  RETL_ASSIGN_OR_RETURN(std::vector<PartitionInfo> fresh, WriteRows(*table, data));
+  auto existing = [&]() -> absl::StatusOr<std::vector<const PartitionInfo*>> {
+    std::vector<const PartitionInfo*> all;
+    for (const PartitionInfo& p : table->partitions) all.push_back(&p);
+    return all;
+  };
+  RowIndex rows = 0;
+  RETL_ASSIGN_OR_RETURN(std::vector<PartitionInfo> fresh, WriteInput(*table, input, {}, existing, &rows));
   for (PartitionInfo& p : fresh) {
     auto it = std::find_if(table->partitions.begin(), table->partitions.end(),
                            [&](const PartitionInfo& q) { return q.value == p.value; });
@@ -605,8 +1099,8 @@ absl::Status Transaction::Append(const std::string& name, const TableData& data)
   }
   std::sort(table->partitions.begin(), table->partitions.end(), PartitionLess);
   table->modified_version = base_.info.version + 1;
-  summary_.push_back(StrCat(name, ": appended ", Plural(data.num_rows(), "row")));
-  return absl::OkStatus();
+  summary_.push_back(StrCat(name, ": appended ", Plural(rows, "row")));
+  return rows;
 }
 
 absl::Status Transaction::DropPartition(const std::string& name,

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "format/file_util.h"
 #include "format/strings.h"
 
 namespace retl {
@@ -91,12 +92,7 @@ bool MemoryReservation::Set(int64_t bytes) {
 absl::StatusOr<std::unique_ptr<SpillFile>> SpillFile::Create(QueryMemory* memory, std::vector<SqlType> types) {
   const std::string& dir = memory->temp_directory();
   // Unlinked from the start: nothing to remove, whatever happens later.
-  int fd = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-    std::string path = StrCat(dir, "/retl-spill-XXXXXX");
-    fd = mkostemp(path.data(), O_CLOEXEC);
-    if (fd >= 0) unlink(path.c_str());
-  }
+  const int fd = OpenUnnamedFile(dir);
   if (fd < 0) {
     const int err = errno;
     return absl::FailedPreconditionError(

@@ -40,6 +40,11 @@ struct RETL_EXPORT WriterOptions {
   // Threads for sorting, encoding and indexing new rows; 0 means one per
   // core. The files written are the same for any number. Default: 0.
   int threads = 0;
+  // Bytes of memory for the rows of one table change. Rows given as a
+  // RowFeed that take more are sorted in runs that spill to disk (unnamed
+  // files under DIR/data) and merged into the same files an in-memory build
+  // writes. 0 means a quarter of physical memory. See BatchBytes().
+  int64_t memory_limit = 0;
   // Written into manifests as created_by.
   std::string created_by = "retl 0.1.0";
 };
@@ -51,8 +56,30 @@ struct RETL_EXPORT WriterOptions {
 struct RETL_EXPORT TableData {
   std::vector<Column> columns;
   std::function<std::string(RowIndex)> describe_row;
+  // For batches of a RowFeed (optional): a number naming each row after the
+  // batch is gone, which RowFeed::describe turns into text. Without it, a
+  // row is named by its position in the whole input ("row N").
+  std::function<uint64_t(RowIndex)> origin;
   RowIndex num_rows() const { return columns.empty() ? 0 : columns[0].size(); }
 };
+
+// A table's new rows given batch by batch, for inputs larger than memory:
+// `read` calls `add` with each batch in input order (each a TableData with
+// its own describe_row), and returns the first error `add` returns.
+// `describe` names a row by its batch's origin; it is called, if ever, after
+// `read` returns. A feed may be read twice if the first pass fails.
+struct RETL_EXPORT RowFeed {
+  using Add = std::function<absl::Status(TableData batch)>;
+  std::function<absl::Status(const Add& add)> read;
+  std::function<std::string(uint64_t origin)> describe;
+};
+
+// The memory_limit `options` stands for (its default resolved), and the size
+// of the batches a RowFeed should give: half of it.
+RETL_EXPORT int64_t MemoryLimitBytes(const WriterOptions& options);
+RETL_EXPORT int64_t BatchBytes(const WriterOptions& options);
+// Bytes the rows of `columns` take in memory (as BatchBytes counts them).
+RETL_EXPORT int64_t ColumnBytes(const std::vector<Column>& columns);
 
 class Transaction;
 
@@ -102,6 +129,14 @@ class RETL_EXPORT Transaction {
                                  const std::optional<std::optional<std::string>>& only_partition);
   // Adds rows as new segments; their keys must not exist in the table yet.
   absl::Status Append(const std::string& name, const TableData& data);
+  // The same, with rows given batch by batch: a build whose rows take more
+  // than options().memory_limit spills sorted runs to disk. The files are
+  // those the whole data at once would give. Each returns the rows added.
+  absl::StatusOr<RowIndex> CreateTable(const std::string& name, const Schema& schema, const RowFeed& feed);
+  absl::StatusOr<RowIndex> ReplaceTable(const std::string& name, const Schema& schema, const RowFeed& feed);
+  absl::StatusOr<RowIndex> ReplacePartitions(const std::string& name, const RowFeed& feed,
+                                             const std::optional<std::optional<std::string>>& only_partition);
+  absl::StatusOr<RowIndex> Append(const std::string& name, const RowFeed& feed);
   // kNotFound if the table or partition does not exist.
   absl::Status DropPartition(const std::string& name, const std::optional<std::string>& value);
   absl::Status DropTable(const std::string& name);
@@ -144,6 +179,19 @@ class RETL_EXPORT Transaction {
                                                        const TableData& data);
   absl::Status CheckKeysAgainst(const TableInfo& table, const TableData& data,
                                 const std::vector<const PartitionInfo*>& existing);
+  // Reads `input` (one TableData, or a feed), validating each batch and
+  // passing it to `check`; after the last, checks that no key is in the
+  // partitions `existing()` gives; then writes the rows as WriteRows does,
+  // spilling sorted runs to disk when they take more than the memory limit.
+  struct Input;
+  absl::StatusOr<std::vector<PartitionInfo>> WriteInput(
+      const TableInfo& table, const Input& input, const std::function<absl::Status(const TableData&)>& check,
+      const std::function<absl::StatusOr<std::vector<const PartitionInfo*>>()>& existing, RowIndex* rows);
+  absl::StatusOr<RowIndex> DoCreateTable(const std::string& name, const Schema& schema, const Input& input);
+  absl::StatusOr<RowIndex> DoReplaceTable(const std::string& name, const Schema& schema, const Input& input);
+  absl::StatusOr<RowIndex> DoReplacePartitions(const std::string& name, const Input& input,
+                                               const std::optional<std::optional<std::string>>& only_partition);
+  absl::StatusOr<RowIndex> DoAppend(const std::string& name, const Input& input);
 
   DatasetWriter* writer_;
   std::string operation_;
