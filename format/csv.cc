@@ -31,6 +31,7 @@
 #include "format/parallel.h"
 #include "format/strings.h"
 #include "format/text.h"
+#include "retl/writer.h"
 
 namespace retl {
 
@@ -542,6 +543,13 @@ class CsvFileReader {
   // `bytes_before` and `total_bytes` are for progress.
   absl::Status Read(int file, std::span<char> text, int64_t bytes_before, int64_t total_bytes,
                     const CsvProgress& progress);
+  // Gives the rows read so far to `add` once they take `batch_bytes` (with
+  // `force`, whatever they take), and starts a new batch.
+  void SetBatches(int64_t batch_bytes, const CsvBatchAdd* add) {
+    batch_bytes_ = batch_bytes;
+    add_ = add;
+  }
+  absl::Status Emit(bool force);
 
  private:
   // Reads the records `splitter` gives into `columns` (of `fields`), and
@@ -549,7 +557,10 @@ class CsvFileReader {
   // and then.
   absl::Status ReadRecords(int file, RecordSplitter* splitter, const std::vector<const Field*>& fields,
                            const std::vector<Column*>& columns, std::vector<RowSource>* sources,
-                           const std::function<void(int64_t)>& progress);
+                           const std::function<void(int64_t)>& progress,
+                           const std::function<absl::Status()>& every = {});
+  // Appends constants to the fields the file does not have, up to the rows read.
+  void FillConstants();
   // Maps the header's names to fields; sets targets_.
   absl::Status MapHeader(const std::string& path, const std::vector<CsvField>& header);
 
@@ -559,7 +570,43 @@ class CsvFileReader {
   CsvData* data_;
   std::vector<int> targets_;            // field index of each column of the file
   std::vector<bool> from_file_;         // per field: does the file have it?
+  int64_t batch_bytes_ = 0;             // 0: one batch
+  const CsvBatchAdd* add_ = nullptr;
 };
+
+void CsvFileReader::FillConstants() {
+  for (size_t f = 0; f < fields_.size(); ++f) {
+    if (from_file_.empty() || from_file_[f]) continue;
+    Column& column = data_->columns[f];
+    while (column.size() < data_->num_rows()) column.AppendFrom(*constants_[f], 0);
+  }
+}
+
+absl::Status CsvFileReader::Emit(bool force) {
+  if (add_ == nullptr) return absl::OkStatus();
+  FillConstants();
+  if (!force && ColumnBytes(data_->columns) < batch_bytes_) return absl::OkStatus();
+  CsvData batch;
+  batch.paths = data_->paths;
+  // Column by column, so that pointers to data_'s columns stay valid.
+  for (size_t f = 0; f < fields_.size(); ++f) {
+    batch.columns.push_back(std::move(data_->columns[f]));
+    data_->columns[f] = Column(fields_[f].type);
+  }
+  batch.sources = std::move(data_->sources);
+  data_->sources = {};
+  return (*add_)(std::move(batch));
+}
+
+// Gives pages of the private mapping [from, to) back to the kernel once
+// their rows are parsed (the columns hold copies), so that a large input does
+// not stay resident.
+void ReleaseText(char* from, char* to) {
+  const uintptr_t page = 4096;
+  const uintptr_t a = (reinterpret_cast<uintptr_t>(from) + page - 1) & ~(page - 1);
+  const uintptr_t b = reinterpret_cast<uintptr_t>(to) & ~(page - 1);
+  if (b > a) ::madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
+}
 
 absl::Status CsvFileReader::MapHeader(const std::string& path,
                                       const std::vector<CsvField>& header) {
@@ -594,7 +641,8 @@ absl::Status CsvFileReader::ReadRecords(int file, RecordSplitter* splitter,
                                         const std::vector<const Field*>& fields,
                                         const std::vector<Column*>& columns,
                                         std::vector<RowSource>* sources,
-                                        const std::function<void(int64_t)>& progress) {
+                                        const std::function<void(int64_t)>& progress,
+                                        const std::function<absl::Status()>& every) {
   const std::string& path = data_->paths[file];
   const size_t width = columns.size();
   const std::string& null_marker = options_.null_marker;
@@ -625,6 +673,7 @@ absl::Status CsvFileReader::ReadRecords(int file, RecordSplitter* splitter,
       }
     }
     sources->push_back(RowSource{file, line});
+    if (every && (sources->size() & 0xffff) == 0) RETL_RETURN_IF_ERROR(every());
     if (progress && splitter->offset() - last_report >= kProgressInterval) {
       last_report = splitter->offset();
       progress(last_report);
@@ -652,9 +701,13 @@ absl::Status CsvFileReader::Read(int file, std::span<char> text, int64_t bytes_b
     }
   }
 
-  // Reserve for all the input once, at the first file, from its line lengths.
+  // Reserve for all the input once, at the first file, from its line lengths
+  // (for one batch of it when reading in batches).
   if (file == 0) {
     RowIndex rows = EstimateRows(std::string_view(text.data(), text.size()), total_bytes);
+    if (batch_bytes_ > 0 && total_bytes > 0) {
+      rows = std::min<RowIndex>(rows, static_cast<RowIndex>(static_cast<double>(rows) * batch_bytes_ / total_bytes) + 16);
+    }
     data_->sources.reserve(rows);
     for (Column& c : data_->columns) c.Reserve(rows);
   }
@@ -662,14 +715,22 @@ absl::Status CsvFileReader::Read(int file, std::span<char> text, int64_t bytes_b
   const size_t width = targets_.size();
   std::vector<const Field*> fields(width);
   for (size_t k = 0; k < width; ++k) fields[k] = &fields_[targets_[k]];
-  RowIndex file_rows = 0;
-  const RowIndex rows_before = data_->num_rows();
-  char* const rest = splitter.position();
+  char* rest = splitter.position();
   char* const end = text.data() + text.size();
+  int64_t line = splitter.line();
   const int threads = ThreadCount(options_.threads);
+  // In batches, the text is read a window at a time (each cut at a line end),
+  // and each window's pages are given back once parsed.
+  const int64_t window = batch_bytes_ > 0 ? std::max<int64_t>(kParallelBytes, batch_bytes_ / 4) : INT64_MAX;
   std::vector<char*> cuts;
   std::vector<int64_t> first_line;
-  if (CutAtLineEnds(rest, end, splitter.line(), options_, &cuts, &first_line)) {
+  while (rest < end) {
+    char* stop = end;
+    if (end - rest > window) {
+      char* nl = static_cast<char*>(std::memchr(rest + window, '\n', end - (rest + window)));
+      if (nl != nullptr) stop = nl + 1;
+    }
+    if (!CutAtLineEnds(rest, stop, line, options_, &cuts, &first_line)) break;
     const size_t pieces = cuts.size() - 1;
     struct Piece {
       std::vector<Column> columns;
@@ -678,7 +739,7 @@ absl::Status CsvFileReader::Read(int file, std::span<char> text, int64_t bytes_b
     };
     std::vector<Piece> out(pieces);
     std::mutex progress_mutex;
-    int64_t done = splitter.offset();
+    int64_t done = rest - text.data();
     ParallelFor(pieces, threads, [&](size_t k) {
       RecordSplitter piece_splitter(path, cuts[k], cuts[k + 1], first_line[k], options_);
       std::vector<Column*> columns(width);
@@ -711,23 +772,31 @@ absl::Status CsvFileReader::Read(int file, std::span<char> text, int64_t bytes_b
         }
       }
     });
-    file_rows = data_->num_rows() - rows_before;
-  } else {
+    line = first_line.back();
+    if (batch_bytes_ > 0) ReleaseText(rest, stop);
+    rest = stop;
+    RETL_RETURN_IF_ERROR(Emit(false));
+  }
+  if (rest < end) {
+    // One record after another (small inputs, quote characters, one thread).
+    RecordSplitter tail(path, rest, end, line, options_);
     std::vector<Column*> columns(width);
     for (size_t k = 0; k < width; ++k) columns[k] = &data_->columns[targets_[k]];
     std::function<void(int64_t)> report;
+    const int64_t offset = rest - text.data();
     if (progress) {
-      report = [&](int64_t offset) { progress(bytes_before + offset, total_bytes, data_->num_rows()); };
+      report = [&](int64_t at) { progress(bytes_before + offset + at, total_bytes, data_->num_rows()); };
     }
-    RETL_RETURN_IF_ERROR(ReadRecords(file, &splitter, fields, columns, &data_->sources, report));
-    file_rows = data_->num_rows() - rows_before;
+    std::function<absl::Status()> every;
+    if (batch_bytes_ > 0) {
+      every = [&]() {
+        ReleaseText(rest, tail.position());
+        return Emit(false);
+      };
+    }
+    RETL_RETURN_IF_ERROR(ReadRecords(file, &tail, fields, columns, &data_->sources, report, every));
   }
-
-  for (size_t f = 0; f < fields_.size(); ++f) {
-    if (from_file_[f]) continue;
-    Column& column = data_->columns[f];
-    for (RowIndex r = 0; r < file_rows; ++r) column.AppendFrom(*constants_[f], 0);
-  }
+  FillConstants();
   return absl::OkStatus();
 }
 
@@ -805,10 +874,12 @@ std::string CsvData::Describe(RowIndex row) const {
   return StrCat(paths[source.file], ":", source.line);
 }
 
-absl::StatusOr<CsvData> ReadCsvFiles(const std::vector<std::string>& paths,
-                                     const std::vector<Field>& fields, const CsvOptions& options,
-                                     const std::map<std::string, std::string>& constants,
-                                     const CsvProgress& progress) {
+namespace {
+
+// ReadCsvFiles into `data`; in batches given to `add` if it is set.
+absl::Status ReadCsv(const std::vector<std::string>& paths, const std::vector<Field>& fields,
+                     const CsvOptions& options, const std::map<std::string, std::string>& constants,
+                     const CsvProgress& progress, int64_t batch_bytes, const CsvBatchAdd* add, CsvData* data) {
   RETL_RETURN_IF_ERROR(ValidateOptions(options));
   RETL_ASSIGN_OR_RETURN(std::vector<std::optional<Column>> constant_columns, ConstantColumns(fields, constants));
 
@@ -819,23 +890,42 @@ absl::StatusOr<CsvData> ReadCsvFiles(const std::vector<std::string>& paths,
     RETL_ASSIGN_OR_RETURN(sizes[i], EstimateInputSize(paths[i], options.compression));
   }
 
-  CsvData data;
-  data.paths = paths;
-  data.columns.reserve(fields.size());
-  for (const Field& f : fields) data.columns.emplace_back(f.type);
-  CsvFileReader reader(fields, options, constant_columns, &data);
+  data->paths = paths;
+  data->columns.reserve(fields.size());
+  for (const Field& f : fields) data->columns.emplace_back(f.type);
+  CsvFileReader reader(fields, options, constant_columns, data);
+  if (add != nullptr) reader.SetBatches(batch_bytes, add);
   int64_t bytes_before = 0;
   for (size_t i = 0; i < paths.size(); ++i) {
-    RETL_ASSIGN_OR_RETURN(InputText text, InputText::Read(paths[i], options.compression));
+    RETL_ASSIGN_OR_RETURN(InputText text, InputText::Read(paths[i], options.compression,
+                                                          /*populate=*/add == nullptr));
     sizes[i] = static_cast<int64_t>(text.size());
     int64_t total = 0;
     for (int64_t s : sizes) total += s;
-    if (progress) progress(bytes_before, total, data.num_rows());
+    if (progress) progress(bytes_before, total, data->num_rows());
     RETL_RETURN_IF_ERROR(reader.Read(static_cast<int>(i), text.span(), bytes_before, total, progress));
     bytes_before += sizes[i];
   }
-  if (progress) progress(bytes_before, bytes_before, data.num_rows());
+  if (progress) progress(bytes_before, bytes_before, data->num_rows());
+  return reader.Emit(/*force=*/true);
+}
+
+}  // namespace
+
+absl::StatusOr<CsvData> ReadCsvFiles(const std::vector<std::string>& paths,
+                                     const std::vector<Field>& fields, const CsvOptions& options,
+                                     const std::map<std::string, std::string>& constants,
+                                     const CsvProgress& progress) {
+  CsvData data;
+  RETL_RETURN_IF_ERROR(ReadCsv(paths, fields, options, constants, progress, 0, nullptr, &data));
   return data;
+}
+
+absl::Status ReadCsvBatches(const std::vector<std::string>& paths, const std::vector<Field>& fields,
+                            const CsvOptions& options, const std::map<std::string, std::string>& constants,
+                            const CsvProgress& progress, int64_t batch_bytes, const CsvBatchAdd& add) {
+  CsvData data;
+  return ReadCsv(paths, fields, options, constants, progress, std::max<int64_t>(1, batch_bytes), &add, &data);
 }
 
 namespace {

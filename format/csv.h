@@ -104,6 +104,17 @@ absl::StatusOr<CsvData> ReadCsvFiles(const std::vector<std::string>& paths,
                                      const std::map<std::string, std::string>& constants = {},
                                      const CsvProgress& progress = {});
 
+// ReadCsvFiles in batches, for inputs larger than memory: `add` gets the rows
+// read so far whenever they take about `batch_bytes` (as ColumnBytes counts,
+// retl/writer.h), and the rest at the end; it gets at least one batch. Each
+// batch's paths are all the paths. Parsed text is given back to the kernel
+// as it goes. Errors are those of ReadCsvFiles, and the first error `add`
+// returns stops the read.
+using CsvBatchAdd = std::function<absl::Status(CsvData batch)>;
+absl::Status ReadCsvBatches(const std::vector<std::string>& paths, const std::vector<Field>& fields,
+                            const CsvOptions& options, const std::map<std::string, std::string>& constants,
+                            const CsvProgress& progress, int64_t batch_bytes, const CsvBatchAdd& add);
+
 // Infers fields from the data of `paths` (all records are looked at). Column
 // names come from the header (or are column1, column2, ... without one); every
 // file must have the same header. A column's type is the first of BOOLEAN

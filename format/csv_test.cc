@@ -933,5 +933,68 @@ TEST_F(CsvTest, ParallelReadMatchesOneThread) {
   EXPECT_NE(e2.status().message().find(bad_path + ":400000: column 'id'"), std::string::npos) << e2.status();
 }
 
+TEST_F(CsvTest, BatchesHoldTheRowsOfOneRead) {
+  // A large unquoted file (read in parallel windows), then a quoted one (read
+  // record by record), then a small one without the `day` column (filled
+  // from a constant): batches of about a megabyte.
+  std::string big = "id,name,day\n";
+  std::mt19937_64 rng(11);
+  int64_t id = 0;
+  while (big.size() < (40u << 20)) {
+    const uint64_t r = rng();
+    big += std::to_string(++id) + ",name" + std::to_string(r % 1000) + ",2024-0" + std::to_string(1 + r % 9) +
+           "-1" + std::to_string(r % 10) + (r % 7 == 0 ? "\r\n" : "\n");
+    if (r % 997 == 0) big += "\n";
+  }
+  std::string quoted = "id,name,day\n";
+  for (int k = 0; k < 100000; ++k) {
+    quoted += std::to_string(++id) + ",\"multi\nline " + std::to_string(k) + "\",2025-01-0" + std::to_string(1 + k % 9) + "\n";
+  }
+  std::string small = "name,id\n";
+  for (int k = 0; k < 1000; ++k) small += "s" + std::to_string(k) + "," + std::to_string(++id) + "\n";
+  const std::vector<std::string> paths = {Write("big.csv", big), Write("quoted.csv", quoted), Write("small.csv", small)};
+  const std::vector<Field> fields = {{"id", DataType::Of(TypeId::kBigInt), false},
+                                     {"name", DataType::Of(TypeId::kString), true},
+                                     {"day", DataType::Of(TypeId::kDate), true}};
+  const std::map<std::string, std::string> constants = {{"day", "2026-11-24"}};
+  CsvOptions options;
+  options.threads = 2;
+  auto whole = ReadCsvFiles(paths, fields, options, constants);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  std::vector<Column> joined;
+  for (const Field& f : fields) joined.emplace_back(f.type);
+  std::vector<std::string> described;
+  int batches = 0;
+  ASSERT_OK(ReadCsvBatches(paths, fields, options, constants, {}, 1 << 20, [&](CsvData batch) {
+    ++batches;
+    EXPECT_EQ(batch.paths, paths);
+    for (size_t c = 0; c < fields.size(); ++c) {
+      EXPECT_EQ(batch.columns[c].size(), batch.num_rows());
+      joined[c].AppendColumn(batch.columns[c]);
+    }
+    for (RowIndex r = 0; r < batch.num_rows(); ++r) described.push_back(batch.Describe(r));
+    return absl::OkStatus();
+  }));
+  EXPECT_GT(batches, 5);  // parallel windows are 16 MiB at least
+  ASSERT_EQ(static_cast<RowIndex>(described.size()), whole->num_rows());
+  for (size_t c = 0; c < fields.size(); ++c) EXPECT_TRUE(joined[c].Equals(whole->columns[c])) << c;
+  for (RowIndex r = 0; r < whole->num_rows(); r += 7919) EXPECT_EQ(described[r], whole->Describe(r));
+  EXPECT_EQ(described.back(), whole->Describe(whole->num_rows() - 1));
+
+  // An error in a late batch stops the read with the same message; so does
+  // one `add` returns.
+  std::string bad = quoted;
+  bad.replace(bad.rfind("2025-01-0"), 4, "oops");
+  const std::vector<std::string> bad_paths = {paths[0], Write("bad.csv", bad)};
+  auto expected = ReadCsvFiles(bad_paths, fields, options, constants);
+  ASSERT_FALSE(expected.ok());
+  absl::Status got = ReadCsvBatches(bad_paths, fields, options, constants, {}, 1 << 20,
+                                    [](CsvData) { return absl::OkStatus(); });
+  EXPECT_EQ(got, expected.status());
+  got = ReadCsvBatches(paths, fields, options, constants, {}, 1 << 20,
+                       [](CsvData) { return absl::CancelledError("stop"); });
+  EXPECT_EQ(got, absl::CancelledError("stop"));
+}
+
 }  // namespace
 }  // namespace retl
