@@ -20,6 +20,7 @@
 #include "format/parallel.h"
 #include "format/strings.h"
 #include "format/text.h"
+#include "retl/writer.h"
 
 namespace retl {
 
@@ -1558,16 +1559,20 @@ bool HasParquetMagic(const std::string& path) {
 }
 
 std::string ParquetData::Describe(RowIndex row) const {
+  if (batch_file >= 0) return StrCat(paths[batch_file], ": row ", batch_first_row + row + 1);
   const size_t file = static_cast<size_t>(std::upper_bound(file_end.begin(), file_end.end(), row) - file_end.begin());
   if (file >= paths.size()) return StrCat("row ", row + 1);
   const RowIndex first = file == 0 ? 0 : file_end[file - 1];
   return StrCat(paths[file], ": row ", row - first + 1);
 }
 
-absl::StatusOr<ParquetData> ReadParquetFiles(const std::vector<std::string>& paths,
-                                             const std::vector<Field>& fields,
-                                             const std::map<std::string, std::string>& constants,
-                                             const ParquetProgress& progress, int threads) {
+namespace {
+
+// ReadParquetFiles into `data`, or in batches given to `add` if it is set.
+absl::Status ReadParquet(const std::vector<std::string>& paths, const std::vector<Field>& fields,
+                         const std::map<std::string, std::string>& constants, const ParquetProgress& progress,
+                         int threads, int64_t batch_bytes, const ParquetBatchAdd* add, ParquetData* out_data) {
+  ParquetData& data = *out_data;
   RETL_ASSIGN_OR_RETURN(std::vector<std::optional<Column>> constant_columns, ConstantColumns(fields, constants));
   // Open every file first: a missing or damaged footer fails before any work.
   std::vector<ParquetFile> files;
@@ -1577,7 +1582,6 @@ absl::StatusOr<ParquetData> ReadParquetFiles(const std::vector<std::string>& pat
     total_bytes += static_cast<int64_t>(f.file->size());
     files.push_back(std::move(f));
   }
-  ParquetData data;
   data.paths = paths;
   for (const Field& f : fields) data.columns.emplace_back(f.type);
   int64_t bytes_before = 0;
@@ -1608,90 +1612,138 @@ absl::StatusOr<ParquetData> ReadParquetFiles(const std::vector<std::string>& pat
     }
     const RowIndex file_rows = file.meta.num_rows;
     const RowIndex rows_before = data.num_rows();
-    // One task per field read from the file: its chunks, row group by row
-    // group. Each task stops at its first error; the error reported is the
-    // one at the earliest row (then field), whatever the thread count.
-    struct Task {
-      size_t field;
-      absl::Status status;
-      int64_t error_row = INT64_MAX;
+    // In batches, a row group at a time, and a batch holds rows of one file.
+    RowIndex batch_first_row = 0;
+    auto emit = [&](RowIndex next_row, bool force) -> absl::Status {
+      const RowIndex rows = data.columns.empty() ? 0 : data.columns[0].size();
+      if (add == nullptr || rows == 0 || (!force && ColumnBytes(data.columns) < batch_bytes)) return absl::OkStatus();
+      ParquetData batch;
+      batch.paths = paths;
+      batch.batch_file = static_cast<int>(&file - files.data());
+      batch.batch_first_row = batch_first_row;
+      batch.file_end.push_back(rows);
+      for (size_t f = 0; f < fields.size(); ++f) {
+        batch.columns.push_back(std::move(data.columns[f]));
+        data.columns[f] = Column(fields[f].type);
+      }
+      batch_first_row = next_row;
+      return (*add)(std::move(batch));
     };
-    std::vector<Task> tasks;
-    for (size_t f = 0; f < fields.size(); ++f) {
-      if (source[f] >= 0) tasks.push_back(Task{f, absl::OkStatus()});
-    }
-    ParallelFor(tasks.size(), threads, [&](size_t t) {
-      Task& task = tasks[t];
-      const Field& field = fields[task.field];
-      const FileColumn& c = file.columns[source[task.field]];
-      Column* out = &data.columns[task.field];
-      const bool same = c.type == field.type;
-      ChunkDecoder decoder(file, c);
-      int64_t first_row = 0;
-      out->Reserve(out->size() + file_rows);
-      for (size_t g = 0; g < file.meta.row_groups.size(); ++g) {
-        const int64_t rows = file.meta.row_groups[g].num_rows;
-        auto describe = [&](RowIndex r) {
-          return StrCat(file.path, ": row ", first_row + r + 1, " (row group ", g, ")");
-        };
-        absl::Status s;
-        RowIndex bad_row = -1;
-        if (same) {
-          const RowIndex before = out->size();
-          s = decoder.Decode(g, first_row, out);
-          if (s.ok() && !field.nullable && out->null_count() > 0) {
-            for (RowIndex r = before; r < out->size(); ++r) {
-              if (!out->IsValid(r)) {
-                bad_row = r - before;
-                break;
-              }
-            }
-          }
-        } else {
-          Column natural(c.type);
-          s = decoder.Decode(g, first_row, &natural);
-          if (s.ok()) {
-            if (!field.nullable && natural.null_count() > 0) {
-              for (RowIndex r = 0; r < natural.size(); ++r) {
-                if (!natural.IsValid(r)) {
-                  bad_row = r;
+    const size_t groups = file.meta.row_groups.size();
+    int64_t group_first_row = 0;
+    for (size_t g0 = 0, g1 = 0; g0 < groups; g0 = g1) {
+      g1 = add != nullptr ? g0 + 1 : groups;
+      const RowIndex round_first_row = group_first_row;
+      RowIndex round_rows = 0;
+      for (size_t g = g0; g < g1; ++g) round_rows += file.meta.row_groups[g].num_rows;
+      group_first_row += round_rows;
+      // One task per field read from the file: its chunks, row group by row
+      // group. Each task stops at its first error; the error reported is the
+      // one at the earliest row (then field), whatever the thread count.
+      struct Task {
+        size_t field;
+        absl::Status status;
+        int64_t error_row = INT64_MAX;
+      };
+      std::vector<Task> tasks;
+      for (size_t f = 0; f < fields.size(); ++f) {
+        if (source[f] >= 0) tasks.push_back(Task{f, absl::OkStatus()});
+      }
+      ParallelFor(tasks.size(), threads, [&](size_t t) {
+        Task& task = tasks[t];
+        const Field& field = fields[task.field];
+        const FileColumn& c = file.columns[source[task.field]];
+        Column* out = &data.columns[task.field];
+        const bool same = c.type == field.type;
+        ChunkDecoder decoder(file, c);
+        int64_t first_row = round_first_row;
+        out->Reserve(out->size() + round_rows);
+        for (size_t g = g0; g < g1; ++g) {
+          const int64_t rows = file.meta.row_groups[g].num_rows;
+          auto describe = [&](RowIndex r) {
+            return StrCat(file.path, ": row ", first_row + r + 1, " (row group ", g, ")");
+          };
+          absl::Status s;
+          RowIndex bad_row = -1;
+          if (same) {
+            const RowIndex before = out->size();
+            s = decoder.Decode(g, first_row, out);
+            if (s.ok() && !field.nullable && out->null_count() > 0) {
+              for (RowIndex r = before; r < out->size(); ++r) {
+                if (!out->IsValid(r)) {
+                  bad_row = r - before;
                   break;
                 }
               }
-            } else {
-              s = ConvertInto(natural, field, out, describe);
-              if (!s.ok()) bad_row = rows;  // the row is in the message; order by row group
+            }
+          } else {
+            Column natural(c.type);
+            s = decoder.Decode(g, first_row, &natural);
+            if (s.ok()) {
+              if (!field.nullable && natural.null_count() > 0) {
+                for (RowIndex r = 0; r < natural.size(); ++r) {
+                  if (!natural.IsValid(r)) {
+                    bad_row = r;
+                    break;
+                  }
+                }
+              } else {
+                s = ConvertInto(natural, field, out, describe);
+                if (!s.ok()) bad_row = rows;  // the row is in the message; order by row group
+              }
             }
           }
+          if (bad_row >= 0 && s.ok()) {
+            s = absl::InvalidArgumentError(StrCat(describe(bad_row), ": column '", field.name,
+                                                  "': NULL in NOT NULL column"));
+          }
+          if (!s.ok()) {
+            task.status = s;
+            task.error_row = first_row + (bad_row >= 0 ? bad_row : 0);
+            break;
+          }
+          first_row += rows;
         }
-        if (bad_row >= 0 && s.ok()) {
-          s = absl::InvalidArgumentError(StrCat(describe(bad_row), ": column '", field.name,
-                                                "': NULL in NOT NULL column"));
-        }
-        if (!s.ok()) {
-          task.status = s;
-          task.error_row = first_row + (bad_row >= 0 ? bad_row : 0);
-          break;
-        }
-        first_row += rows;
+      });
+      const Task* first_error = nullptr;
+      for (const Task& t : tasks) {
+        if (!t.status.ok() && (first_error == nullptr || t.error_row < first_error->error_row)) first_error = &t;
       }
-    });
-    const Task* first_error = nullptr;
-    for (const Task& t : tasks) {
-      if (!t.status.ok() && (first_error == nullptr || t.error_row < first_error->error_row)) first_error = &t;
+      if (first_error != nullptr) return first_error->status;
+      for (size_t f = 0; f < fields.size(); ++f) {
+        if (source[f] >= 0) continue;
+        Column& column = data.columns[f];
+        for (RowIndex r = 0; r < round_rows; ++r) column.AppendFrom(*constant_columns[f], 0);
+      }
+      RETL_RETURN_IF_ERROR(emit(group_first_row, /*force=*/false));
+      if (progress && add != nullptr) progress(bytes_before, total_bytes, rows_before + group_first_row);
     }
-    if (first_error != nullptr) return first_error->status;
-    for (size_t f = 0; f < fields.size(); ++f) {
-      if (source[f] >= 0) continue;
-      Column& column = data.columns[f];
-      for (RowIndex r = 0; r < file_rows; ++r) column.AppendFrom(*constant_columns[f], 0);
-    }
+    RETL_RETURN_IF_ERROR(emit(file_rows, /*force=*/true));
     data.file_end.push_back(rows_before + file_rows);
     bytes_before += static_cast<int64_t>(file.file->size());
     if (progress) progress(bytes_before, total_bytes, data.num_rows());
     file.file.reset();  // unmap as soon as done
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ParquetData> ReadParquetFiles(const std::vector<std::string>& paths,
+                                             const std::vector<Field>& fields,
+                                             const std::map<std::string, std::string>& constants,
+                                             const ParquetProgress& progress, int threads) {
+  ParquetData data;
+  RETL_RETURN_IF_ERROR(ReadParquet(paths, fields, constants, progress, threads, 0, nullptr, &data));
   return data;
+}
+
+absl::Status ReadParquetBatches(const std::vector<std::string>& paths, const std::vector<Field>& fields,
+                                const std::map<std::string, std::string>& constants,
+                                const ParquetProgress& progress, int threads, int64_t batch_bytes,
+                                const ParquetBatchAdd& add) {
+  ParquetData data;
+  return ReadParquet(paths, fields, constants, progress, threads, std::max<int64_t>(1, batch_bytes), &add, &data);
 }
 
 absl::StatusOr<std::vector<Field>> InferParquetSchema(const std::vector<std::string>& paths,

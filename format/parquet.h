@@ -46,6 +46,10 @@ struct ParquetData {
   std::vector<RowIndex> file_end;  // per file: rows of it and of the files before
   std::vector<Column> columns;     // one per target field, in field order
   RowIndex num_rows() const { return file_end.empty() ? 0 : file_end.back(); }
+  // A batch of ReadParquetBatches holds rows of one file: paths[batch_file],
+  // from its row batch_first_row (0-based) on. -1 otherwise.
+  int batch_file = -1;
+  RowIndex batch_first_row = 0;
   // "path: row N" of row `row` (N is 1-based within its file).
   std::string Describe(RowIndex row) const;
 };
@@ -66,6 +70,17 @@ absl::StatusOr<ParquetData> ReadParquetFiles(const std::vector<std::string>& pat
                                              const std::vector<Field>& fields,
                                              const std::map<std::string, std::string>& constants = {},
                                              const ParquetProgress& progress = {}, int threads = 0);
+
+// ReadParquetFiles in batches, for inputs larger than memory: a row group at
+// a time, `add` gets the rows read so far whenever they take `batch_bytes`
+// (as ColumnBytes counts, retl/writer.h) and at the end of each file, so that
+// a batch holds rows of one file. Errors are those of ReadParquetFiles, and
+// the first error `add` returns stops the read.
+using ParquetBatchAdd = std::function<absl::Status(ParquetData batch)>;
+absl::Status ReadParquetBatches(const std::vector<std::string>& paths, const std::vector<Field>& fields,
+                                const std::map<std::string, std::string>& constants,
+                                const ParquetProgress& progress, int threads, int64_t batch_bytes,
+                                const ParquetBatchAdd& add);
 
 // The fields of the files' columns, all nullable, in file order (mapping in
 // docs/import.md). Every file must have the same column names and types.

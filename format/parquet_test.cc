@@ -1,6 +1,7 @@
 #include "format/parquet.h"
 
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -162,6 +163,33 @@ TEST(ParquetTest, MatchesColumnsByNameWithConstants) {
   fields.back().name = "Region";
   auto extra = ReadParquetFiles({DataFile(kFiles[0])}, fields, {{"Region", "x"}});
   EXPECT_TRUE(Contains(extra.status(), "column 'big' is not a column of the table")) << extra.status();
+}
+
+TEST(ParquetTest, BatchesHoldRowGroupsOfOneFile) {
+  std::vector<Field> fields = Inferred(DataFile(kFiles[0]));
+  fields.push_back(Field{"region", DataType::Of(TypeId::kString), true});
+  std::vector<std::string> paths;
+  for (const char* name : kFiles) paths.push_back(DataFile(name));
+  const std::map<std::string, std::string> constants = {{"region", "emea"}};
+  auto whole = ReadParquetFiles(paths, fields, constants, {}, 2);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  for (const int64_t batch_bytes : {int64_t{1}, int64_t{1} << 30}) {
+    std::vector<Column> joined;
+    for (const Field& f : fields) joined.emplace_back(f.type);
+    std::vector<std::string> described;
+    int batches = 0;
+    ASSERT_OK(ReadParquetBatches(paths, fields, constants, {}, 2, batch_bytes, [&](ParquetData batch) {
+      ++batches;
+      for (size_t c = 0; c < fields.size(); ++c) joined[c].AppendColumn(batch.columns[c]);
+      for (RowIndex r = 0; r < batch.columns[0].size(); ++r) described.push_back(batch.Describe(r));
+      return absl::OkStatus();
+    }));
+    // 200 rows in 70-row groups per file: a batch per group, or per file.
+    EXPECT_EQ(batches, batch_bytes == 1 ? 9 : 3);
+    ASSERT_EQ(static_cast<RowIndex>(described.size()), whole->num_rows());
+    for (size_t c = 0; c < fields.size(); ++c) EXPECT_TRUE(joined[c].Equals(whole->columns[c])) << c;
+    for (RowIndex r = 0; r < whole->num_rows(); ++r) ASSERT_EQ(described[r], whole->Describe(r));
+  }
 }
 
 TEST(ParquetTest, NotParquetOrMissing) {
