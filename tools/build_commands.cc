@@ -24,6 +24,7 @@
 #include "format/strings.h"
 #include "format/text.h"
 #include "query/create_table.h"
+#include "query/spill.h"
 #include "retl/dataset.h"
 #include "retl/verify.h"
 
@@ -448,6 +449,20 @@ absl::StatusOr<ImportOptions> PrepareImport(const ImportOptions& options) {
   return o;
 }
 
+// About the bytes the inputs of `o` take once read into columns: their sizes,
+// four times for compressed ones (Parquet, gzip, zstd). Inputs above half the
+// memory limit are read in batches.
+int64_t InMemoryBytes(const ImportOptions& o) {
+  int64_t bytes = 0;
+  for (const std::string& path : o.inputs) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) continue;
+    const bool compressed = o.format == InputFormat::kParquet || HasSuffix(path, ".gz") || HasSuffix(path, ".zst");
+    bytes += static_cast<int64_t>(st.st_size) * (compressed ? 4 : 1);
+  }
+  return bytes;
+}
+
 // Adds one (prepared) import to `txn`; returns the rows read. `existing` is
 // the table as the transaction has it so far (a release may change a table
 // twice); quality gates compare with the version the transaction replaces.
@@ -526,48 +541,9 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
 
   ProgressLine progress(o.progress);
   auto report = [&](int64_t done, int64_t total, RowIndex rows) { progress.Update(done, total, rows); };
-  TableData data;
-  std::optional<CsvData> csv;
-  std::optional<ParquetData> pq;
-  if (parquet) {
-    RETL_ASSIGN_OR_RETURN(pq, ReadParquetFiles(o.inputs, schema.fields, constants, report, o.writer.threads));
-    data.columns = std::move(pq->columns);
-    const ParquetData* source = &*pq;
-    data.describe_row = [source](RowIndex r) { return source->Describe(r); };
-  } else if (o.format == InputFormat::kJsonl) {
-    RETL_ASSIGN_OR_RETURN(csv, ReadJsonlFiles(o.inputs, schema.fields, constants, report));
-    data.columns = std::move(csv->columns);
-    const CsvData* source = &*csv;
-    data.describe_row = [source](RowIndex r) { return source->Describe(r); };
-  } else {
-    // With types from a sample (`settled` not empty), unsettled columns are
-    // read as text: when every record reads, the types are those all records
-    // give; when one does not, the types come from all records and the input
-    // is read again.
-    std::vector<Field> read_fields = schema.fields;
-    for (size_t k = 0; k < settled.size(); ++k) {
-      if (!settled[k]) read_fields[k].type = DataType::Of(TypeId::kString);
-    }
-    auto read = ReadCsvFiles(o.inputs, read_fields, o.csv, constants, report);
-    if (!settled.empty()) {
-      if (read.ok()) {
-        RETL_RETURN_IF_ERROR(SettleCsvColumns(settled, &schema.fields, &read->columns));
-        RETL_RETURN_IF_ERROR(schema.Validate());
-      } else {
-        progress.Done();
-        RETL_ASSIGN_OR_RETURN(schema, SchemaForNewTable(o));
-        read = ReadCsvFiles(o.inputs, schema.fields, o.csv, constants, report);
-      }
-      RETL_RETURN_IF_ERROR(check_schema_change(schema));
-    }
-    RETL_ASSIGN_OR_RETURN(csv, std::move(read));
-    data.columns = std::move(csv->columns);
-    const CsvData* source = &*csv;
-    data.describe_row = [source](RowIndex r) { return source->Describe(r); };
-  }
-  progress.Done();
-  if (only_partition.has_value()) {
-    // Every row must belong to the one partition named, whatever the mode.
+  // Every row must belong to the one partition named, whatever the mode.
+  auto check_partition = [&](const TableData& data) -> absl::Status {
+    if (!only_partition.has_value()) return absl::OkStatus();
     const Column& pc = data.columns[*schema.partition_column];
     for (RowIndex r = 0; r < pc.size(); ++r) {
       std::optional<std::string> v;
@@ -580,19 +556,149 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
             only_partition->has_value() ? StrCat("'", **only_partition, "'") : "NULL"));
       }
     }
-  }
-  RowIndex rows = data.num_rows();
-  progress.Note(StrCat("sorting, encoding and indexing ", WithCommas(rows), " rows"));
+    return absl::OkStatus();
+  };
+  // Writes the rows of `data`, or of `feed`, as the mode says.
+  auto write = [&](const TableData* data, const RowFeed* feed) -> absl::StatusOr<RowIndex> {
+    if (data != nullptr) {
+      switch (o.mode) {
+        case ImportMode::kCreate: RETL_RETURN_IF_ERROR(txn->CreateTable(o.table, schema, *data)); break;
+        case ImportMode::kReplaceTable: RETL_RETURN_IF_ERROR(txn->ReplaceTable(o.table, schema, *data)); break;
+        case ImportMode::kReplacePartition:
+          RETL_RETURN_IF_ERROR(txn->ReplacePartitions(o.table, *data, only_partition));
+          break;
+        case ImportMode::kAppend: RETL_RETURN_IF_ERROR(txn->Append(o.table, *data)); break;
+      }
+      return data->num_rows();
+    }
+    switch (o.mode) {
+      case ImportMode::kCreate: return txn->CreateTable(o.table, schema, *feed);
+      case ImportMode::kReplaceTable: return txn->ReplaceTable(o.table, schema, *feed);
+      case ImportMode::kReplacePartition: return txn->ReplacePartitions(o.table, *feed, only_partition);
+      case ImportMode::kAppend: return txn->Append(o.table, *feed);
+    }
+    return absl::InternalError("unknown import mode");
+  };
 
-  switch (o.mode) {
-    case ImportMode::kCreate: RETL_RETURN_IF_ERROR(txn->CreateTable(o.table, schema, data)); break;
-    case ImportMode::kReplaceTable:
-      RETL_RETURN_IF_ERROR(txn->ReplaceTable(o.table, schema, data));
-      break;
-    case ImportMode::kReplacePartition:
-      RETL_RETURN_IF_ERROR(txn->ReplacePartitions(o.table, data, only_partition));
-      break;
-    case ImportMode::kAppend: RETL_RETURN_IF_ERROR(txn->Append(o.table, data)); break;
+  RowIndex rows = 0;
+  const int64_t batch_bytes = BatchBytes(o.writer);
+  if (o.format != InputFormat::kJsonl && InMemoryBytes(o) > batch_bytes) {
+    // Larger than memory: read in batches, which the writer sorts into runs
+    // spilled to disk. A CSV schema from a sample must then be final before
+    // reading: columns the sample leaves open are inferred from all records.
+    if (std::find(settled.begin(), settled.end(), false) != settled.end()) {
+      RETL_ASSIGN_OR_RETURN(schema, SchemaForNewTable(o));
+      settled.clear();
+    }
+    if (!settled.empty()) RETL_RETURN_IF_ERROR(check_schema_change(schema));
+    progress.Note(StrCat("the input is larger than half the memory limit (", FormatBytes(batch_bytes),
+                         "): sorting it in runs spilled to disk"));
+    // Where a row came from, after its batch is gone: file and line (CSV) or
+    // row (Parquet).
+    constexpr int kFileShift = 40;
+    constexpr uint64_t kLineMask = (uint64_t{1} << kFileShift) - 1;
+    bool add_failed = false;
+    RowFeed feed;
+    auto add_checked = [&](const RowFeed::Add& add, TableData batch) -> absl::Status {
+      absl::Status s = check_partition(batch);
+      if (s.ok()) s = add(std::move(batch));
+      add_failed = !s.ok();
+      return s;
+    };
+    if (parquet) {
+      feed.read = [&](const RowFeed::Add& add) {
+        return ReadParquetBatches(o.inputs, schema.fields, constants, report, o.writer.threads, batch_bytes,
+                                  [&](ParquetData batch) {
+                                    auto source = std::make_shared<ParquetData>(std::move(batch));
+                                    TableData data;
+                                    data.columns = std::move(source->columns);
+                                    const uint64_t file = static_cast<uint64_t>(source->batch_file);
+                                    const uint64_t first = static_cast<uint64_t>(source->batch_first_row);
+                                    data.origin = [file, first](RowIndex r) { return file << kFileShift | (first + r); };
+                                    data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+                                    return add_checked(add, std::move(data));
+                                  });
+      };
+      feed.describe = [&](uint64_t origin) {
+        return StrCat(o.inputs[origin >> kFileShift], ": row ", (origin & kLineMask) + 1);
+      };
+    } else {
+      feed.read = [&](const RowFeed::Add& add) {
+        return ReadCsvBatches(o.inputs, schema.fields, o.csv, constants, report, batch_bytes, [&](CsvData batch) {
+          auto source = std::make_shared<CsvData>(std::move(batch));
+          TableData data;
+          data.columns = std::move(source->columns);
+          data.origin = [source](RowIndex r) {
+            return static_cast<uint64_t>(source->sources[r].file) << kFileShift | static_cast<uint64_t>(source->sources[r].line);
+          };
+          data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+          return add_checked(add, std::move(data));
+        });
+      };
+      feed.describe = [&](uint64_t origin) { return StrCat(o.inputs[origin >> kFileShift], ":", origin & kLineMask); };
+    }
+    // Whether the input failed to read (rather than the rows to write).
+    bool read_failed = false;
+    feed.read = [&, read = std::move(feed.read)](const RowFeed::Add& add) {
+      absl::Status s = read(add);
+      read_failed = !s.ok() && !add_failed;
+      return s;
+    };
+    auto written = write(nullptr, &feed);
+    if (!written.ok() && read_failed && !settled.empty()) {
+      // A record the sampled types cannot read: the types of all records,
+      // and the input read again.
+      progress.Done();
+      RETL_ASSIGN_OR_RETURN(schema, SchemaForNewTable(o));
+      RETL_RETURN_IF_ERROR(check_schema_change(schema));
+      written = write(nullptr, &feed);
+    }
+    progress.Done();
+    RETL_ASSIGN_OR_RETURN(rows, std::move(written));
+  } else {
+    TableData data;
+    std::optional<CsvData> csv;
+    std::optional<ParquetData> pq;
+    if (parquet) {
+      RETL_ASSIGN_OR_RETURN(pq, ReadParquetFiles(o.inputs, schema.fields, constants, report, o.writer.threads));
+      data.columns = std::move(pq->columns);
+      const ParquetData* source = &*pq;
+      data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+    } else if (o.format == InputFormat::kJsonl) {
+      RETL_ASSIGN_OR_RETURN(csv, ReadJsonlFiles(o.inputs, schema.fields, constants, report));
+      data.columns = std::move(csv->columns);
+      const CsvData* source = &*csv;
+      data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+    } else {
+      // With types from a sample (`settled` not empty), unsettled columns are
+      // read as text: when every record reads, the types are those all records
+      // give; when one does not, the types come from all records and the input
+      // is read again.
+      std::vector<Field> read_fields = schema.fields;
+      for (size_t k = 0; k < settled.size(); ++k) {
+        if (!settled[k]) read_fields[k].type = DataType::Of(TypeId::kString);
+      }
+      auto read = ReadCsvFiles(o.inputs, read_fields, o.csv, constants, report);
+      if (!settled.empty()) {
+        if (read.ok()) {
+          RETL_RETURN_IF_ERROR(SettleCsvColumns(settled, &schema.fields, &read->columns));
+          RETL_RETURN_IF_ERROR(schema.Validate());
+        } else {
+          progress.Done();
+          RETL_ASSIGN_OR_RETURN(schema, SchemaForNewTable(o));
+          read = ReadCsvFiles(o.inputs, schema.fields, o.csv, constants, report);
+        }
+        RETL_RETURN_IF_ERROR(check_schema_change(schema));
+      }
+      RETL_ASSIGN_OR_RETURN(csv, std::move(read));
+      data.columns = std::move(csv->columns);
+      const CsvData* source = &*csv;
+      data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+    }
+    progress.Done();
+    RETL_RETURN_IF_ERROR(check_partition(data));
+    progress.Note(StrCat("sorting, encoding and indexing ", WithCommas(data.num_rows()), " rows"));
+    RETL_ASSIGN_OR_RETURN(rows, write(&data, nullptr));
   }
   RETL_RETURN_IF_ERROR(CheckQualityGates(o, txn->base().FindTable(o.table), txn->pending().FindTable(o.table)));
   if (!o.source.empty()) txn->SetSource(o.source);
@@ -628,6 +734,7 @@ absl::StatusOr<ImportResult> RunRelease(const std::string& dir, const std::vecto
     if (!o.ok()) return absl::Status(o.status().code(), StrCat(step.where, ": ", o.status().message()));
     o->dir = dir;
     o->writer.threads = o->csv.threads = writer_options.threads;
+    o->writer.memory_limit = writer_options.memory_limit;
     prepared.push_back(*std::move(o));
   }
   RETL_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Open(dir, writer_options));

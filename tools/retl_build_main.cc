@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "format/strings.h"
+#include "query/spill.h"
 #include "tools/build_commands.h"
 
 namespace {
@@ -32,6 +33,24 @@ void AddThreadsOption(CLI::App* cmd, int* threads) {
       ->check(CLI::Range(0, 1024));
 }
 
+void AddMemoryLimitOption(CLI::App* cmd, std::string* limit) {
+  cmd->add_option("--memory-limit", *limit,
+                  "Memory for the rows of one table (as 4GiB or 512MB; default: a quarter of physical "
+                  "memory); larger inputs are sorted in runs spilled to disk");
+}
+
+// Sets options->memory_limit from --memory-limit's text (empty: the default).
+absl::Status ApplyMemoryLimit(const std::string& text, retl::WriterOptions* options) {
+  if (text.empty()) return absl::OkStatus();
+  auto bytes = retl::ParseByteSize(text);
+  if (!bytes.ok()) return absl::InvalidArgumentError("--memory-limit: " + std::string(bytes.status().message()));
+  if (*bytes < (int64_t{1} << 20)) {
+    return absl::InvalidArgumentError("--memory-limit must be at least 1MiB, got '" + text + "'");
+  }
+  options->memory_limit = *bytes;
+  return absl::OkStatus();
+}
+
 void AddVersionFlags(CLI::App* cmd, retl::VersionSelector* which) {
   cmd->add_option("--version", which->version, "Use this version instead of the live one");
   cmd->add_option("--as-of", which->as_of,
@@ -53,7 +72,7 @@ absl::Status ParseSingleChar(const std::string& flag, const std::string& text, c
 struct ImportFlags {
   retl::ImportOptions imp;
   std::string mode = "create", input_compression = "auto", delimiter = ",", compression = "none";
-  std::string input_format = "auto", expect_rows, max_row_drop;
+  std::string input_format = "auto", expect_rows, max_row_drop, memory_limit;
   std::vector<std::string> primary_key, types;
   WriterFlags writer;
   bool no_header = false, no_progress = false;
@@ -101,6 +120,7 @@ struct ImportFlags {
         ->capture_default_str();
     cmd->add_option("--block-rows", imp.writer.block_rows, "Rows per block")->capture_default_str();
     AddThreadsOption(cmd, &imp.writer.threads);
+    AddMemoryLimitOption(cmd, &memory_limit);
     cmd->add_flag("--no-progress", no_progress, "No progress line on a terminal");
     cmd->add_option("--source", imp.source, "A label recorded in the version's lineage, e.g. the warehouse export id");
     writer.Add(cmd);
@@ -125,6 +145,7 @@ struct ImportFlags {
     }
     imp.writer.zstd = compression == "zstd";
     imp.writer.wait_for_lock = writer.wait;
+    RETL_RETURN_IF_ERROR(ApplyMemoryLimit(memory_limit, &imp.writer));
     imp.csv.threads = imp.writer.threads;
     imp.progress = !no_progress;
     if (!expect_rows.empty()) {
@@ -255,6 +276,8 @@ int main(int argc, char** argv) {
   release->add_option("--block-rows", rel_block_rows, "Rows per block")->capture_default_str();
   int rel_threads = 0;
   AddThreadsOption(release, &rel_threads);
+  std::string rel_memory_limit;
+  AddMemoryLimitOption(release, &rel_memory_limit);
   rel_writer.Add(release);
 
   // gc
@@ -403,6 +426,7 @@ int main(int argc, char** argv) {
     w.zstd = rel_compression == "zstd";
     w.block_rows = rel_block_rows;
     w.threads = rel_threads;
+    if (absl::Status s = ApplyMemoryLimit(rel_memory_limit, &w); !s.ok()) return Fail(s);
     auto result = retl::RunRelease(rel_dir, *steps, rel_message, rel_source, w);
     if (!result.ok()) return Fail(result.status());
     std::cout << "committed version " << result->version << ": " << result->summary << "\n";
