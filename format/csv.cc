@@ -496,12 +496,13 @@ int64_t CountLineEnds(const char* p, const char* end) {
 // `cuts` (piece k is [cuts[k], cuts[k+1])) and the physical line each piece
 // starts on (`line` is that of `rest`).
 bool CutAtLineEnds(char* rest, char* end, int64_t line, const CsvOptions& options,
-                   std::vector<char*>* cuts, std::vector<int64_t>* first_line) {
+                   std::vector<char*>* cuts, std::vector<int64_t>* first_line,
+                   int64_t min_bytes = kParallelBytes) {
   const int threads = ThreadCount(options.threads);
-  if (threads <= 1 || end - rest < kParallelBytes || std::memchr(rest, options.quote, end - rest) != nullptr) {
+  if (threads <= 1 || end - rest < min_bytes || std::memchr(rest, options.quote, end - rest) != nullptr) {
     return false;
   }
-  const size_t target = std::max<size_t>(kParallelBytes / 4, (end - rest) / (4 * threads));
+  const size_t target = std::max<size_t>(min_bytes / 4, (end - rest) / (4 * threads));
   cuts->assign(1, rest);
   while (end - cuts->back() > static_cast<ptrdiff_t>(target)) {
     char* from = cuts->back() + target;
@@ -721,7 +722,8 @@ absl::Status CsvFileReader::Read(int file, std::span<char> text, int64_t bytes_b
   const int threads = ThreadCount(options_.threads);
   // In batches, the text is read a window at a time (each cut at a line end),
   // and each window's pages are given back once parsed.
-  const int64_t window = batch_bytes_ > 0 ? std::max<int64_t>(kParallelBytes, batch_bytes_ / 4) : INT64_MAX;
+  const int64_t window = batch_bytes_ > 0 ? std::max<int64_t>(1 << 20, batch_bytes_ / 4) : INT64_MAX;
+  const int64_t min_bytes = std::min<int64_t>(kParallelBytes, window);
   std::vector<char*> cuts;
   std::vector<int64_t> first_line;
   while (rest < end) {
@@ -730,7 +732,7 @@ absl::Status CsvFileReader::Read(int file, std::span<char> text, int64_t bytes_b
       char* nl = static_cast<char*>(std::memchr(rest + window, '\n', end - (rest + window)));
       if (nl != nullptr) stop = nl + 1;
     }
-    if (!CutAtLineEnds(rest, stop, line, options_, &cuts, &first_line)) break;
+    if (!CutAtLineEnds(rest, stop, line, options_, &cuts, &first_line, stop < end ? min_bytes : kParallelBytes)) break;
     const size_t pieces = cuts.size() - 1;
     struct Piece {
       std::vector<Column> columns;
@@ -943,8 +945,9 @@ absl::StatusOr<std::vector<Field>> InferCsv(const std::vector<std::string>& path
   bool have_names = false;
   std::vector<CsvField> record;
   for (const std::string& path : paths) {
-    RETL_ASSIGN_OR_RETURN(InputText text, InputText::Read(path, options.compression,
-                                                          /*populate=*/sample_bytes == 0));
+    // Pages come in as used and go back once looked at: a file larger than
+    // memory is inferred from without staying resident.
+    RETL_ASSIGN_OR_RETURN(InputText text, InputText::Read(path, options.compression, /*populate=*/false));
     RecordSplitter splitter(path, text.span(), options);
     if (options.header) {
       RETL_RETURN_IF_ERROR(ReadFileHeader(path, &splitter, &record));
@@ -981,7 +984,12 @@ absl::StatusOr<std::vector<Field>> InferCsv(const std::vector<std::string>& path
     // Observes the records `sp` gives in `into`.
     auto observe = [&](RecordSplitter* sp, std::vector<ColumnGuess>* into) -> absl::Status {
       std::vector<CsvField> fields;
-      while (sp->Next(&fields)) {
+      char* released = sp->position();
+      for (int64_t records = 1; sp->Next(&fields); ++records) {
+        if ((records & 0xffff) == 0) {
+          ReleaseText(released, sp->position());
+          released = sp->position();
+        }
         if (sample_bytes > 0 && sp->offset() > sample_bytes) {
           complete = false;
           break;
@@ -1012,7 +1020,17 @@ absl::StatusOr<std::vector<Field>> InferCsv(const std::vector<std::string>& path
     std::vector<char*> cuts;
     std::vector<int64_t> first_line;
     char* const end = text.span().data() + text.size();
-    if (sample_bytes == 0 && CutAtLineEnds(splitter.position(), end, splitter.line(), options, &cuts, &first_line)) {
+    // Windows of the file cut at line ends, each observed on all cores.
+    char* rest = splitter.position();
+    int64_t line = splitter.line();
+    constexpr int64_t kWindow = kParallelBytes;
+    while (sample_bytes == 0 && rest < end) {
+      char* stop = end;
+      if (end - rest > kWindow) {
+        char* nl = static_cast<char*>(std::memchr(rest + kWindow, '\n', end - (rest + kWindow)));
+        if (nl != nullptr) stop = nl + 1;
+      }
+      if (!CutAtLineEnds(rest, stop, line, options, &cuts, &first_line)) break;
       const size_t pieces = cuts.size() - 1;
       std::vector<std::vector<ColumnGuess>> piece_guesses(pieces, std::vector<ColumnGuess>(names.size()));
       std::vector<absl::Status> status(pieces);
@@ -1024,8 +1042,15 @@ absl::StatusOr<std::vector<Field>> InferCsv(const std::vector<std::string>& path
       for (const std::vector<ColumnGuess>& g : piece_guesses) {
         for (size_t k = 0; k < names.size(); ++k) guesses[k].Merge(g[k]);
       }
-    } else {
-      RETL_RETURN_IF_ERROR(observe(&splitter, &guesses));
+      ReleaseText(rest, stop);
+      line = first_line.back();
+      rest = stop;
+    }
+    if (sample_bytes > 0) {
+      RETL_RETURN_IF_ERROR(observe(&splitter, &guesses));  // offsets from the file's start
+    } else if (rest < end) {
+      RecordSplitter tail(path, rest, end, line, options);
+      RETL_RETURN_IF_ERROR(observe(&tail, &guesses));
     }
   }
   if (!have_names) {

@@ -338,32 +338,41 @@ std::map<std::string, std::string> DataFiles(const std::string& dir) {
 
 TEST(DatasetTest, BuildsLargerThanTheMemoryLimitSpillAndWriteTheSameFiles) {
   Schema schema = WideSchema(true);
-  schema.indexes.push_back(IndexDef{"by_region", {1}});
+  schema.indexes.push_back(IndexDef{"by_c0", {2}});
   const TableData data = RandomData(schema, 20000, 41);
-  TempDir in_memory, spilled;
-  ASSERT_OK(DatasetWriter::Init(in_memory.path()));
-  ASSERT_OK(DatasetWriter::Init(spilled.path()));
+  TempDir in_memory, spilled, cut;
+  for (const TempDir* d : {&in_memory, &spilled, &cut}) ASSERT_OK(DatasetWriter::Init(d->path()));
   {
-    auto w = OpenWriter(in_memory.path(), 1000);
+    auto w = OpenWriter(in_memory.path(), 250);
     Commit(w.get(), [&](Transaction* t) { return t->CreateTable("t", schema, data); });
   }
-  {
+  const RowFeed feed = FeedOf(data, 700);
+  auto build = [&](const std::string& dir, int64_t memory_limit) {
     WriterOptions o;
-    o.block_rows = 1000;
-    o.memory_limit = 200 << 10;  // batches of 100 KiB: a few hundred rows each
-    auto w = DatasetWriter::Open(spilled.path(), o).value();
-    const RowFeed feed = FeedOf(data, 700);
+    o.block_rows = 250;
+    o.memory_limit = memory_limit;
+    auto w = DatasetWriter::Open(dir, o).value();
     Commit(w.get(), [&](Transaction* t) { return t->CreateTable("t", schema, feed).status(); });
-  }
+  };
+  // 3 MB of rows: with 4 MiB, batches of 2 MiB spill, and the partitions'
+  // unfinished blocks (about 40 KB each) and the index keys (under 1 MB) fit
+  // in a quarter.
+  build(spilled.path(), 4 << 20);
   const auto expected = DataFiles(in_memory.path()), actual = DataFiles(spilled.path());
   ASSERT_EQ(expected.size(), actual.size());
   for (const auto& [name, bytes] : expected) {
     ASSERT_TRUE(actual.count(name)) << name;
     EXPECT_TRUE(actual.at(name) == bytes) << name << " differs";
   }
-  auto ds = Dataset::Open(spilled.path()).value();
-  ExpectSameRows(ReadTable(*ds->Latest().value(), "t"), Expected(schema, data));
-  EXPECT_TRUE(VerifyVersion(spilled.path(), 2).value().ok());
+  // With 64 KiB they do not: blocks are cut short and segments end early;
+  // the rows are the same.
+  build(cut.path(), 64 << 10);
+  EXPECT_NE(DataFiles(cut.path()), expected);
+  for (const TempDir* d : {&spilled, &cut}) {
+    auto ds = Dataset::Open(d->path()).value();
+    ExpectSameRows(ReadTable(*ds->Latest().value(), "t"), Expected(schema, data));
+    EXPECT_TRUE(VerifyVersion(d->path(), 2).value().ok());
+  }
 }
 
 TEST(DatasetTest, SpilledBuildsFindDuplicateKeysAcrossBatchesAndExistingRows) {

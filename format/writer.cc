@@ -182,6 +182,12 @@ absl::Status ProbeKeys(const TableInfo& table, const std::vector<KeyProbeSegment
       "' of table '", table.name, "'"));
 }
 
+// Bytes the normalized keys take in memory.
+int64_t KeyBytes(const NormalizedKeys& keys) {
+  return static_cast<int64_t>(keys.arena.size() + (keys.offsets.size() + keys.hashes.size()) * sizeof(uint64_t) +
+                              keys.indexed.size() / 8);
+}
+
 // The stored bytes of row `r` of a partition column, which tell partition
 // values apart without formatting them.
 std::string_view RawValue(const Column& pc, RowIndex r) {
@@ -207,9 +213,11 @@ class SpilledBuild {
     if (n == 0) return absl::OkStatus();
     for (Column& c : batch.columns) CanonicalizeNaNs(&c);
     if (page_rows_ == 0) {
-      // Pages of about a megabyte: the merge holds one per run.
+      // Pages of a 256th of the memory limit, 64 KiB to 1 MiB: the merge
+      // holds one per run.
       const int64_t row_bytes = std::max<int64_t>(1, ColumnBytes(batch.columns) / n);
-      page_rows_ = std::clamp<int64_t>((int64_t{1} << 20) / row_bytes, 64, 65536);
+      page_bytes_ = std::clamp<int64_t>(MemoryLimitBytes(options_) / 256, 64 << 10, 1 << 20);
+      page_rows_ = std::clamp<int64_t>(page_bytes_ / row_bytes, 16, 65536);
     }
     NotePartitions(batch.columns);
     const std::vector<RowIndex> order = SortByKey(batch.columns, schema_.primary_key, options_.threads);
@@ -233,6 +241,14 @@ class SpilledBuild {
     }
     return absl::OkStatus();
   }
+
+  // Calls `emit` with each row of runs [begin, end) in key order (equal keys
+  // in run order), with its page and the page's bytes per row.
+  using Emit = std::function<absl::Status(const RunPage& page, RowIndex row, int64_t row_bytes)>;
+  absl::Status MergeRuns(size_t begin, size_t end, const Emit& emit) const;
+  // While there are more runs than the merge may hold a page of each of,
+  // merges groups of them into longer runs.
+  absl::Status ReduceRuns();
 
   // Merges the runs into one segment per partition; `new_segment` gives each
   // partition's SegmentInfo (paths set), in partition order.
@@ -272,10 +288,113 @@ class SpilledBuild {
   std::vector<SortedRun> runs_;
   RowIndex rows_ = 0;
   RowIndex page_rows_ = 0;
+  int64_t page_bytes_ = 0;
   std::map<std::optional<std::string>, int> partitions_;  // by name: the order segments are named in
   absl::flat_hash_map<std::string, int> by_raw_;
   int null_id_ = -1;
 };
+
+absl::Status SpilledBuild::MergeRuns(size_t begin, size_t end, const Emit& emit) const {
+  // A cursor per run, on its current page.
+  struct Cursor {
+    size_t run;
+    size_t next_page = 0;
+    RunPage page;
+    RowIndex pos = 0;
+    int64_t row_bytes = 0;  // the page's average
+  };
+  std::vector<Cursor> cursors(end - begin);
+  auto load = [&](Cursor& c) -> absl::Status {
+    RETL_ASSIGN_OR_RETURN(c.page, file_->ReadPage(runs_[c.run].pages[c.next_page++]));
+    const RowIndex n = static_cast<RowIndex>(c.page.origins.size());
+    c.pos = 0;
+    c.row_bytes = n == 0 ? 0 : ColumnBytes(c.page.columns) / n + 1;
+    return absl::OkStatus();
+  };
+  const std::vector<int>& pk = schema_.primary_key;
+  const PhysicalType p0 = schema_.fields[pk[0]].type.physical();
+  const bool int_key = pk.size() == 1 && p0 != PhysicalType::kBytes && p0 != PhysicalType::kInt128 &&
+                       p0 != PhysicalType::kFloat && p0 != PhysicalType::kDouble;
+  auto compare = [&](const Cursor& a, const Cursor& b) {
+    if (int_key) {
+      const int64_t x = a.page.columns[pk[0]].GetInt(a.pos), y = b.page.columns[pk[0]].GetInt(b.pos);
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
+    return CompareKeys(a.page.columns, a.pos, b.page.columns, b.pos, pk);
+  };
+  // A min-heap of cursors; equal keys come out in run (input) order.
+  auto after = [&](size_t a, size_t b) {
+    const int c = compare(cursors[a], cursors[b]);
+    return c != 0 ? c > 0 : cursors[a].run > cursors[b].run;
+  };
+  std::vector<size_t> heap;
+  for (size_t k = 0; k < cursors.size(); ++k) {
+    cursors[k].run = begin + k;
+    if (runs_[begin + k].pages.empty()) continue;
+    RETL_RETURN_IF_ERROR(load(cursors[k]));
+    heap.push_back(k);
+  }
+  std::make_heap(heap.begin(), heap.end(), after);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), after);
+    Cursor& cur = cursors[heap.back()];
+    RETL_RETURN_IF_ERROR(emit(cur.page, cur.pos, cur.row_bytes));
+    if (++cur.pos == static_cast<RowIndex>(cur.page.origins.size())) {
+      if (cur.next_page == runs_[cur.run].pages.size()) {
+        heap.pop_back();
+        cur.page = RunPage();
+        continue;
+      }
+      RETL_RETURN_IF_ERROR(load(cur));
+    }
+    std::push_heap(heap.begin(), heap.end(), after);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SpilledBuild::ReduceRuns() {
+  // A run's page takes about three times its bytes while merged (the read,
+  // the columns, the gather); all of them together stay within a quarter of
+  // the memory limit.
+  const size_t fan_in =
+      std::max<size_t>(2, static_cast<size_t>(MemoryLimitBytes(options_) / 4 / (3 * std::max<int64_t>(1, page_bytes_))));
+  while (runs_.size() > fan_in) {
+    std::vector<SortedRun> merged;
+    for (size_t begin = 0; begin < runs_.size(); begin += fan_in) {
+      const size_t end = std::min(runs_.size(), begin + fan_in);
+      if (end - begin == 1) {
+        merged.push_back(std::move(runs_[begin]));
+        continue;
+      }
+      SortedRun run;
+      std::vector<Column> columns;
+      std::vector<uint64_t> origins;
+      auto write_page = [&]() -> absl::Status {
+        if (origins.empty()) return absl::OkStatus();
+        std::vector<RowIndex> order(origins.size());
+        std::iota(order.begin(), order.end(), 0);
+        RETL_ASSIGN_OR_RETURN(SortedRun page, file_->WriteRun(columns, order, origins, page_rows_));
+        run.pages.insert(run.pages.end(), page.pages.begin(), page.pages.end());
+        run.rows += page.rows;
+        columns.clear();
+        origins.clear();
+        return absl::OkStatus();
+      };
+      RETL_RETURN_IF_ERROR(MergeRuns(begin, end, [&](const RunPage& page, RowIndex r, int64_t) -> absl::Status {
+        if (columns.empty()) {
+          for (const Field& f : schema_.fields) columns.emplace_back(f.type);
+        }
+        for (size_t f = 0; f < columns.size(); ++f) columns[f].AppendFrom(page.columns[f], r);
+        origins.push_back(page.origins[r]);
+        return static_cast<RowIndex>(origins.size()) == page_rows_ ? write_page() : absl::OkStatus();
+      }));
+      RETL_RETURN_IF_ERROR(write_page());
+      merged.push_back(std::move(run));
+    }
+    runs_ = std::move(merged);
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::vector<PartitionInfo>> SpilledBuild::Merge(
     const std::string& dir, const std::function<absl::StatusOr<SegmentInfo>()>& new_segment,
@@ -286,6 +405,7 @@ absl::StatusOr<std::vector<PartitionInfo>> SpilledBuild::Merge(
   if (options.block_rows < 1 || options.block_rows > kMaxBlockRows) {
     return absl::InvalidArgumentError(StrCat("block rows must be 1..", kMaxBlockRows, ", got ", options.block_rows));
   }
+  RETL_RETURN_IF_ERROR(ReduceRuns());
   const size_t width = schema_.fields.size();
   const size_t index_count = schema_.indexes.size() + 1;
   auto key_columns = [&](size_t i) -> const std::vector<int>& {
@@ -304,8 +424,10 @@ absl::StatusOr<std::vector<PartitionInfo>> SpilledBuild::Merge(
     std::unique_ptr<SegmentFileWriter> file;
     std::vector<Column> block;
     std::vector<uint64_t> block_bytes;  // per column: string bytes in `block`
+    int64_t held = 0;                   // about the bytes `block` takes
     std::vector<NormalizedKeys> keys;   // per index (0: the primary)
-    IndexFileInfo index;
+    int64_t key_bytes = 0;              // what `keys` take
+    std::vector<SegmentInfo> done;      // segments finished early
   };
   std::vector<Out> outs(partitions_.size());
   std::vector<size_t> out_of_id(partitions_.size());
@@ -321,6 +443,12 @@ absl::StatusOr<std::vector<PartitionInfo>> SpilledBuild::Merge(
     out_of_id[id] = k++;
   }
 
+  // The partitions' unfinished blocks, and the full ones waiting to be
+  // encoded, each stay within a quarter of the memory limit: past it, the
+  // largest unfinished block is cut short (then the blocks differ from an
+  // in-memory build's; the rows do not).
+  const int64_t held_limit = std::max<int64_t>(1, MemoryLimitBytes(options_) / 4);
+  int64_t held = 0, pending_bytes = 0, key_bytes = 0;
   // Full blocks are encoded (and their keys normalized) a few at a time on
   // all cores, then appended to their files in the order they filled.
   struct Pending {
@@ -345,73 +473,79 @@ absl::StatusOr<std::vector<PartitionInfo>> SpilledBuild::Merge(
     for (Pending& p : pending) {
       RETL_RETURN_IF_ERROR(p.block.status());
       RETL_RETURN_IF_ERROR(p.out->file->Append(*p.block));
-      for (size_t i = 0; i < index_count; ++i) p.out->keys[i].Append(p.keys[i]);
+      for (size_t i = 0; i < index_count; ++i) {
+        p.out->keys[i].Append(p.keys[i]);
+        const int64_t bytes = KeyBytes(p.keys[i]);
+        p.out->key_bytes += bytes;
+        key_bytes += bytes;
+      }
     }
     pending.clear();
+    pending_bytes = 0;
     return absl::OkStatus();
   };
   auto flush = [&](Out& out) -> absl::Status {
     if (out.block[0].size() == 0) return absl::OkStatus();
     pending.push_back(Pending{&out, std::exchange(out.block, fresh_block()), EncodedBlock{}, {}});
     out.block_bytes.assign(width, 0);
-    return pending.size() >= batch ? run_pending() : absl::OkStatus();
+    held -= out.held;
+    pending_bytes += out.held;
+    out.held = 0;
+    return pending.size() >= batch || pending_bytes > held_limit ? run_pending() : absl::OkStatus();
   };
 
-  // A cursor per run, on its current page.
-  struct Cursor {
-    size_t run;
-    size_t next_page = 0;
-    RunPage page;
-    std::vector<int> part;  // partition id of each row of the page
-    RowIndex pos = 0;
-  };
-  std::vector<Cursor> cursors(runs_.size());
-  auto load = [&](Cursor& c) -> absl::Status {
-    RETL_ASSIGN_OR_RETURN(c.page, file_->ReadPage(runs_[c.run].pages[c.next_page++]));
-    const RowIndex n = static_cast<RowIndex>(c.page.origins.size());
-    c.part.resize(n);
-    for (RowIndex r = 0; r < n; ++r) c.part[r] = PartitionOf(c.page.columns, r);
-    c.pos = 0;
+  // Completes the segments of `list` (their blocks written): builds their
+  // indexes, all on all cores, and writes the index files.
+  auto finish = [&](const std::vector<Out*>& list) -> absl::Status {
+    for (Out* out : list) RETL_RETURN_IF_ERROR(flush(*out));
+    RETL_RETURN_IF_ERROR(run_pending());
+    std::vector<SegmentWriteResult> results(list.size());
+    for (size_t o = 0; o < list.size(); ++o) {
+      RETL_ASSIGN_OR_RETURN(results[o], list[o]->file->Finish());
+      list[o]->file.reset();
+    }
+    std::vector<std::vector<IndexPart>> parts(list.size());
+    for (std::vector<IndexPart>& p : parts) p.resize(index_count);
+    std::vector<absl::Status> status(list.size() * index_count);
+    ParallelFor(status.size(), options_.threads, [&](size_t t) {
+      const size_t o = t / index_count, i = t % index_count;
+      auto part = BuildIndexPart(schema_, list[o]->keys[i], static_cast<int>(i) - 1, /*primary_checked_unique=*/true);
+      list[o]->keys[i] = NormalizedKeys();
+      if (part.ok()) parts[o][i] = *std::move(part); else status[t] = part.status();
+    });
+    for (const absl::Status& st : status) RETL_RETURN_IF_ERROR(st);
+    for (size_t o = 0; o < list.size(); ++o) {
+      Out& out = *list[o];
+      key_bytes -= out.key_bytes;
+      out.key_bytes = 0;
+      out.info.size = results[o].size;
+      out.info.checksum = results[o].checksum;
+      out.info.row_count = results[o].row_count;
+      RETL_ASSIGN_OR_RETURN(std::string index_bytes, AssembleIndexFile(schema_, results[o].row_count,
+                                                                       std::move(parts[o]), results[o].checksum));
+      RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(dir, out.info.index->path), index_bytes));
+      out.info.index->size = index_bytes.size();
+      out.info.index->checksum = Checksum64(index_bytes);
+      out.done.push_back(std::move(out.info));
+      out.info = SegmentInfo();
+    }
     return absl::OkStatus();
   };
-  const std::vector<int>& pk = schema_.primary_key;
-  const PhysicalType p0 = schema_.fields[pk[0]].type.physical();
-  const bool int_key = pk.size() == 1 && p0 != PhysicalType::kBytes && p0 != PhysicalType::kInt128 &&
-                       p0 != PhysicalType::kFloat && p0 != PhysicalType::kDouble;
-  auto compare = [&](const Cursor& a, const Cursor& b) {
-    if (int_key) {
-      const int64_t x = a.page.columns[pk[0]].GetInt(a.pos), y = b.page.columns[pk[0]].GetInt(b.pos);
-      return x < y ? -1 : x > y ? 1 : 0;
-    }
-    return CompareKeys(a.page.columns, a.pos, b.page.columns, b.pos, pk);
-  };
-  // A min-heap of cursors; equal keys come out in run (input) order.
-  auto after = [&](size_t a, size_t b) {
-    const int c = compare(cursors[a], cursors[b]);
-    return c != 0 ? c > 0 : cursors[a].run > cursors[b].run;
-  };
-  std::vector<size_t> heap;
-  for (size_t r = 0; r < runs_.size(); ++r) {
-    cursors[r].run = r;
-    if (runs_[r].pages.empty()) continue;
-    RETL_RETURN_IF_ERROR(load(cursors[r]));
-    heap.push_back(r);
-  }
-  std::make_heap(heap.begin(), heap.end(), after);
+  // Index keys are held until a segment is complete; when those of all
+  // partitions pass a quarter of the memory limit, the segment holding the
+  // most is completed early and its partition goes on in a new segment.
+  const int64_t key_limit = held_limit;
 
   std::string key, prev_key;
   uint64_t prev_origin = 0;
   bool have_prev = false;
-  while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), after);
-    const size_t c = heap.back();
-    Cursor& cur = cursors[c];
-    const std::vector<Column>& cols = cur.page.columns;
-    const RowIndex r = cur.pos;
+  const std::vector<int>& pk = schema_.primary_key;
+  RETL_RETURN_IF_ERROR(MergeRuns(0, runs_.size(), [&](const RunPage& page, RowIndex r, int64_t row_bytes) -> absl::Status {
+    const std::vector<Column>& cols = page.columns;
     // Uniqueness: equal keys are next to each other in merged order.
     key.clear();
     AppendKeyBytes(cols, pk, r, &key);
-    const uint64_t origin = cur.page.origins[r];
+    const uint64_t origin = page.origins[r];
     if (have_prev && key == prev_key) {
       return absl::InvalidArgumentError(StrCat("duplicate primary key ", KeyText(schema_, cols, pk, r), " at ",
                                                describe(std::min(prev_origin, origin)), " and ",
@@ -421,7 +555,11 @@ absl::StatusOr<std::vector<PartitionInfo>> SpilledBuild::Merge(
     prev_origin = origin;
     have_prev = true;
 
-    Out& out = outs[out_of_id[cur.part[r]]];
+    Out& out = outs[out_of_id[PartitionOf(cols, r)]];
+    if (out.file == nullptr) {
+      RETL_ASSIGN_OR_RETURN(out.info, new_segment());
+      RETL_ASSIGN_OR_RETURN(out.file, SegmentFileWriter::Create(JoinPath(dir, out.info.path), schema_));
+    }
     // A block ends before its largest string column passes kMaxBlockBytes.
     for (size_t f = 0; f < width; ++f) {
       if (cols[f].type().physical() != PhysicalType::kBytes) continue;
@@ -437,51 +575,37 @@ absl::StatusOr<std::vector<PartitionInfo>> SpilledBuild::Merge(
         out.block_bytes[f] += cols[f].offsets()[r + 1] - cols[f].offsets()[r];
       }
     }
-    if (out.block[0].size() == options.block_rows) RETL_RETURN_IF_ERROR(flush(out));
-
-    if (++cur.pos == static_cast<RowIndex>(cur.page.origins.size())) {
-      if (cur.next_page == runs_[cur.run].pages.size()) {
-        heap.pop_back();
-        cur.page = RunPage();
-        continue;
+    out.held += row_bytes;
+    held += row_bytes;
+    if (out.block[0].size() == options.block_rows) {
+      RETL_RETURN_IF_ERROR(flush(out));
+    } else if (held > held_limit) {
+      Out* largest = &out;
+      for (Out& o : outs) {
+        if (o.held > largest->held) largest = &o;
       }
-      RETL_RETURN_IF_ERROR(load(cur));
+      RETL_RETURN_IF_ERROR(flush(*largest));
     }
-    std::push_heap(heap.begin(), heap.end(), after);
-  }
-  for (Out& out : outs) RETL_RETURN_IF_ERROR(flush(out));
-  RETL_RETURN_IF_ERROR(run_pending());
+    if (key_bytes > key_limit) {
+      Out* largest = &out;
+      for (Out& o : outs) {
+        if (o.key_bytes > largest->key_bytes) largest = &o;
+      }
+      if (largest->key_bytes > 0) RETL_RETURN_IF_ERROR(finish({largest}));
+    }
+    return absl::OkStatus();
+  }));
 
-  // Each partition's segment is complete: then its indexes, all on all cores.
-  std::vector<SegmentWriteResult> results(outs.size());
-  for (size_t o = 0; o < outs.size(); ++o) {
-    RETL_ASSIGN_OR_RETURN(results[o], outs[o].file->Finish());
-    outs[o].file.reset();
+  std::vector<Out*> all;
+  for (Out& out : outs) {
+    if (out.file != nullptr) all.push_back(&out);
   }
-  std::vector<std::vector<IndexPart>> parts(outs.size());
-  for (std::vector<IndexPart>& p : parts) p.resize(index_count);
-  std::vector<absl::Status> status(outs.size() * index_count);
-  ParallelFor(status.size(), options_.threads, [&](size_t t) {
-    const size_t o = t / index_count, i = t % index_count;
-    auto part = BuildIndexPart(schema_, outs[o].keys[i], static_cast<int>(i) - 1, /*primary_checked_unique=*/true);
-    outs[o].keys[i] = NormalizedKeys();
-    if (part.ok()) parts[o][i] = *std::move(part); else status[t] = part.status();
-  });
-  for (const absl::Status& s : status) RETL_RETURN_IF_ERROR(s);
+  RETL_RETURN_IF_ERROR(finish(all));
   std::vector<PartitionInfo> partitions;
-  for (size_t o = 0; o < outs.size(); ++o) {
-    Out& out = outs[o];
-    out.info.size = results[o].size;
-    out.info.checksum = results[o].checksum;
-    out.info.row_count = results[o].row_count;
-    RETL_ASSIGN_OR_RETURN(std::string index_bytes, AssembleIndexFile(schema_, results[o].row_count,
-                                                                     std::move(parts[o]), results[o].checksum));
-    RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(dir, out.info.index->path), index_bytes));
-    out.info.index->size = index_bytes.size();
-    out.info.index->checksum = Checksum64(index_bytes);
+  for (Out& out : outs) {
     PartitionInfo p;
     p.value = out.value;
-    p.segments.push_back(std::move(out.info));
+    p.segments = std::move(out.done);
     partitions.push_back(std::move(p));
   }
   return partitions;

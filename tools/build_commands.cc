@@ -1,5 +1,6 @@
 #include "tools/build_commands.h"
 
+#include <fcntl.h>
 #include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -355,8 +357,24 @@ absl::StatusOr<InputFileInfo> DescribeInput(const std::string& path) {
     info.checksum = Checksum64("", 0);
     return info;
   }
-  RETL_ASSIGN_OR_RETURN(auto file, MappedFile::Open(path));
-  info.checksum = Checksum64(file->data(), file->size());
+  // Read in pieces, so that a file larger than memory never is resident.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::NotFoundError(StrCat("cannot open '", path, "': ", std::strerror(errno)));
+  Checksum64Stream checksum;
+  std::string buffer(4 << 20, '\0');
+  while (true) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return absl::InternalError(StrCat("cannot read '", path, "': ", std::strerror(err)));
+    }
+    if (n == 0) break;
+    checksum.Update(buffer.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  info.checksum = checksum.Digest();
   return info;
 }
 
