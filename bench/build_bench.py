@@ -6,6 +6,8 @@ Per system and input, --runs times, each into a fresh target, one process per bu
 
   retl      retl-build import DIR --table customers --input FILE --primary-key customer_id
                 --partition-by region --index email        (primary key and email index included)
+  retl-limited  the same with --memory-limit SIZE (given by --memory-limit; added to the systems
+                when it is): the input is sorted in runs spilled to disk and merged
   duckdb    CREATE TABLE customers AS SELECT * FROM read_csv(FILE) / read_parquet(FILE), then
                 close (checkpoint); all cores (DuckDB's default); no key, no index
   sqlite    sqlite3 shell: CREATE TABLE (customer_id INTEGER PRIMARY KEY, ...); BEGIN;
@@ -28,8 +30,8 @@ The Parquet file is written from the generated CSV by pyarrow (zstd, pyarrow's d
 groups), with the WORKLOAD.md types.
 
 Usage: bench/build_bench.py [--build-dir build/release] [--rows 2000000] [--runs 3]
-                            [--systems retl,duckdb,sqlite,postgres] [--work-dir DIR] [--keep]
-                            [--json FILE]
+                            [--systems retl,duckdb,sqlite,postgres] [--memory-limit SIZE]
+                            [--work-dir DIR] [--keep] [--json FILE]
 Needs pyarrow and duckdb (pip-installed into the running Python if missing), sqlite3, and
 PostgreSQL's initdb / pg_ctl / psql (found on PATH or under /usr/lib/postgresql/*/bin).
 """
@@ -193,17 +195,18 @@ def measured(cmd, log):
         return wall, int(f.read().split()[-1]) * 1024
 
 
-def build_once(system, fmt, inputs, work, k, tools, pg):
+def build_once(system, fmt, inputs, work, k, tools, pg, memory_limit=None):
     """One build; returns (seconds, peak memory bytes, size of what it built)."""
     log = os.path.join(work, f"{system}-{fmt}-{k}")
     target = os.path.join(work, f"{system}-{fmt}-{k}")
     src = inputs[fmt]
-    if system == "retl":
+    if system in ("retl", "retl-limited"):
         subprocess.run([tools["retl-build"], "init", target], check=True, capture_output=True)
+        limit = ["--memory-limit", memory_limit] if system == "retl-limited" else []
         wall, peak = measured([
             tools["retl-build"], "import", target, "--table", "customers", "--input", src,
             "--primary-key", "customer_id", "--partition-by", "region", "--index", "email",
-            "--no-progress"], log)
+            "--no-progress", *limit], log)
         return wall, peak, benchutil.tree_bytes(target)
     if system == "duckdb":
         target += ".duckdb"
@@ -247,6 +250,8 @@ def main():
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--systems", default="retl,duckdb,sqlite,postgres",
                         help="comma-separated: retl, duckdb, sqlite, postgres")
+    parser.add_argument("--memory-limit", metavar="SIZE",
+                        help="also build with retl-build import --memory-limit SIZE (as 512MiB)")
     parser.add_argument("--work-dir", help="default: a new temporary directory, removed "
                                            "afterwards unless --keep")
     parser.add_argument("--keep", action="store_true")
@@ -256,6 +261,8 @@ def main():
     for s in systems:
         if s not in ("retl", "duckdb", "sqlite", "postgres"):
             fail(f"unknown system '{s}' in --systems")
+    if args.memory_limit:
+        systems.insert(systems.index("retl") + 1 if "retl" in systems else 0, "retl-limited")
     build_dir = os.path.abspath(args.build_dir)
     tools = {"retl-build": benchutil.find_binary(TOOL, build_dir, "tools/retl-build"),
              "gen": benchutil.find_binary(TOOL, build_dir, "bench/retl-gen-customers")}
@@ -289,7 +296,7 @@ def main():
                     continue
                 secs, mems, size = [], [], 0
                 for k in range(1, args.runs + 1):
-                    s, m, size = build_once(system, fmt, inputs, work, k, tools, pg)
+                    s, m, size = build_once(system, fmt, inputs, work, k, tools, pg, args.memory_limit)
                     secs.append(s)
                     mems.append(m)
                     note(f"{system} {fmt} run {k}: {s:.3f} s, peak {m / MIB:.0f} MiB")
@@ -328,7 +335,8 @@ def print_table(results, args):
         retl = next((x for x in results if x["system"] == "retl" and x["format"] == r["format"]),
                     None)
         ratio = f"{retl['seconds_median'] / r['seconds_median']:.2f}" if retl else "-"
-        rows.append([r["format"], r["system"], f"{r['seconds_median']:.3f}",
+        name = f"retl --memory-limit {args.memory_limit}" if r["system"] == "retl-limited" else r["system"]
+        rows.append([r["format"], name, f"{r['seconds_median']:.3f}",
                      f"{r['seconds_min']:.3f}", f"{r['seconds_max']:.3f}",
                      f"{r['rows_per_second']:,.0f}", f"{r['peak_memory_bytes'] / MIB:.0f}",
                      f"{r['size_bytes'] / MIB:.1f}", ratio])

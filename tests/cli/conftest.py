@@ -15,6 +15,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("RETL_BUILD_DIR", ROOT / "build" / "release"))
 if not BUILD.is_absolute():
     BUILD = ROOT / BUILD
+# Sanitizer builds (RETL_SANITIZE=ON) run every test, but their memory use says
+# nothing about a release build's.
+SANITIZED = "RETL_SANITIZE:BOOL=ON" in ((BUILD / "CMakeCache.txt").read_text()
+                                       if (BUILD / "CMakeCache.txt").exists() else "")
 RETL_BUILD = BUILD / "tools" / "retl-build"
 RETL_QUERY = BUILD / "tools" / "retl-query"
 # The data generator is not built in the sanitizer flavour; any build's will do.
