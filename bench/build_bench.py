@@ -334,7 +334,7 @@ def print_table(results, args):
     for r in results:
         retl = next((x for x in results if x["system"] == "retl" and x["format"] == r["format"]),
                     None)
-        ratio = f"{retl['seconds_median'] / r['seconds_median']:.2f}" if retl else "-"
+        ratio = f"{retl['seconds_median'] / r['seconds_median']:.2f}" if retl and r["system"] != "retl-limited" else "-"
         name = f"retl --memory-limit {args.memory_limit}" if r["system"] == "retl-limited" else r["system"]
         rows.append([r["format"], name, f"{r['seconds_median']:.3f}",
                      f"{r['seconds_min']:.3f}", f"{r['seconds_max']:.3f}",

@@ -269,7 +269,7 @@ uint64_t Checksum64Stream::Digest() const {
 int OpenUnnamedFile(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-    std::string path = dir + "/retl-spill-XXXXXX";
+    std::string path = dir + "/" + std::string(kSpillFilePrefix) + "XXXXXX";
     fd = ::mkostemp(path.data(), O_CLOEXEC);
     if (fd >= 0) ::unlink(path.c_str());
   }

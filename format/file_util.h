@@ -52,6 +52,8 @@ class WritableFile {
 // open for reading and writing: it disappears when closed, however the
 // process ends. Returns the descriptor, or -1 with errno set.
 int OpenUnnamedFile(const std::string& dir);
+// The name such a file has in the moment before it is unlinked.
+inline constexpr std::string_view kSpillFilePrefix = "retl-spill-";
 
 // Writes `data` to `path` (replacing it), fsyncs it and closes it.
 absl::Status WriteFileDurably(const std::string& path, std::string_view data);

@@ -43,6 +43,11 @@ absl::Status RecoverAfterCrash(const std::string& dir, int64_t current) {
     RETL_ASSIGN_OR_RETURN(auto names, ListDirectory(subdir));
     bool removed = false;
     for (const std::string& name : names) {
+      if (name.starts_with(kSpillFilePrefix)) {  // a run file not yet unlinked (no O_TMPFILE)
+        RETL_RETURN_IF_ERROR(RemoveFile(JoinPath(subdir, name)));
+        removed = true;
+        continue;
+      }
       int64_t v = VersionOfFileName(name);
       if (v < 0) continue;  // not ours: leave it alone
       if (v > current || std::string_view(name).ends_with(kTempSuffix)) {

@@ -19,7 +19,8 @@ ITERATIONS = int(os.environ.get("RETL_CRASH_ITERATIONS", "40"))
 
 
 @pytest.mark.slow
-def test_sigkill_during_import_never_breaks_the_dataset(tmp_path):
+@pytest.mark.parametrize("limit", [[], ["--memory-limit", "2MiB"]], ids=["in-memory", "spilled"])
+def test_sigkill_during_import_never_breaks_the_dataset(tmp_path, limit):
     csv_a = tmp_path / "a.csv"
     csv_b = tmp_path / "b.csv"
     subprocess.run([str(GEN), "--rows", "60000", "--seed", "1", "--output", str(csv_a)], check=True)
@@ -33,7 +34,7 @@ def test_sigkill_during_import_never_breaks_the_dataset(tmp_path):
     # How long an uninterrupted import takes, to spread the kills over it.
     start = time.monotonic()
     run("import", ds, "--table", "customers", "--input", csv_b, "--mode", "replace-table",
-        "--primary-key", "customer_id", "--partition-by", "region")
+        "--primary-key", "customer_id", "--partition-by", "region", *limit)
     duration = time.monotonic() - start
     expected_rows[3] = 90000
 
@@ -45,7 +46,7 @@ def test_sigkill_during_import_never_breaks_the_dataset(tmp_path):
         proc = subprocess.Popen(
             [str(RETL_BUILD), "import", str(ds), "--table", "customers", "--input", str(src),
              "--mode", "replace-table", "--primary-key", "customer_id", "--partition-by",
-             "region", "--no-progress"],
+             "region", "--no-progress", *limit],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0, duration * 1.1))
         proc.send_signal(signal.SIGKILL)
@@ -69,4 +70,4 @@ def test_sigkill_during_import_never_breaks_the_dataset(tmp_path):
     for name in data_files(ds):
         assert int(name[:20]) <= live, name
     run("verify", ds, "--all")
-    print(f"crash test: {ITERATIONS} SIGKILLs, outcomes {outcomes}")
+    print(f"crash test ({' '.join(limit) or 'in memory'}): {ITERATIONS} SIGKILLs, outcomes {outcomes}")
