@@ -2,6 +2,7 @@
 #include "format/strings.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -945,7 +946,7 @@ int64_t MemoryLimitBytes(const WriterOptions& options) {
   return pages > 0 && page > 0 ? pages * page / 4 : int64_t{1} << 30;
 }
 
-int64_t BatchBytes(const WriterOptions& options) { return std::max<int64_t>(1, MemoryLimitBytes(options) / 2); }
+int64_t BatchBytes(const WriterOptions& options) { return std::max<int64_t>(1, MemoryLimitBytes(options) / 4); }
 
 int64_t ColumnBytes(const std::vector<Column>& columns) {
   int64_t bytes = 0;
@@ -974,7 +975,7 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteInput(
     *rows = data.num_rows();
     return WriteRows(table, data);
   }
-  // Batches are held while they fit in half the memory limit; past that,
+  // Batches are held while they fit in a quarter of the memory limit; past that,
   // each is sorted and spilled to disk, and the runs are merged.
   const RowFeed& feed = *input.feed;
   const int64_t limit = BatchBytes(writer_->options());
@@ -1001,9 +1002,14 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteInput(
         held[b] = TableData();
       }
       held.clear();
+      ::malloc_trim(0);
       return absl::OkStatus();
     }
-    return spilled->Add(std::move(batch), first_row);
+    absl::Status s = spilled->Add(std::move(batch), first_row);
+    // The batch is gone: give its memory back, so that the process does not
+    // keep the largest batch's worth of free heap besides the next one.
+    ::malloc_trim(0);
+    return s;
   };
   RETL_RETURN_IF_ERROR(feed.read(add));
   *rows = total;

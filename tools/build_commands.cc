@@ -468,8 +468,8 @@ absl::StatusOr<ImportOptions> PrepareImport(const ImportOptions& options) {
 }
 
 // About the bytes the inputs of `o` take once read into columns: their sizes,
-// four times for compressed ones (Parquet, gzip, zstd). Inputs above half the
-// memory limit are read in batches.
+// four times for compressed ones (Parquet, gzip, zstd). Inputs above a quarter
+// of the memory limit are read in batches.
 int64_t InMemoryBytes(const ImportOptions& o) {
   int64_t bytes = 0;
   for (const std::string& path : o.inputs) {
@@ -609,7 +609,7 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
       settled.clear();
     }
     if (!settled.empty()) RETL_RETURN_IF_ERROR(check_schema_change(schema));
-    progress.Note(StrCat("the input is larger than half the memory limit (", FormatBytes(batch_bytes),
+    progress.Note(StrCat("the input is larger than a quarter of the memory limit (", FormatBytes(batch_bytes),
                          "): sorting it in runs spilled to disk"));
     // Where a row came from, after its batch is gone: file and line (CSV) or
     // row (Parquet).

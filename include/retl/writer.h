@@ -75,7 +75,8 @@ struct RETL_EXPORT RowFeed {
 };
 
 // The memory_limit `options` stands for (its default resolved), and the size
-// of the batches a RowFeed should give: half of it.
+// of the batches a RowFeed should give: a quarter of it (a batch can take
+// up to twice its bytes while it grows, and sorting it takes more).
 RETL_EXPORT int64_t MemoryLimitBytes(const WriterOptions& options);
 RETL_EXPORT int64_t BatchBytes(const WriterOptions& options);
 // Bytes the rows of `columns` take in memory (as BatchBytes counts them).

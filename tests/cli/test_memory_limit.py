@@ -80,11 +80,11 @@ def test_a_limited_build_keeps_to_its_memory_and_gives_the_same_rows(tmp_path, c
 
 
 def test_a_spilled_build_writes_the_files_of_an_in_memory_one(tmp_path, customers):
-    # No index and one partition: with 32 MiB the rows spill, but the open
-    # blocks (16384 rows) and the keys (about 25 bytes a row) fit, so the
-    # files are those of a build in memory.
+    # No index and one partition: with 40 MiB the rows (about 34 MB) spill,
+    # but the open blocks (16384 rows) and the keys (about 25 bytes a row)
+    # fit, so the files are those of a build in memory.
     files = []
-    for name, extra in (("whole", []), ("limited", ["--memory-limit", "32MiB"])):
+    for name, extra in (("whole", []), ("limited", ["--memory-limit", "40MiB"])):
         d = tmp_path / name
         run("init", d)
         run("import", d, "--table", "customers", "--input", customers, "--primary-key", "customer_id",
