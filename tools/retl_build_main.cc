@@ -36,7 +36,8 @@ void AddThreadsOption(CLI::App* cmd, int* threads) {
 void AddMemoryLimitOption(CLI::App* cmd, std::string* limit) {
   cmd->add_option("--memory-limit", *limit,
                   "Memory for the rows of one table (as 4GiB or 512MB; default: a quarter of physical "
-                  "memory); larger inputs are sorted in runs spilled to disk");
+                  "memory); larger inputs are sorted in runs spilled to disk")
+      ->type_name("SIZE");
 }
 
 // Sets options->memory_limit from --memory-limit's text (empty: the default).
