@@ -121,9 +121,8 @@ def test_a_bad_value_late_in_a_spilled_input_names_its_line(ds, tmp_path):
     # Inferred from a sample, the id column is BIGINT until line 280001: the
     # types then come from all records, and the build goes on.
     run("import", ds, "--table", "t", "--input", src, "--primary-key", "name", "--memory-limit", "1MiB")
-    assert query(ds, "-c", "SELECT count(*) FROM t", "--format", "csv").out.split() == ["count_star()", "300000"] \
-        or "300000" in query(ds, "-c", "SELECT count(*) FROM t").out
-    assert "1" in query(ds, "-c", "SELECT count(*) FROM t WHERE id = 'x12'", "--format", "csv").out.split()[1:]
+    assert query(ds, "-c", "SELECT count(*) FROM t", "--format", "csv").out.split()[1:] == ["300000"]
+    assert query(ds, "-c", "SELECT count(*) FROM t WHERE id = 'x12'", "--format", "csv").out.split()[1:] == ["1"]
 
 
 def test_appends_and_partition_replacements_check_keys_against_the_table(ds, tmp_path):
