@@ -62,9 +62,7 @@ std::vector<RowIndex> SortByKey(const std::vector<Column>& columns, const std::v
   std::vector<RowIndex> order(n);
   if (duplicate != nullptr) *duplicate = -1;
   const Column& first = columns[key[0]];
-  PhysicalType p = first.type().physical();
-  bool int_key = key.size() == 1 && p != PhysicalType::kBytes && p != PhysicalType::kInt128 &&
-                 p != PhysicalType::kFloat && p != PhysicalType::kDouble;
+  const bool int_key = key.size() == 1 && ComparesAsInt64(first.type().physical());
   if (int_key) {
     // Fast path for the common single integer key: sort (key, row) pairs.
     std::vector<std::pair<int64_t, RowIndex>> pairs(n);

@@ -12,6 +12,13 @@
 
 namespace retl {
 
+// Whether values of physical type `p` order as Column::GetInt's int64 does
+// (the fast path for single-column keys).
+inline bool ComparesAsInt64(PhysicalType p) {
+  return p != PhysicalType::kBytes && p != PhysicalType::kInt128 && p != PhysicalType::kFloat &&
+         p != PhysicalType::kDouble;
+}
+
 // Three-way comparison of the key of row i of `a` and row j of `b`; `key`
 // lists column indices into both. Key columns are never NULL.
 int CompareKeys(const std::vector<Column>& a, RowIndex i, const std::vector<Column>& b, RowIndex j,

@@ -202,16 +202,30 @@ std::string_view RawValue(const Column& pc, RowIndex r) {
   return std::string_view(reinterpret_cast<const char*>(pc.fixed_data()) + r * width, width);
 }
 
+// Records a written segment in `info` (`r` as its writer returned it), and
+// writes its index file from `parts`, naming the segment's checksum
+// (FORMAT.md §12).
+absl::Status CompleteSegment(const std::string& dir, const Schema& schema, const SegmentWriteResult& r,
+                             std::vector<IndexPart> parts, SegmentInfo* info) {
+  info->size = r.size;
+  info->checksum = r.checksum;
+  info->row_count = r.row_count;
+  RETL_ASSIGN_OR_RETURN(std::string index_bytes, AssembleIndexFile(schema, r.row_count, std::move(parts), r.checksum));
+  RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(dir, info->index->path), index_bytes));
+  info->index->size = index_bytes.size();
+  info->index->checksum = Checksum64(index_bytes);
+  return absl::OkStatus();
+}
+
 // A build whose rows take more than the memory limit: each batch is sorted by
 // key and written to a spill file as a run; the runs are then merged in key
-// order into one segment per partition, block by block. The blocks, and so
-// the files, are those WriteRows gives for all rows at once.
+// order into segments, block by block. The files are those WriteRows gives
+// for all rows at once, unless the limit makes a block end short or a
+// segment end early (see Merge).
 class SpilledBuild {
  public:
   SpilledBuild(const Schema& schema, const WriterOptions& options, std::unique_ptr<SortedRunFile> file)
       : schema_(schema), options_(options), file_(std::move(file)) {}
-
-  RowIndex rows() const { return rows_; }
 
   // Adds a validated batch whose first row is row `first_row` of the input.
   absl::Status Add(TableData batch, RowIndex first_row) {
@@ -233,7 +247,6 @@ class SpilledBuild {
     }
     RETL_ASSIGN_OR_RETURN(SortedRun run, file_->WriteRun(batch.columns, order, origins, page_rows_));
     runs_.push_back(std::move(run));
-    rows_ += n;
     return absl::OkStatus();
   }
 
@@ -292,7 +305,6 @@ class SpilledBuild {
   const WriterOptions& options_;
   std::unique_ptr<SortedRunFile> file_;
   std::vector<SortedRun> runs_;
-  RowIndex rows_ = 0;
   RowIndex page_rows_ = 0;
   int64_t page_bytes_ = 0;
   std::map<std::optional<std::string>, int> partitions_;  // by name: the order segments are named in
@@ -318,9 +330,7 @@ absl::Status SpilledBuild::MergeRuns(size_t begin, size_t end, const Emit& emit)
     return absl::OkStatus();
   };
   const std::vector<int>& pk = schema_.primary_key;
-  const PhysicalType p0 = schema_.fields[pk[0]].type.physical();
-  const bool int_key = pk.size() == 1 && p0 != PhysicalType::kBytes && p0 != PhysicalType::kInt128 &&
-                       p0 != PhysicalType::kFloat && p0 != PhysicalType::kDouble;
+  const bool int_key = pk.size() == 1 && ComparesAsInt64(schema_.fields[pk[0]].type.physical());
   auto compare = [&](const Cursor& a, const Cursor& b) {
     if (int_key) {
       const int64_t x = a.page.columns[pk[0]].GetInt(a.pos), y = b.page.columns[pk[0]].GetInt(b.pos);
@@ -524,14 +534,7 @@ absl::StatusOr<std::vector<PartitionInfo>> SpilledBuild::Merge(
       Out& out = *list[o];
       key_bytes -= out.key_bytes;
       out.key_bytes = 0;
-      out.info.size = results[o].size;
-      out.info.checksum = results[o].checksum;
-      out.info.row_count = results[o].row_count;
-      RETL_ASSIGN_OR_RETURN(std::string index_bytes, AssembleIndexFile(schema_, results[o].row_count,
-                                                                       std::move(parts[o]), results[o].checksum));
-      RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(dir, out.info.index->path), index_bytes));
-      out.info.index->size = index_bytes.size();
-      out.info.index->checksum = Checksum64(index_bytes);
+      RETL_RETURN_IF_ERROR(CompleteSegment(dir, schema_, results[o], std::move(parts[o]), &out.info));
       out.done.push_back(std::move(out.info));
       out.info = SegmentInfo();
     }
@@ -691,6 +694,25 @@ std::string Transaction::Summary() const {
   return summary_.empty() ? "no changes" : absl::StrJoin(summary_, "; ");
 }
 
+absl::StatusOr<SegmentInfo> Transaction::NextSegment() {
+  if (next_seq_ > kMaxSegmentsPerVersion) {
+    return absl::ResourceExhaustedError(StrCat("one version can add at most ", kMaxSegmentsPerVersion,
+                                               " segment files; split the import"));
+  }
+  const int64_t version = base_.info.version + 1;
+  SegmentInfo info;
+  info.path = SegmentPath(version, next_seq_);
+  info.created_version = version;
+  IndexFileInfo index;
+  index.path = IndexPath(version, next_seq_++);
+  index.created_version = version;
+  info.index = std::move(index);
+  // Registered before writing: Abort removes partial files too.
+  written_.push_back(info.path);
+  written_.push_back(info.index->path);
+  return info;
+}
+
 absl::Status Transaction::ValidateRows(const TableInfo& table, const TableData& data) {
   const Schema& schema = table.schema;
   auto where = [&](RowIndex row) {
@@ -766,12 +788,6 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
   std::map<std::optional<std::string>, std::vector<RowIndex>> groups;
   if (schema.partition_column.has_value()) {
     const Column& pc = (*columns)[*schema.partition_column];
-    const bool bytes = pc.type().physical() == PhysicalType::kBytes;
-    const int width = bytes ? 0 : pc.type().FixedWidth();
-    auto raw = [&](RowIndex r) {
-      return bytes ? pc.GetBytes(r)
-                   : std::string_view(reinterpret_cast<const char*>(pc.fixed_data()) + r * width, width);
-    };
     absl::flat_hash_map<std::string_view, uint32_t> by_raw;
     std::vector<std::vector<RowIndex>*> target;  // by raw id
     std::vector<uint32_t> raw_id(n);
@@ -781,7 +797,7 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
         raw_id[r] = kNull;
         continue;
       }
-      auto [it, inserted] = by_raw.try_emplace(raw(r), static_cast<uint32_t>(target.size()));
+      auto [it, inserted] = by_raw.try_emplace(RawValue(pc, r), static_cast<uint32_t>(target.size()));
       if (inserted) target.push_back(&groups[ValueText(pc, r)]);
       raw_id[r] = it->second;
     }
@@ -803,7 +819,6 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
   options.block_rows = writer_->options().block_rows;
   options.compression = writer_->options().zstd ? Compression::kZstd : Compression::kNone;
   const int threads = writer_->options().threads;
-  const int64_t version = base_.info.version + 1;
   // File names are given out in partition order before any work starts, so
   // the result does not depend on which thread does what.
   struct Job {
@@ -819,28 +834,15 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
   };
   std::vector<Job> jobs;
   for (auto& [value, rows] : groups) {
-    if (next_seq_ > kMaxSegmentsPerVersion) {
-      return absl::ResourceExhaustedError(StrCat("one version can add at most ",
-                                                 kMaxSegmentsPerVersion,
-                                                 " segment files; split the import"));
-    }
     Job job;
     job.value = &value;
     job.rows = rows;
-    job.info.path = SegmentPath(version, next_seq_);
-    job.info.created_version = version;
-    IndexFileInfo index;
-    index.path = IndexPath(version, next_seq_++);
-    index.created_version = version;
-    job.info.index = std::move(index);
+    RETL_ASSIGN_OR_RETURN(job.info, NextSegment());
     RETL_ASSIGN_OR_RETURN(job.plan, PlanSegmentBlocks(*columns, job.rows, options.block_rows));
     job.blocks.resize(job.plan.size());
     job.keys.resize(job.plan.size());
     job.parts.resize(schema.indexes.size() + 1);
     job.task_status.resize(job.plan.size() + job.parts.size());
-    // Registered before writing: Abort removes partial files too.
-    written_.push_back(job.info.path);
-    written_.push_back(job.info.index->path);
     jobs.push_back(std::move(job));
   }
   // Every block of every partition is encoded as a task of its own (largest
@@ -903,16 +905,7 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
       RETL_ASSIGN_OR_RETURN(SegmentWriteResult r,
                             WriteEncodedSegment(JoinPath(writer_->dir(), job.info.path), schema, job.blocks));
       job.blocks.clear();
-      job.info.size = r.size;
-      job.info.checksum = r.checksum;
-      job.info.row_count = r.row_count;
-      // The segment's indexes (FORMAT.md §12), naming the segment's checksum.
-      RETL_ASSIGN_OR_RETURN(std::string index_bytes,
-                            AssembleIndexFile(schema, r.row_count, std::move(job.parts), r.checksum));
-      RETL_RETURN_IF_ERROR(WriteFileDurably(JoinPath(writer_->dir(), job.info.index->path), index_bytes));
-      job.info.index->size = index_bytes.size();
-      job.info.index->checksum = Checksum64(index_bytes);
-      return absl::OkStatus();
+      return CompleteSegment(writer_->dir(), schema, r, std::move(job.parts), &job.info);
     }();
   });
   std::vector<PartitionInfo> out;
@@ -1050,27 +1043,7 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteInput(
       }));
     }
   }
-  const int64_t version = base_.info.version + 1;
-  return spilled->Merge(
-      writer_->dir(),
-      [&]() -> absl::StatusOr<SegmentInfo> {
-        if (next_seq_ > kMaxSegmentsPerVersion) {
-          return absl::ResourceExhaustedError(StrCat("one version can add at most ", kMaxSegmentsPerVersion,
-                                                     " segment files; split the import"));
-        }
-        SegmentInfo info;
-        info.path = SegmentPath(version, next_seq_);
-        info.created_version = version;
-        IndexFileInfo index;
-        index.path = IndexPath(version, next_seq_++);
-        index.created_version = version;
-        info.index = std::move(index);
-        // Registered before writing: Abort removes partial files too.
-        written_.push_back(info.path);
-        written_.push_back(info.index->path);
-        return info;
-      },
-      describe);
+  return spilled->Merge(writer_->dir(), [this] { return NextSegment(); }, describe);
 }
 
 absl::Status Transaction::CreateTable(const std::string& name, const Schema& schema, const TableData& data) {

@@ -473,10 +473,10 @@ absl::StatusOr<ImportOptions> PrepareImport(const ImportOptions& options) {
 int64_t InMemoryBytes(const ImportOptions& o) {
   int64_t bytes = 0;
   for (const std::string& path : o.inputs) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) continue;
+    auto size = FileSize(path);
+    if (!size.ok()) continue;  // the read names the file
     const bool compressed = o.format == InputFormat::kParquet || HasSuffix(path, ".gz") || HasSuffix(path, ".zst");
-    bytes += static_cast<int64_t>(st.st_size) * (compressed ? 4 : 1);
+    bytes += static_cast<int64_t>(*size) * (compressed ? 4 : 1);
   }
   return bytes;
 }

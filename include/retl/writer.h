@@ -175,6 +175,9 @@ class RETL_EXPORT Transaction {
   Transaction(DatasetWriter* writer, std::string operation, Manifest base);
   // Column count and types, NOT NULL columns, value ranges (FORMAT.md §4.1).
   absl::Status ValidateRows(const TableInfo& table, const TableData& data);
+  // Names the next new segment and its index file, and registers both for
+  // Abort; kResourceExhausted past kMaxSegmentsPerVersion.
+  absl::StatusOr<SegmentInfo> NextSegment();
   // Writes validated rows as one segment per partition value.
   absl::StatusOr<std::vector<PartitionInfo>> WriteRows(const TableInfo& table,
                                                        const TableData& data);
