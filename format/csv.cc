@@ -559,7 +559,7 @@ class CsvFileReader {
   absl::Status ReadRecords(int file, RecordSplitter* splitter, const std::vector<const Field*>& fields,
                            const std::vector<Column*>& columns, std::vector<RowSource>* sources,
                            const std::function<void(int64_t)>& progress,
-                           const std::function<absl::Status()>& every = {});
+                           const std::function<absl::Status()>& every = {}, RowIndex expected_rows = 0);
   // Appends constants to the fields the file does not have, up to the rows read.
   void FillConstants();
   // Maps the header's names to fields; sets targets_.
@@ -643,13 +643,16 @@ absl::Status CsvFileReader::ReadRecords(int file, RecordSplitter* splitter,
                                         const std::vector<Column*>& columns,
                                         std::vector<RowSource>* sources,
                                         const std::function<void(int64_t)>& progress,
-                                        const std::function<absl::Status()>& every) {
+                                        const std::function<absl::Status()>& every,
+                                        RowIndex expected_rows) {
   const std::string& path = data_->paths[file];
   const size_t width = columns.size();
   const std::string& null_marker = options_.null_marker;
   std::vector<CsvField> record;
   record.reserve(width + 1);
   int64_t last_report = 0;
+  constexpr RowIndex kSampleRecords = 1024;
+  RowIndex records = 0;
   while (splitter->Next(&record)) {
     const int64_t line = splitter->record_line();
     if (record.size() != width) {
@@ -674,6 +677,15 @@ absl::Status CsvFileReader::ReadRecords(int file, RecordSplitter* splitter,
       }
     }
     sources->push_back(RowSource{file, line});
+    if (expected_rows > 0 && ++records == kSampleRecords) {
+      // Room for the expected rows' text, from the first records' lengths
+      // (doubling a large buffer copies it and faults its pages in twice).
+      for (Column* c : columns) {
+        if (c->type().physical() != PhysicalType::kBytes) continue;
+        const double per_row = static_cast<double>(c->bytes().size()) / kSampleRecords;
+        c->Reserve(expected_rows, static_cast<uint64_t>(per_row * 1.25 * static_cast<double>(expected_rows)) + 4096);
+      }
+    }
     if (every && (sources->size() & 0xffff) == 0) RETL_RETURN_IF_ERROR(every());
     if (progress && splitter->offset() - last_report >= kProgressInterval) {
       last_report = splitter->offset();
@@ -754,7 +766,7 @@ absl::Status CsvFileReader::Read(int file, std::span<char> text, int64_t bytes_b
       }
       out[k].sources.reserve(lines);
       for (size_t c = 0; c < width; ++c) columns[c] = &out[k].columns[c];
-      out[k].status = ReadRecords(file, &piece_splitter, fields, columns, &out[k].sources, {});
+      out[k].status = ReadRecords(file, &piece_splitter, fields, columns, &out[k].sources, {}, {}, lines);
       if (progress) {
         std::lock_guard<std::mutex> lock(progress_mutex);
         done += cuts[k + 1] - cuts[k];
@@ -763,7 +775,18 @@ absl::Status CsvFileReader::Read(int file, std::span<char> text, int64_t bytes_b
     });
     for (Piece& piece : out) RETL_RETURN_IF_ERROR(piece.status);  // the first error in the file
     // Column by column, each on its own thread; the sources as one more task.
+    // Each column is first sized for all its pieces.
     ParallelFor(width + 1, threads, [&](size_t c) {
+      if (c < width) {
+        Column& column = data_->columns[targets_[c]];
+        RowIndex rows = column.size();
+        uint64_t bytes = column.bytes().size();
+        for (const Piece& piece : out) {
+          rows += piece.columns[c].size();
+          bytes += piece.columns[c].bytes().size();
+        }
+        column.Grow(rows, bytes);
+      }
       for (Piece& piece : out) {
         if (c == width) {
           data_->sources.insert(data_->sources.end(), piece.sources.begin(), piece.sources.end());
@@ -1094,27 +1117,47 @@ absl::StatusOr<std::vector<Field>> InferCsvSchemaFromSample(const std::vector<st
 }
 
 absl::Status SettleCsvColumns(const std::vector<bool>& settled, std::vector<Field>* fields,
-                              std::vector<Column>* columns) {
+                              std::vector<Column>* columns, int threads) {
   for (size_t k = 0; k < fields->size(); ++k) {
     if (settled[k]) continue;
     Column& c = (*columns)[k];
+    // Ranges of rows on all cores: guessed, then converted, each on its own.
+    const RowIndex n = c.size();
+    const RowIndex ranges = std::clamp<RowIndex>(n / 65536, 1, 64);
+    auto range = [&](size_t part) {
+      const RowIndex p = static_cast<RowIndex>(part);
+      return std::pair<RowIndex, RowIndex>(n * p / ranges, n * (p + 1) / ranges);
+    };
+    std::vector<ColumnGuess> guesses(ranges);
+    ParallelFor(ranges, threads, [&](size_t part) {
+      const auto [begin, end] = range(part);
+      for (RowIndex r = begin; r < end; ++r) {
+        if (c.IsValid(r)) guesses[part].Observe(c.GetBytes(r));
+      }
+    });
     ColumnGuess guess;
-    for (RowIndex r = 0; r < c.size(); ++r) {
-      if (c.IsValid(r)) guess.Observe(c.GetBytes(r));
-    }
+    for (const ColumnGuess& g : guesses) guess.Merge(g);
     const DataType type = guess.Type();
     (*fields)[k].type = type;
     if (type == c.type()) continue;
-    Column typed(type);
-    typed.Reserve(c.size());
-    for (RowIndex r = 0; r < c.size(); ++r) {
-      if (!c.IsValid(r)) {
-        typed.AppendNull();
-        continue;
+    std::vector<Column> typed(ranges, Column(type));
+    std::vector<absl::Status> status(ranges);
+    ParallelFor(ranges, threads, [&](size_t part) {
+      const auto [begin, end] = range(part);
+      typed[part].Reserve(end - begin);
+      for (RowIndex r = begin; r < end && status[part].ok(); ++r) {
+        if (!c.IsValid(r)) {
+          typed[part].AppendNull();
+        } else {
+          status[part] = AppendParsedValue(c.GetBytes(r), &typed[part]);  // it parsed as `type` above
+        }
       }
-      RETL_RETURN_IF_ERROR(AppendParsedValue(c.GetBytes(r), &typed));  // it parsed as `type` above
-    }
-    c = std::move(typed);
+    });
+    for (const absl::Status& st : status) RETL_RETURN_IF_ERROR(st);
+    Column all(type);
+    all.Reserve(n);
+    for (const Column& part : typed) all.AppendColumn(part);
+    c = std::move(all);
   }
   return absl::OkStatus();
 }

@@ -141,9 +141,10 @@ absl::StatusOr<std::vector<Field>> InferCsvSchemaFromSample(const std::vector<st
                                                             int64_t sample_bytes, std::vector<bool>* settled);
 
 // For each field not settled, whose column was read as STRING: the type
-// InferCsvSchema gives those values, and the column converted to it.
+// InferCsvSchema gives those values, and the column converted to it, on up
+// to `threads` threads (0: one per core).
 absl::Status SettleCsvColumns(const std::vector<bool>& settled, std::vector<Field>* fields,
-                              std::vector<Column>* columns);
+                              std::vector<Column>* columns, int threads = 0);
 
 }  // namespace retl
 

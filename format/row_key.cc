@@ -38,14 +38,38 @@ void ParallelSort(std::vector<T>* v, Less less, int threads) {
     std::stable_sort(v->begin() + bounds[k], v->begin() + bounds[k + 1], less);
   });
   std::vector<T> other(n);
+  const size_t cores = static_cast<size_t>(ThreadCount(threads));
   while (bounds.size() > 2) {
     std::vector<size_t> merged;
     const size_t runs = bounds.size() - 1;
-    ParallelFor((runs + 1) / 2, threads, [&](size_t k) {
+    // Each pair of runs is merged in `pieces` parts, so that the last rounds
+    // (few pairs) still use every core: part p is the output's p-th slice,
+    // whose inputs are found by binary search.
+    const size_t pairs = (runs + 1) / 2;
+    const size_t pieces = std::max<size_t>(1, cores / pairs);
+    ParallelFor(pairs * pieces, threads, [&](size_t task) {
+      const size_t k = task / pieces, p = task % pieces;
       const size_t lo = bounds[2 * k], mid = bounds[std::min(2 * k + 1, runs)],
                    hi = bounds[std::min(2 * k + 2, runs)];
-      std::merge(v->begin() + lo, v->begin() + mid, v->begin() + mid, v->begin() + hi,
-                 other.begin() + lo, less);
+      const T* a = v->data() + lo;
+      const T* b = v->data() + mid;
+      const size_t na = mid - lo, nb = hi - mid;
+      // How many of the first `out` merged values come from a (ties: a first).
+      auto from_a = [&](size_t out) {
+        size_t first = out > nb ? out - nb : 0, last = std::min(out, na);
+        while (first < last) {
+          const size_t i = first + (last - first) / 2, j = out - i;
+          if (j == 0 || i == na || less(b[j - 1], a[i])) {
+            last = i;
+          } else {
+            first = i + 1;
+          }
+        }
+        return first;
+      };
+      const size_t begin = (na + nb) * p / pieces, end = (na + nb) * (p + 1) / pieces;
+      const size_t ia = from_a(begin), ib = from_a(end);
+      std::merge(a + ia, a + ib, b + (begin - ia), b + (end - ib), other.begin() + lo + begin, less);
     });
     for (size_t k = 0; k < runs; k += 2) merged.push_back(bounds[k]);
     merged.push_back(n);
@@ -66,9 +90,16 @@ std::vector<RowIndex> SortByKey(const std::vector<Column>& columns, const std::v
   if (int_key) {
     // Fast path for the common single integer key: sort (key, row) pairs.
     std::vector<std::pair<int64_t, RowIndex>> pairs(n);
-    for (RowIndex i = 0; i < n; ++i) pairs[i] = {first.GetInt(i), i};
+    const RowIndex ranges = std::clamp<RowIndex>(n / 65536, 1, 64);
+    ParallelFor(ranges, threads, [&](size_t k) {
+      const RowIndex r = static_cast<RowIndex>(k);
+      for (RowIndex i = n * r / ranges; i < n * (r + 1) / ranges; ++i) pairs[i] = {first.GetInt(i), i};
+    });
     ParallelSort(&pairs, std::less<>(), threads);
-    for (RowIndex i = 0; i < n; ++i) order[i] = pairs[i].second;
+    ParallelFor(ranges, threads, [&](size_t k) {
+      const RowIndex r = static_cast<RowIndex>(k);
+      for (RowIndex i = n * r / ranges; i < n * (r + 1) / ranges; ++i) order[i] = pairs[i].second;
+    });
     if (duplicate != nullptr) {
       for (RowIndex k = 1; k < n; ++k) {
         if (pairs[k - 1].first == pairs[k].first) {

@@ -272,11 +272,28 @@ Column::Column(DataType type)
   if (type_.physical() == PhysicalType::kBytes) offsets_.push_back(0);
 }
 
-void Column::Reserve(RowIndex rows) {
+void Column::Reserve(RowIndex rows, uint64_t bytes) {
   if (type_.physical() == PhysicalType::kBytes) {
     offsets_.reserve(rows + 1);
+    bytes_.reserve(bytes);
   } else {
     fixed_.reserve(rows * width_);
+  }
+}
+
+namespace {
+template <typename Buffer>
+void GrowBuffer(Buffer* b, size_t need) {
+  if (b->capacity() < need) b->reserve(std::max(need, 2 * b->capacity()));
+}
+}  // namespace
+
+void Column::Grow(RowIndex rows, uint64_t bytes) {
+  if (type_.physical() == PhysicalType::kBytes) {
+    GrowBuffer(&offsets_, rows + 1);
+    GrowBuffer(&bytes_, bytes);
+  } else {
+    GrowBuffer(&fixed_, rows * width_);
   }
 }
 
@@ -389,7 +406,7 @@ void Column::AppendColumn(const Column& other) {
   const uint64_t base = bytes_.size();
   bytes_ += other.bytes_;
   if (offsets_.empty()) offsets_.push_back(0);
-  offsets_.reserve(offsets_.size() + other.size_);
+  GrowBuffer(&offsets_, offsets_.size() + other.size_);
   for (RowIndex r = 1; r <= other.size_; ++r) offsets_.push_back(base + other.offsets_[r]);
   if (other.null_count_ > 0 || null_count_ > 0) {
     if (null_count_ == 0) validity_.assign(size_, 1);

@@ -70,13 +70,14 @@ std::string Plural(int64_t n, std::string_view word) {
 constexpr int64_t kMinDate = -719162, kMaxDate = 2932896;
 constexpr int64_t kMinTimestamp = -62135596800000000, kMaxTimestamp = 253402300799999999;
 
-absl::Status CheckValues(const Field& f, const Column& col,
+absl::Status CheckValues(const Field& f, const Column& col, bool utf8_checked,
                          const std::function<std::string(RowIndex)>& where) {
   auto bad = [&](RowIndex r, std::string_view what) {
     return absl::InvalidArgumentError(StrCat(where(r), ": column '", f.name, "': ", what));
   };
   switch (f.type.id) {
     case TypeId::kString:
+      if (utf8_checked) break;
       for (RowIndex r = 0; r < col.size(); ++r) {
         if (col.IsValid(r) && !IsValidUtf8(col.GetBytes(r))) return bad(r, "not valid UTF-8");
       }
@@ -749,7 +750,7 @@ absl::Status Transaction::ValidateRows(const TableInfo& table, const TableData& 
   // Column by column on all cores; the error reported is the first column's.
   std::vector<absl::Status> status(schema.fields.size());
   ParallelFor(schema.fields.size(), writer_->options().threads, [&](size_t c) {
-    status[c] = CheckValues(schema.fields[c], data.columns[c], where);
+    status[c] = CheckValues(schema.fields[c], data.columns[c], data.utf8_checked, where);
   });
   for (const absl::Status& s : status) RETL_RETURN_IF_ERROR(s);
   return absl::OkStatus();
@@ -788,29 +789,66 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
   std::map<std::optional<std::string>, std::vector<RowIndex>> groups;
   if (schema.partition_column.has_value()) {
     const Column& pc = (*columns)[*schema.partition_column];
-    absl::flat_hash_map<std::string_view, uint32_t> by_raw;
-    std::vector<std::vector<RowIndex>*> target;  // by raw id
-    std::vector<uint32_t> raw_id(n);
+    const int threads = writer_->options().threads;
+    // On all cores: each range of rows numbers the values it sees in a map of
+    // its own; those few values are then numbered by group in one map.
+    const size_t ranges = static_cast<size_t>(std::clamp<RowIndex>(n / 65536, 1, 64));
     constexpr uint32_t kNull = UINT32_MAX;
-    for (RowIndex r = 0; r < n; ++r) {
-      if (!pc.IsValid(r)) {
-        raw_id[r] = kNull;
-        continue;
+    std::vector<uint32_t> group_of(n);
+    struct Range {
+      absl::flat_hash_map<std::string_view, uint32_t> ids;
+      std::vector<RowIndex> first_row;  // per local id
+      std::vector<uint32_t> group;      // per local id
+    };
+    std::vector<Range> parts(ranges);
+    auto range_rows = [&](size_t k) { return std::pair<RowIndex, RowIndex>(n * k / ranges, n * (k + 1) / ranges); };
+    ParallelFor(ranges, threads, [&](size_t k) {
+      Range& part = parts[k];
+      const auto [begin, end] = range_rows(k);
+      for (RowIndex r = begin; r < end; ++r) {
+        if (!pc.IsValid(r)) {
+          group_of[r] = kNull;
+          continue;
+        }
+        auto [it, inserted] = part.ids.try_emplace(RawValue(pc, r), static_cast<uint32_t>(part.first_row.size()));
+        if (inserted) part.first_row.push_back(r);
+        group_of[r] = it->second;
       }
-      auto [it, inserted] = by_raw.try_emplace(RawValue(pc, r), static_cast<uint32_t>(target.size()));
-      if (inserted) target.push_back(&groups[ValueText(pc, r)]);
-      raw_id[r] = it->second;
-    }
-    std::vector<RowIndex>* null_group = nullptr;
-    for (RowIndex r : order) {
-      const uint32_t id = raw_id[r];
-      if (id != kNull) {
-        target[id]->push_back(r);
-        continue;
+    });
+    std::map<std::optional<std::string>, uint32_t> group_ids;
+    for (Range& part : parts) {
+      for (RowIndex r : part.first_row) {
+        part.group.push_back(group_ids.try_emplace(ValueText(pc, r), static_cast<uint32_t>(group_ids.size())).first->second);
       }
-      if (null_group == nullptr) null_group = &groups[std::nullopt];
-      null_group->push_back(r);
     }
+    const uint32_t null_group = static_cast<uint32_t>(group_ids.size());  // if any row is NULL
+    const bool any_null = pc.null_count() > 0;
+    ParallelFor(ranges, threads, [&](size_t k) {
+      const auto [begin, end] = range_rows(k);
+      for (RowIndex r = begin; r < end; ++r) {
+        group_of[r] = group_of[r] == kNull ? null_group : parts[k].group[group_of[r]];
+      }
+    });
+    // Each group's rows in key order: ranges of the order split by group,
+    // then joined per group.
+    const size_t group_count = group_ids.size() + (any_null ? 1 : 0);
+    std::vector<std::vector<std::vector<RowIndex>>> split(ranges, std::vector<std::vector<RowIndex>>(group_count));
+    ParallelFor(ranges, threads, [&](size_t k) {
+      const auto [begin, end] = range_rows(k);
+      for (RowIndex i = begin; i < end; ++i) split[k][group_of[order[i]]].push_back(order[i]);
+    });
+    std::vector<std::vector<RowIndex>*> by_id(group_count);
+    for (const auto& [text, id] : group_ids) by_id[id] = &groups[text];
+    if (any_null) by_id[null_group] = &groups[std::nullopt];
+    ParallelFor(group_count, threads, [&](size_t g) {
+      size_t size = 0;
+      for (const auto& range : split) size += range[g].size();
+      by_id[g]->reserve(size);
+      for (auto& range : split) {
+        by_id[g]->insert(by_id[g]->end(), range[g].begin(), range[g].end());
+        range[g] = {};
+      }
+    });
   } else if (n > 0) {
     groups[std::nullopt] = std::move(order);
   }
@@ -1013,6 +1051,11 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteInput(
       data = std::move(held[0]);
     } else {
       for (const Field& f : table.schema.fields) data.columns.emplace_back(f.type);
+      for (size_t c = 0; c < data.columns.size(); ++c) {  // sized once: no copies as they grow
+        uint64_t bytes = 0;
+        for (const TableData& batch : held) bytes += batch.columns[c].bytes().size();
+        data.columns[c].Reserve(total, bytes);
+      }
       for (TableData& batch : held) {
         for (size_t c = 0; c < data.columns.size(); ++c) {
           data.columns[c].AppendColumn(batch.columns[c]);

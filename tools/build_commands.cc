@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
@@ -348,8 +350,9 @@ absl::Status CheckQualityGates(const ImportOptions& o, const TableInfo* before, 
   return absl::OkStatus();
 }
 
-// Lineage of one input file: its size and checksum.
-absl::StatusOr<InputFileInfo> DescribeInput(const std::string& path) {
+// Lineage of one input file: its size and checksum. Stops early, with
+// Cancelled, once `cancel` is set.
+absl::StatusOr<InputFileInfo> DescribeInput(const std::string& path, const std::atomic<bool>& cancel) {
   InputFileInfo info;
   info.path = path;
   RETL_ASSIGN_OR_RETURN(info.size, FileSize(path));
@@ -363,6 +366,10 @@ absl::StatusOr<InputFileInfo> DescribeInput(const std::string& path) {
   Checksum64Stream checksum;
   std::string buffer(4 << 20, '\0');
   while (true) {
+    if (cancel.load(std::memory_order_relaxed)) {
+      ::close(fd);
+      return absl::CancelledError("the import failed");
+    }
     const ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
@@ -377,6 +384,39 @@ absl::StatusOr<InputFileInfo> DescribeInput(const std::string& path) {
   info.checksum = checksum.Digest();
   return info;
 }
+
+// The lineage of an import's inputs, read on a thread of its own while the
+// import parses, sorts and writes (a core is often idle then), and waited for
+// at the end. An import that fails stops it.
+class InputLineage {
+ public:
+  explicit InputLineage(std::vector<std::string> paths)
+      : thread_([this, paths = std::move(paths)] {
+          for (const std::string& path : paths) {
+            auto info = DescribeInput(path, cancel_);
+            if (!info.ok()) {
+              status_ = info.status();
+              return;
+            }
+            inputs_.push_back(*std::move(info));
+          }
+        }) {}
+  ~InputLineage() {
+    cancel_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  absl::StatusOr<std::vector<InputFileInfo>> Wait() {
+    thread_.join();
+    if (!status_.ok()) return status_;
+    return std::move(inputs_);
+  }
+
+ private:
+  std::atomic<bool> cancel_{false};
+  std::vector<InputFileInfo> inputs_;
+  absl::Status status_;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
 
 }  // namespace
 
@@ -485,6 +525,7 @@ int64_t InMemoryBytes(const ImportOptions& o) {
 // the table as the transaction has it so far (a release may change a table
 // twice); quality gates compare with the version the transaction replaces.
 absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
+  InputLineage lineage(o.inputs);
   const bool parquet = o.format == InputFormat::kParquet;
   const TableInfo* existing = txn->pending().FindTable(o.table);
 
@@ -634,6 +675,7 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
                                     const uint64_t first = static_cast<uint64_t>(source->batch_first_row);
                                     data.origin = [file, first](RowIndex r) { return file << kFileShift | (first + r); };
                                     data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+                                    data.utf8_checked = true;  // by the reader
                                     return add_checked(add, std::move(data));
                                   });
       };
@@ -650,6 +692,7 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
             return static_cast<uint64_t>(source->sources[r].file) << kFileShift | static_cast<uint64_t>(source->sources[r].line);
           };
           data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+          data.utf8_checked = true;  // by the reader
           return add_checked(add, std::move(data));
         });
       };
@@ -682,11 +725,13 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
       data.columns = std::move(pq->columns);
       const ParquetData* source = &*pq;
       data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+      data.utf8_checked = true;  // by the reader
     } else if (o.format == InputFormat::kJsonl) {
       RETL_ASSIGN_OR_RETURN(csv, ReadJsonlFiles(o.inputs, schema.fields, constants, report));
       data.columns = std::move(csv->columns);
       const CsvData* source = &*csv;
       data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+      data.utf8_checked = true;  // by the reader
     } else {
       // With types from a sample (`settled` not empty), unsettled columns are
       // read as text: when every record reads, the types are those all records
@@ -699,7 +744,7 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
       auto read = ReadCsvFiles(o.inputs, read_fields, o.csv, constants, report);
       if (!settled.empty()) {
         if (read.ok()) {
-          RETL_RETURN_IF_ERROR(SettleCsvColumns(settled, &schema.fields, &read->columns));
+          RETL_RETURN_IF_ERROR(SettleCsvColumns(settled, &schema.fields, &read->columns, o.csv.threads));
           RETL_RETURN_IF_ERROR(schema.Validate());
         } else {
           progress.Done();
@@ -712,6 +757,7 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
       data.columns = std::move(csv->columns);
       const CsvData* source = &*csv;
       data.describe_row = [source](RowIndex r) { return source->Describe(r); };
+      data.utf8_checked = true;  // by the reader
     }
     progress.Done();
     RETL_RETURN_IF_ERROR(check_partition(data));
@@ -720,8 +766,8 @@ absl::StatusOr<RowIndex> StageImport(Transaction* txn, const ImportOptions& o) {
   }
   RETL_RETURN_IF_ERROR(CheckQualityGates(o, txn->base().FindTable(o.table), txn->pending().FindTable(o.table)));
   if (!o.source.empty()) txn->SetSource(o.source);
-  for (const std::string& path : o.inputs) {
-    RETL_ASSIGN_OR_RETURN(InputFileInfo input, DescribeInput(path));
+  RETL_ASSIGN_OR_RETURN(std::vector<InputFileInfo> inputs, lineage.Wait());
+  for (InputFileInfo& input : inputs) {
     input.table = o.table;
     txn->AddInput(std::move(input));
   }

@@ -159,7 +159,12 @@ class RETL_EXPORT Column {
   RowIndex size() const { return size_; }
   RowIndex null_count() const { return null_count_; }
 
-  void Reserve(RowIndex rows);
+  // Room for `rows` rows in all, and for STRING and BINARY `bytes` bytes of
+  // values in all, so that appending up to that many does not reallocate.
+  void Reserve(RowIndex rows, uint64_t bytes = 0);
+  // The same, but a buffer that must grow at least doubles, so that calls for
+  // ever larger sizes cost amortized linear time.
+  void Grow(RowIndex rows, uint64_t bytes = 0);
   void AppendNull();
   void AppendBool(bool v);
   // Any integer-like type; the value must fit the physical width.

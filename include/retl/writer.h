@@ -60,6 +60,10 @@ struct RETL_EXPORT TableData {
   // batch is gone, which RowFeed::describe turns into text. Without it, a
   // row is named by its position in the whole input ("row N").
   std::function<uint64_t(RowIndex)> origin;
+  // Set by a reader that has checked every STRING value is valid UTF-8 (the
+  // CSV, Parquet and JSON Lines readers do, naming the line): the writer then
+  // does not check them again. Left false, the writer checks.
+  bool utf8_checked = false;
   RowIndex num_rows() const { return columns.empty() ? 0 : columns[0].size(); }
 };
 
