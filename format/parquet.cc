@@ -1657,7 +1657,8 @@ absl::Status ReadParquet(const std::vector<std::string>& paths, const std::vecto
         const bool same = c.type == field.type;
         ChunkDecoder decoder(file, c);
         int64_t first_row = round_first_row;
-        out->Reserve(out->size() + round_rows);
+        const RowIndex round_end = out->size() + round_rows;
+        out->Grow(round_end);
         for (size_t g = g0; g < g1; ++g) {
           const int64_t rows = file.meta.row_groups[g].num_rows;
           auto describe = [&](RowIndex r) {
@@ -1701,6 +1702,12 @@ absl::Status ReadParquet(const std::vector<std::string>& paths, const std::vecto
             task.status = s;
             task.error_row = first_row + (bad_row >= 0 ? bad_row : 0);
             break;
+          }
+          if (g == g0 && g + 1 < g1 && field.type.physical() == PhysicalType::kBytes && out->size() > 0) {
+            // Room for the round's strings, from the first row group's: a
+            // large buffer that doubles is copied and faulted in twice.
+            const double per_row = static_cast<double>(out->bytes().size()) / static_cast<double>(out->size());
+            out->Grow(round_end, static_cast<uint64_t>(per_row * 1.1 * static_cast<double>(round_end)));
           }
           first_row += rows;
         }
