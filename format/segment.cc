@@ -86,6 +86,24 @@ absl::StatusOr<std::vector<std::pair<RowIndex, RowIndex>>> PlanSegmentBlocks(
   return blocks;
 }
 
+absl::StatusOr<StoredChunk> StoreChunk(EncodedChunk chunk, const SegmentWriteOptions& options,
+                                       std::string* scratch) {
+  StoredChunk out;
+  out.chunk = std::move(chunk);
+  out.uncompressed_length = out.chunk.bytes.size();
+  if (options.compression == Compression::kZstd && !out.chunk.bytes.empty()) {
+    scratch->resize(ZSTD_compressBound(out.chunk.bytes.size()));
+    size_t n = ZSTD_compress(scratch->data(), scratch->size(), out.chunk.bytes.data(),
+                             out.chunk.bytes.size(), options.zstd_level);
+    if (ZSTD_isError(n)) return absl::InternalError(StrCat("zstd: ", ZSTD_getErrorName(n)));
+    if (n * 10 <= out.chunk.bytes.size() * 9) {
+      out.chunk.bytes.assign(scratch->data(), n);
+      out.compression = Compression::kZstd;
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<EncodedBlock> EncodeSegmentBlock(const std::vector<Column>& columns,
                                                 std::span<const RowIndex> rows, RowIndex begin,
                                                 RowIndex end, const SegmentWriteOptions& options,
@@ -97,21 +115,10 @@ absl::StatusOr<EncodedBlock> EncodeSegmentBlock(const std::vector<Column>& colum
   const std::span<const RowIndex> slice = rows.subspan(begin, end - begin);
   std::string compressed;
   for (const Column& column : columns) {
-    StoredChunk out;
     Column rows_of_block = column.Take(slice);
-    out.chunk = EncodeChunk(rows_of_block, 0, block.row_count);
+    RETL_ASSIGN_OR_RETURN(StoredChunk out,
+                          StoreChunk(EncodeChunk(rows_of_block, 0, block.row_count), options, &compressed));
     if (taken != nullptr) taken->push_back(std::move(rows_of_block));
-    out.uncompressed_length = out.chunk.bytes.size();
-    if (options.compression == Compression::kZstd && !out.chunk.bytes.empty()) {
-      compressed.resize(ZSTD_compressBound(out.chunk.bytes.size()));
-      size_t n = ZSTD_compress(compressed.data(), compressed.size(), out.chunk.bytes.data(),
-                               out.chunk.bytes.size(), options.zstd_level);
-      if (ZSTD_isError(n)) return absl::InternalError(StrCat("zstd: ", ZSTD_getErrorName(n)));
-      if (n * 10 <= out.chunk.bytes.size() * 9) {
-        out.chunk.bytes.assign(compressed.data(), n);
-        out.compression = Compression::kZstd;
-      }
-    }
     block.chunks.push_back(std::move(out));
   }
   return block;

@@ -80,6 +80,11 @@ struct EncodedBlock {
   std::vector<StoredChunk> chunks;  // one per column
 };
 
+// `chunk` compressed as `options` ask, where that saves a tenth or more;
+// `scratch` is a buffer the caller may reuse from call to call.
+absl::StatusOr<StoredChunk> StoreChunk(EncodedChunk chunk, const SegmentWriteOptions& options,
+                                       std::string* scratch);
+
 // Encodes (and compresses, as `options` ask) positions [begin, end) of `rows`.
 // If `taken` is given, it receives the block's rows as columns.
 absl::StatusOr<EncodedBlock> EncodeSegmentBlock(const std::vector<Column>& columns,

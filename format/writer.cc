@@ -857,6 +857,19 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
   options.block_rows = writer_->options().block_rows;
   options.compression = writer_->options().zstd ? Compression::kZstd : Compression::kNone;
   const int threads = writer_->options().threads;
+  // Columns that some index (or the primary key) is built from.
+  std::vector<bool> key_column(schema.fields.size(), false);
+  auto key_columns = [&](size_t i) -> const std::vector<int>& {
+    return i == 0 ? schema.primary_key : schema.indexes[i - 1].columns;
+  };
+  for (size_t i = 0; i <= schema.indexes.size(); ++i) {
+    for (int c : key_columns(i)) key_column[c] = true;
+  }
+  // A partition's blocks are encoded in groups of consecutive blocks: a
+  // group's rows are gathered into key order one column at a time (a random
+  // read over one column stays in the caches far more than one over all of
+  // them), then cut into the group's blocks.
+  constexpr size_t kGroupBlocks = 16;
   // File names are given out in partition order before any work starts, so
   // the result does not depend on which thread does what.
   struct Job {
@@ -864,12 +877,14 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
     std::span<const RowIndex> rows;
     SegmentInfo info;
     std::vector<std::pair<RowIndex, RowIndex>> plan;
+    std::vector<std::pair<size_t, size_t>> groups;  // [first block, end block)
     std::vector<EncodedBlock> blocks;
-    std::vector<std::vector<NormalizedKeys>> keys;  // per block, per index (0: the primary)
+    std::vector<std::vector<Column>> taken;         // per group, per field: key columns in key order
     std::vector<IndexPart> parts;
-    std::vector<absl::Status> task_status;  // per block, then per index
+    std::vector<absl::Status> task_status;          // per group and field, then per index
     absl::Status status;
   };
+  const size_t fields = schema.fields.size();
   std::vector<Job> jobs;
   for (auto& [value, rows] : groups) {
     Job job;
@@ -877,69 +892,88 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
     job.rows = rows;
     RETL_ASSIGN_OR_RETURN(job.info, NextSegment());
     RETL_ASSIGN_OR_RETURN(job.plan, PlanSegmentBlocks(*columns, job.rows, options.block_rows));
+    for (size_t k = 0; k < job.plan.size(); k += kGroupBlocks) {
+      job.groups.emplace_back(k, std::min(job.plan.size(), k + kGroupBlocks));
+    }
     job.blocks.resize(job.plan.size());
-    job.keys.resize(job.plan.size());
+    for (size_t k = 0; k < job.plan.size(); ++k) {
+      job.blocks[k].row_count = job.plan[k].second - job.plan[k].first;
+      job.blocks[k].chunks.resize(fields);
+    }
+    job.taken.resize(job.groups.size());
+    for (std::vector<Column>& group : job.taken) {
+      for (const Field& f : schema.fields) group.emplace_back(f.type);
+    }
     job.parts.resize(schema.indexes.size() + 1);
-    job.task_status.resize(job.plan.size() + job.parts.size());
+    job.task_status.resize(job.groups.size() * fields + job.parts.size());
     jobs.push_back(std::move(job));
   }
-  // Every block of every partition is encoded as a task of its own (largest
-  // first); a block's task also normalizes its keys, from the rows it
-  // gathered. Then every index of every partition is built from those keys.
+  // Tasks, largest first: each group of blocks of each partition, column by
+  // column; then every index of every partition, from the key columns the
+  // first tasks kept.
   struct Task {
     size_t job;
-    size_t k;  // block k, or index k (0: the primary)
+    size_t k;  // group * fields + column, or index k (0: the primary)
     int64_t cost;
   };
-  std::vector<Task> blocks, indexes;
+  std::vector<Task> encodes, indexes;
   for (size_t j = 0; j < jobs.size(); ++j) {
     const Job& job = jobs[j];
-    for (size_t k = 0; k < job.plan.size(); ++k) {
-      blocks.push_back(Task{j, k, job.plan[k].second - job.plan[k].first});
+    for (size_t g = 0; g < job.groups.size(); ++g) {
+      const int64_t rows = job.plan[job.groups[g].second - 1].second - job.plan[job.groups[g].first].first;
+      for (size_t c = 0; c < fields; ++c) {
+        const Column& column = (*columns)[c];
+        const int64_t width = column.type().physical() == PhysicalType::kBytes
+                                  ? 8 + static_cast<int64_t>(column.bytes().size()) / std::max<RowIndex>(1, column.size())
+                                  : column.type().FixedWidth();
+        encodes.push_back(Task{j, g * fields + c, rows * width});
+      }
     }
     for (size_t i = 0; i < job.parts.size(); ++i) {
       indexes.push_back(Task{j, i, static_cast<int64_t>(job.rows.size())});
     }
   }
   auto by_cost = [](const Task& a, const Task& b) { return a.cost > b.cost; };
-  std::stable_sort(blocks.begin(), blocks.end(), by_cost);
+  std::stable_sort(encodes.begin(), encodes.end(), by_cost);
   std::stable_sort(indexes.begin(), indexes.end(), by_cost);
-  auto key_columns = [&](size_t i) -> const std::vector<int>& {
-    return i == 0 ? schema.primary_key : schema.indexes[i - 1].columns;
-  };
-  ParallelFor(blocks.size(), threads, [&](size_t t) {
-    Job& job = jobs[blocks[t].job];
-    const size_t k = blocks[t].k;
-    std::vector<Column> taken;
-    auto block = EncodeSegmentBlock(*columns, job.rows, job.plan[k].first, job.plan[k].second, options, &taken);
-    if (!block.ok()) {
-      job.task_status[k] = block.status();
-      return;
+  ParallelFor(encodes.size(), threads, [&](size_t t) {
+    Job& job = jobs[encodes[t].job];
+    const size_t g = encodes[t].k / fields, c = encodes[t].k % fields;
+    const auto [k0, k1] = job.groups[g];
+    const RowIndex first = job.plan[k0].first;
+    Column taken = (*columns)[c].Take(job.rows.subspan(first, job.plan[k1 - 1].second - first));
+    std::string scratch;
+    for (size_t k = k0; k < k1; ++k) {
+      auto chunk = StoreChunk(EncodeChunk(taken, job.plan[k].first - first, job.plan[k].second - first), options,
+                              &scratch);
+      if (!chunk.ok()) {
+        job.task_status[encodes[t].k] = chunk.status();
+        return;
+      }
+      job.blocks[k].chunks[c] = *std::move(chunk);
     }
-    job.blocks[k] = *std::move(block);
-    std::vector<RowIndex> all(job.plan[k].second - job.plan[k].first);
-    std::iota(all.begin(), all.end(), 0);
-    job.keys[k].resize(job.parts.size());
-    for (size_t i = 0; i < job.parts.size(); ++i) NormalizeKeys(taken, key_columns(i), all, &job.keys[k][i]);
+    if (key_column[c]) job.taken[g][c] = std::move(taken);
   });
   ParallelFor(indexes.size(), threads, [&](size_t t) {
     Job& job = jobs[indexes[t].job];
     const size_t i = indexes[t].k;
-    NormalizedKeys keys;
-    for (std::vector<NormalizedKeys>& block : job.keys) {
-      if (block.empty()) continue;
-      keys.Append(block[i]);
-      block[i] = NormalizedKeys();  // only this task reads it
+    NormalizedKeys keys, group_keys;
+    std::vector<RowIndex> all;
+    for (size_t g = 0; g < job.groups.size(); ++g) {
+      all.resize(job.taken[g][key_columns(i)[0]].size());
+      std::iota(all.begin(), all.end(), 0);
+      NormalizeKeys(job.taken[g], key_columns(i), all, g == 0 ? &keys : &group_keys);
+      if (g > 0) keys.Append(group_keys);
     }
     auto part = BuildIndexPart(schema, keys, static_cast<int>(i) - 1, /*primary_checked_unique=*/true);
-    if (part.ok()) job.parts[i] = *std::move(part); else job.task_status[job.plan.size() + i] = part.status();
+    if (part.ok()) job.parts[i] = *std::move(part); else job.task_status[job.groups.size() * fields + i] = part.status();
   });
   // Then each partition's segment and index file are written (and synced).
   ParallelFor(jobs.size(), threads, [&](size_t j) {
     Job& job = jobs[j];
     job.status = [&]() -> absl::Status {
       for (const absl::Status& s : job.task_status) RETL_RETURN_IF_ERROR(s);
-      job.keys.clear();
+      job.taken.clear();
       RETL_ASSIGN_OR_RETURN(SegmentWriteResult r,
                             WriteEncodedSegment(JoinPath(writer_->dir(), job.info.path), schema, job.blocks));
       job.blocks.clear();
