@@ -42,11 +42,12 @@ constexpr int64_t kProgressInterval = 1 << 20;
 // Inputs (after the header) at least this large are read on several threads
 // when they can be (see CsvFileReader::Read).
 constexpr int64_t kParallelBytes = 16 << 20;
+// A compressed input inferred from a sample is decompressed this far past it
+// (records that start in the sample end in it, unless longer than this).
+constexpr uint64_t kSampleSlack = 1 << 20;
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 constexpr unsigned char kGzipMagic[] = {0x1f, 0x8b};
 constexpr unsigned char kZstdMagic[] = {0x28, 0xb5, 0x2f, 0xfd};
-// zlib and zstd take buffer sizes as 32-bit; larger buffers go in chunks.
-constexpr size_t kMaxCodecChunk = size_t{1} << 30;
 // Longest zstd frame header (ZSTD_FRAMEHEADERSIZE_MAX, not in the stable API).
 constexpr size_t kMaxFrameHeader = 18;
 // A compressed input's size before it is read is guessed as this many times
@@ -87,116 +88,164 @@ class FdCloser {
 };
 
 
-// Makes room in `out` past `used` bytes for more decompressed output.
-void Grow(std::string* out, size_t used) {
-  if (used < out->size()) return;
-  out->resize(std::max<size_t>(out->size() * 2, used + (1 << 16)));
-}
-
-// Cuts `out` to the `used` bytes, releasing the excess of a generous guess.
-void FitOutput(std::string* out, size_t used) {
-  out->resize(used);
-  if (out->capacity() > used + used / 8 + (1 << 20)) out->shrink_to_fit();
-}
-
 absl::Status Damaged(const std::string& path, std::string_view codec, std::string_view reason) {
   return absl::InvalidArgumentError(StrCat(path, ": damaged ", codec, " data (", reason, ")"));
 }
 
-absl::StatusOr<std::string> Gunzip(const std::string& path, std::string_view in) {
-  // The last member's trailer holds its size mod 2^32: a good first guess,
-  // unless the file is damaged, so only believed up to a sane ratio.
-  size_t hint = in.size() * kGuessedCompressionRatio;
-  if (in.size() >= 18) {
-    uint32_t isize;
-    std::memcpy(&isize, in.data() + in.size() - 4, 4);  // little-endian, as x86 and ARM
-    if (PlausibleSize(isize, in.size())) {
-      hint = size_t{isize} + 64;  // slack, so a full buffer does not grow at the end
+// The bytes of a file, read a piece at a time (a compressed input is never
+// held whole). A file that is not a regular one (a pipe, as `--input
+// <(zcat ...)` gives) can be read only once, so it is read whole at Open.
+class FileSource {
+ public:
+  static absl::StatusOr<FileSource> Open(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("cannot open", path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) return FileSource(path, fd);
+    ::close(fd);
+    FileSource whole(path, -1);
+    RETL_ASSIGN_OR_RETURN(whole.buffer_, ReadFile(path));
+    return whole;
+  }
+  FileSource(FileSource&& other) noexcept
+      : path_(other.path_), fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)),
+        head_(std::move(other.head_)), given_(other.given_) {}
+  FileSource& operator=(FileSource&&) = delete;
+  ~FileSource() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // A regular file (else it was read whole, and Take() has it).
+  bool regular() const { return fd_ >= 0; }
+  std::string Take() { return std::move(buffer_); }
+  // The first bytes (for the magic numbers), without consuming them.
+  std::string_view Head() {
+    if (fd_ < 0) return std::string_view(buffer_).substr(0, kMaxFrameHeader);
+    if (head_.empty()) {
+      head_.resize(kMaxFrameHeader);
+      const ssize_t n = ::pread(fd_, head_.data(), head_.size(), 0);
+      head_.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    }
+    return head_;
+  }
+  // The next piece; empty at the end of the file.
+  absl::StatusOr<std::string_view> Next() {
+    if (fd_ < 0) {
+      if (given_) return std::string_view();
+      given_ = true;
+      return std::string_view(buffer_);
+    }
+    buffer_.resize(kPiece);
+    while (true) {
+      const ssize_t n = ::read(fd_, buffer_.data(), buffer_.size());
+      if (n >= 0) return std::string_view(buffer_.data(), static_cast<size_t>(n));
+      if (errno != EINTR) return ErrnoStatus("cannot read", path_, errno);
     }
   }
-  std::string out(std::max<size_t>(hint, 1 << 16), '\0');
-  size_t used = 0;
+
+ private:
+  static constexpr size_t kPiece = 4 << 20;
+  FileSource(const std::string& path, int fd) : path_(path), fd_(fd) {}
+  const std::string& path_;
+  int fd_;
+  std::string buffer_;  // the piece read last, or the whole of a file that is not regular
+  std::string head_;
+  bool given_ = false;
+};
+
+// Receives decompressed output, piece by piece, in order.
+using OutputSink = std::function<absl::Status(std::string_view)>;
+constexpr size_t kOutputPiece = 4 << 20;
+
+// Decompresses the gzip members of `in` (all of them, as `cat a.gz b.gz`
+// makes) into `sink`; stops once `limit` bytes went out, if it is not 0.
+absl::Status Gunzip(const std::string& path, FileSource* in, const OutputSink& sink, uint64_t limit) {
   z_stream zs;
   std::memset(&zs, 0, sizeof(zs));
   // 15 + 32: the largest window, and a gzip (or zlib) header detected.
   if (inflateInit2(&zs, 15 + 32) != Z_OK) {
     return absl::InternalError(StrCat(path, ": cannot initialise zlib"));
   }
-  size_t consumed = 0;  // bytes of `in` given to zlib so far
+  std::string out(kOutputPiece, '\0');
+  bool eof = false;
+  uint64_t produced = 0;
   absl::Status status;
-  while (true) {
-    if (zs.avail_in == 0 && consumed < in.size()) {
-      size_t n = std::min(in.size() - consumed, kMaxCodecChunk);
-      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + consumed));
-      zs.avail_in = static_cast<uInt>(n);
-      consumed += n;
+  auto refill = [&]() -> absl::Status {
+    if (zs.avail_in != 0 || eof) return absl::OkStatus();
+    RETL_ASSIGN_OR_RETURN(std::string_view piece, in->Next());
+    eof = piece.empty();
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(piece.data()));
+    zs.avail_in = static_cast<uInt>(piece.size());
+    return absl::OkStatus();
+  };
+  while (status.ok()) {
+    status = refill();
+    if (!status.ok()) break;
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    const int ret = inflate(&zs, Z_NO_FLUSH);
+    const size_t n = out.size() - zs.avail_out;
+    if (n > 0) {
+      status = sink(std::string_view(out.data(), n));
+      produced += n;
+      if (!status.ok() || (limit > 0 && produced >= limit)) break;
     }
-    Grow(&out, used);
-    size_t room = std::min(out.size() - used, kMaxCodecChunk);
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
-    zs.avail_out = static_cast<uInt>(room);
-    int ret = inflate(&zs, Z_NO_FLUSH);
-    used += room - zs.avail_out;
     if (ret == Z_STREAM_END) {
-      if (zs.avail_in == 0 && consumed == in.size()) break;  // the last member
-      // Another member follows (as `cat a.gz b.gz` makes): read it too.
-      if (inflateReset(&zs) != Z_OK) {
-        status = absl::InternalError(StrCat(path, ": cannot reset zlib"));
-        break;
-      }
+      status = refill();
+      if (!status.ok() || (zs.avail_in == 0 && eof)) break;  // the last member
+      // Another member follows: read it too.
+      if (inflateReset(&zs) != Z_OK) status = absl::InternalError(StrCat(path, ": cannot reset zlib"));
     } else if (ret == Z_BUF_ERROR) {
-      // No progress: either the output is full (grow and go on) or the input
-      // ended inside a member.
-      if (zs.avail_out != 0 && zs.avail_in == 0 && consumed == in.size()) {
-        status = Damaged(path, "gzip", "unexpected end of data");
-        break;
-      }
+      // No progress: the output is full (go on), more input is to be read,
+      // or the input ended inside a member.
+      if (zs.avail_out != 0 && zs.avail_in == 0 && eof) status = Damaged(path, "gzip", "unexpected end of data");
     } else if (ret != Z_OK) {
       status = Damaged(path, "gzip", zs.msg != nullptr ? zs.msg : "invalid data");
-      break;
     }
   }
   inflateEnd(&zs);
-  if (!status.ok()) return status;
-  FitOutput(&out, used);
-  return out;
+  return status;
 }
 
-absl::StatusOr<std::string> Unzstd(const std::string& path, std::string_view in) {
-  size_t hint = in.size() * kGuessedCompressionRatio;
-  // The first frame's declared size (the whole content unless the file has
-  // several frames), believed only up to a sane ratio, so a hostile header
-  // cannot make us allocate terabytes up front.
-  unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
-  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR &&
-      PlausibleSize(declared, in.size())) {
-    hint = static_cast<size_t>(declared) + 64;
-  }
-  std::string out(std::max<size_t>(hint, 1 << 16), '\0');
+// The same for the zstd frames of `in`.
+absl::Status Unzstd(const std::string& path, FileSource* in, const OutputSink& sink, uint64_t limit) {
   std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
   if (dctx == nullptr) return absl::InternalError(StrCat(path, ": cannot initialise zstd"));
-  size_t used = 0;
-  size_t consumed = 0;
-  ZSTD_inBuffer input = {in.data(), 0, 0};
+  std::string out(kOutputPiece, '\0');
+  ZSTD_inBuffer input = {nullptr, 0, 0};
+  bool eof = false, any = false;
+  uint64_t produced = 0;
   size_t last = 0;  // 0 once a frame is complete, else a hint of the input still needed
+  bool full = false;  // the last call filled the output (the decoder may hold more)
   while (true) {
-    if (input.pos == input.size && consumed < in.size()) {
-      size_t n = std::min(in.size() - consumed, kMaxCodecChunk);
-      input = {in.data() + consumed, n, 0};
-      consumed += n;
+    if (input.pos == input.size && !eof) {
+      RETL_ASSIGN_OR_RETURN(std::string_view piece, in->Next());
+      eof = piece.empty();
+      any |= !eof;
+      input = {piece.data(), piece.size(), 0};
     }
-    Grow(&out, used);
-    ZSTD_outBuffer output = {out.data() + used, std::min(out.size() - used, kMaxCodecChunk), 0};
+    if (input.pos == input.size && eof && !full && any) break;
+    ZSTD_outBuffer output = {out.data(), out.size(), 0};
     last = ZSTD_decompressStream(dctx.get(), &output, &input);
     if (ZSTD_isError(last)) return Damaged(path, "zstd", ZSTD_getErrorName(last));
-    used += output.pos;
+    if (output.pos > 0) {
+      RETL_RETURN_IF_ERROR(sink(std::string_view(out.data(), output.pos)));
+      produced += output.pos;
+      if (limit > 0 && produced >= limit) return absl::OkStatus();
+    }
+    full = output.pos == output.size;
     // Done when all input is in and the decoder did not stop for lack of
     // output room (it then may hold more).
-    if (input.pos == input.size && consumed == in.size() && output.pos < output.size) break;
+    if (input.pos == input.size && eof && !full) break;
   }
-  if (last != 0 || in.empty()) return Damaged(path, "zstd", "unexpected end of data");
-  FitOutput(&out, used);
-  return out;
+  if (last != 0 || !any) return Damaged(path, "zstd", "unexpected end of data");
+  return absl::OkStatus();
+}
+
+// Decompresses `path` (`compression` is gzip or zstd) into `sink`.
+absl::Status Decompress(const std::string& path, InputCompression compression, FileSource* in,
+                        const OutputSink& sink, uint64_t limit = 0) {
+  return compression == InputCompression::kGzip ? Gunzip(path, in, sink, limit)
+                                                : Unzstd(path, in, sink, limit);
 }
 
 // A size for `path` after decompression, for progress before it is read:
@@ -254,56 +303,113 @@ absl::Status ValidateOptions(const CsvOptions& options) {
 }
 
 // One field of a record: a view into the (unescaped) input buffer.
+// `in` decompressed into memory: all of it, or about the first `limit` bytes.
+absl::StatusOr<std::string> DecompressToMemory(const std::string& path, InputCompression compression, FileSource* in,
+                                               uint64_t limit = 0) {
+  // Sized up front from the size the data records (or a guess), so that the
+  // output is rarely copied as it grows.
+  std::string out;
+  if (limit == 0) {
+    if (auto size = EstimateInputSize(path, compression); size.ok()) out.reserve(static_cast<size_t>(*size) + 64);
+  }
+  RETL_RETURN_IF_ERROR(Decompress(path, compression, in, [&](std::string_view piece) {
+    out.append(piece);
+    return absl::OkStatus();
+  }, limit));
+  if (out.capacity() > out.size() + out.size() / 8 + (1 << 20)) out.shrink_to_fit();
+  return out;
+}
+
 // A decompressed input, writable (the splitter unescapes quoted fields in
 // place): an uncompressed file is mapped privately (copy on write), which
-// spares copying it; a compressed one is decompressed into memory.
+// spares copying it; a compressed one is decompressed into memory, or, given
+// `temp_dir`, into an unnamed file there that is then mapped the same way (so
+// that a large input need not fit in memory: pages come in as used, and
+// ReleaseText gives them back).
 class InputText {
  public:
   // `populate`: read the whole file in at once (else pages come in as used).
+  // `limit` (in memory only): decompress only about the first `limit` bytes
+  // (then truncated() is true if there was more).
   static absl::StatusOr<InputText> Read(const std::string& path, InputCompression compression,
-                                        bool populate = true) {
+                                        bool populate = true, const std::string& temp_dir = "",
+                                        uint64_t limit = 0) {
     InputText t;
-    if (compression != InputCompression::kGzip && compression != InputCompression::kZstd) {
-      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      struct stat st;
-      if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-        char head[4] = {};
-        const bool compressed = compression == InputCompression::kAuto &&
-                                ::pread(fd, head, sizeof head, 0) > 0 &&
-                                Detect(std::string_view(head, sizeof head)) != InputCompression::kNone;
-        void* map = compressed ? MAP_FAILED
-                               : ::mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE,
-                                        MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
-        ::close(fd);
-        if (map != MAP_FAILED) {
-          t.map_ = static_cast<char*>(map);
-          t.map_size_ = static_cast<size_t>(st.st_size);
-          return t;
+    RETL_ASSIGN_OR_RETURN(FileSource in, FileSource::Open(path));
+    if (compression == InputCompression::kAuto) compression = Detect(in.Head());
+    const bool compressed = compression == InputCompression::kGzip || compression == InputCompression::kZstd;
+    if (!compressed && !in.regular()) {
+      t.owned_ = in.Take();
+      return t;
+    }
+    if (compressed && (temp_dir.empty() || limit > 0)) {
+      // Into memory, all of it or about `limit` bytes.
+      RETL_ASSIGN_OR_RETURN(t.owned_, DecompressToMemory(path, compression, &in, limit));
+      t.truncated_ = limit > 0 && t.owned_.size() > limit;
+      if (t.truncated_) {
+        // Whole lines of the first `limit` bytes only.
+        t.owned_.resize(limit);
+        const size_t nl = t.owned_.rfind('\n');
+        t.owned_.resize(nl == std::string::npos ? 0 : nl + 1);
+      }
+      return t;
+    }
+    int fd;
+    if (!compressed) {
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return ErrnoStatus("cannot open", path, errno);
+    } else {
+      fd = OpenUnnamedFile(temp_dir);
+      if (fd < 0) return ErrnoStatus("cannot create a temporary file in", temp_dir, errno);
+      absl::Status s = Decompress(path, compression, &in, [&](std::string_view piece) -> absl::Status {
+        for (size_t done = 0; done < piece.size();) {
+          const ssize_t n = ::write(fd, piece.data() + done, piece.size() - done);
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) return ErrnoStatus("cannot write the decompressed input to", temp_dir, errno);
+          done += static_cast<size_t>(n);
         }
-      } else if (fd >= 0) {
+        return absl::OkStatus();
+      });
+      if (!s.ok()) {
         ::close(fd);
+        return s;
       }
     }
-    // Compressed, empty, not a regular file, or not mappable: read it (this
-    // also gives the error for a file that cannot be opened).
-    RETL_ASSIGN_OR_RETURN(t.owned_, ReadInputFile(path, compression));
+    struct stat st;
+    void* map = MAP_FAILED;
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+      map = ::mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
+    }
+    const int err = errno;
+    ::close(fd);  // a mapping keeps its file
+    if (map != MAP_FAILED) {
+      t.map_ = static_cast<char*>(map);
+      t.map_size_ = static_cast<size_t>(st.st_size);
+    } else if (!compressed) {
+      RETL_ASSIGN_OR_RETURN(t.owned_, ReadFile(path));  // empty, or a file system that cannot map
+    } else if (st.st_size > 0) {
+      return ErrnoStatus("cannot map the decompressed input in", temp_dir, err);
+    }
     return t;
   }
   InputText(InputText&& other) noexcept
       : owned_(std::move(other.owned_)), map_(std::exchange(other.map_, nullptr)),
-        map_size_(std::exchange(other.map_size_, 0)) {}
+        map_size_(std::exchange(other.map_size_, 0)), truncated_(other.truncated_) {}
   InputText& operator=(InputText&&) = delete;
   ~InputText() {
     if (map_ != nullptr) ::munmap(map_, map_size_);
   }
   std::span<char> span() { return map_ != nullptr ? std::span<char>(map_, map_size_) : std::span<char>(owned_); }
   size_t size() const { return map_ != nullptr ? map_size_ : owned_.size(); }
+  // Read with a limit, and the input goes on past it.
+  bool truncated() const { return truncated_; }
 
  private:
   InputText() = default;
   std::string owned_;
   char* map_ = nullptr;
   size_t map_size_ = 0;
+  bool truncated_ = false;
 };
 
 struct CsvField {
@@ -885,13 +991,12 @@ absl::StatusOr<InputCompression> ParseInputCompression(std::string_view name) {
 }
 
 absl::StatusOr<std::string> ReadInputFile(const std::string& path, InputCompression compression) {
-  RETL_ASSIGN_OR_RETURN(std::string raw, ReadFile(path));
-  if (compression == InputCompression::kAuto) compression = Detect(raw);
-  switch (compression) {
-    case InputCompression::kGzip: return Gunzip(path, raw);
-    case InputCompression::kZstd: return Unzstd(path, raw);
-    default: return raw;
+  RETL_ASSIGN_OR_RETURN(FileSource in, FileSource::Open(path));
+  if (compression == InputCompression::kAuto) compression = Detect(in.Head());
+  if (compression != InputCompression::kGzip && compression != InputCompression::kZstd) {
+    return in.regular() ? ReadFile(path) : in.Take();
   }
+  return DecompressToMemory(path, compression, &in);
 }
 
 std::string CsvData::Describe(RowIndex row) const {
@@ -922,8 +1027,8 @@ absl::Status ReadCsv(const std::vector<std::string>& paths, const std::vector<Fi
   if (add != nullptr) reader.SetBatches(batch_bytes, add);
   int64_t bytes_before = 0;
   for (size_t i = 0; i < paths.size(); ++i) {
-    RETL_ASSIGN_OR_RETURN(InputText text, InputText::Read(paths[i], options.compression,
-                                                          /*populate=*/add == nullptr));
+    RETL_ASSIGN_OR_RETURN(InputText text, InputText::Read(paths[i], options.compression, /*populate=*/add == nullptr,
+                                                          add != nullptr ? options.temp_dir : std::string()));
     sizes[i] = static_cast<int64_t>(text.size());
     int64_t total = 0;
     for (int64_t s : sizes) total += s;
@@ -970,7 +1075,12 @@ absl::StatusOr<std::vector<Field>> InferCsv(const std::vector<std::string>& path
   for (const std::string& path : paths) {
     // Pages come in as used and go back once looked at: a file larger than
     // memory is inferred from without staying resident.
-    RETL_ASSIGN_OR_RETURN(InputText text, InputText::Read(path, options.compression, /*populate=*/false));
+    // A compressed file is decompressed only as far as the sample goes, or
+    // in full to options.temp_dir (if set).
+    RETL_ASSIGN_OR_RETURN(InputText text,
+                          InputText::Read(path, options.compression, /*populate=*/false,
+                                          sample_bytes == 0 ? options.temp_dir : std::string(),
+                                          sample_bytes > 0 ? static_cast<uint64_t>(sample_bytes) + kSampleSlack : 0));
     RecordSplitter splitter(path, text.span(), options);
     if (options.header) {
       RETL_RETURN_IF_ERROR(ReadFileHeader(path, &splitter, &record));
@@ -1025,6 +1135,12 @@ absl::StatusOr<std::vector<Field>> InferCsv(const std::vector<std::string>& path
         for (size_t k = 0; k < fields.size(); ++k) {
           if (!IsNull(fields[k], options.null_marker)) (*into)[k].Observe(fields[k].text);
         }
+      }
+      if (text.truncated()) {
+        // Decompressed only this far: the input goes on (a quoted field may
+        // be cut at the end, which is not an error of the file).
+        complete = false;
+        return absl::OkStatus();
       }
       return sp->status();
     };

@@ -57,6 +57,10 @@ struct CsvOptions {
   // Threads for parsing (0: one per core). A file is parsed on several only
   // when it has no quote character after its header; the result is the same.
   int threads = 0;
+  // Where a compressed input read in batches (ReadCsvBatches) or inferred
+  // from in full is decompressed to, an unnamed file, so that it need not fit
+  // in memory. Empty: decompressed in memory.
+  std::string temp_dir;
 };
 
 // Where an imported row came from, for error messages.

@@ -996,5 +996,62 @@ TEST_F(CsvTest, BatchesHoldTheRowsOfOneRead) {
   EXPECT_EQ(got, absl::CancelledError("stop"));
 }
 
+// Read in batches with a temporary directory, a compressed input is
+// decompressed into an unnamed file there (nothing is left behind) and gives
+// the rows of the plain file; inferred from a sample, it is decompressed only
+// a little past the sample, even when that cuts a quoted field in two.
+TEST_F(CsvTest, CompressedInputsStreamThroughAnUnnamedFile) {
+  // A sample of 6000 bytes is decompressed to 6000 bytes + 1 MiB, cut after
+  // its last line end: here, one inside a quoted field (of lines of y's)
+  // that starts in the sample and ends past the cut.
+  std::string text = "id,note\n";
+  int k = 0;
+  while (text.size() < 5000) text += std::to_string(k++) + ",plain note\n";
+  text += std::to_string(k++) + ",\"";
+  while (text.size() < 6000 + (1 << 20) + 5000) text += std::string(99, 'y') + "\n";
+  text += "\"\n";
+  for (; text.size() < (3u << 20); ++k) {
+    text += std::to_string(k) + (k % 5000 == 0 ? ",\"two\nlines\"\n" : ",plain note " + std::to_string(k) + "\n");
+  }
+  const std::string plain = Write("plain.csv", text);
+  const std::vector<Field> fields = {{"id", DataType::Of(TypeId::kBigInt), false},
+                                     {"note", DataType::Of(TypeId::kString), true}};
+  auto whole = ReadCsvFiles({plain}, fields, {}, {});
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  const std::string temp = dir_ + "/tmp";
+  ASSERT_EQ(mkdir(temp.c_str(), 0700), 0);
+  for (const std::string& path : {Write("in.csv.gz", Gzip(text)), Write("in.csv.zst", Zstd(text))}) {
+    CsvOptions options;
+    options.temp_dir = temp;
+    std::vector<Column> joined;
+    for (const Field& f : fields) joined.emplace_back(f.type);
+    ASSERT_OK(ReadCsvBatches({path}, fields, options, {}, {}, 1 << 20, [&](CsvData batch) {
+      for (size_t c = 0; c < fields.size(); ++c) joined[c].AppendColumn(batch.columns[c]);
+      return absl::OkStatus();
+    }));
+    for (size_t c = 0; c < fields.size(); ++c) EXPECT_TRUE(joined[c].Equals(whole->columns[c])) << path;
+    EXPECT_EQ(rmdir(temp.c_str()), 0) << "left in the temporary directory";  // then made again
+    ASSERT_EQ(mkdir(temp.c_str(), 0700), 0);
+    // A missing temporary directory is an error naming it.
+    options.temp_dir = dir_ + "/no-such-dir";
+    absl::Status missing = ReadCsvBatches({path}, fields, options, {}, {}, 1 << 20,
+                                          [](CsvData) { return absl::OkStatus(); });
+    EXPECT_TRUE(Contains(missing, "no-such-dir")) << missing;
+
+    // The cut falls in a quoted field, which is not an error of the file.
+    for (int64_t sample : {int64_t{100}, int64_t{6000}}) {
+      std::vector<bool> settled;
+      auto inferred = InferCsvSchemaFromSample({path}, {}, {}, sample, &settled);
+      ASSERT_TRUE(inferred.ok()) << path << " " << sample << ": " << inferred.status();
+      std::vector<bool> settled_plain;
+      auto from_plain = InferCsvSchemaFromSample({plain}, {}, {}, sample, &settled_plain);
+      ASSERT_TRUE(from_plain.ok());
+      EXPECT_EQ(*inferred, *from_plain);
+      EXPECT_EQ(settled, settled_plain);
+    }
+  }
+  rmdir(temp.c_str());
+}
+
 }  // namespace
 }  // namespace retl

@@ -495,6 +495,7 @@ absl::StatusOr<ImportOptions> PrepareImport(const ImportOptions& options) {
   ImportOptions o = options;
   RETL_ASSIGN_OR_RETURN(o.inputs, ExpandInputs(options.inputs));
   RETL_ASSIGN_OR_RETURN(o.format, DetectInputFormat(o.inputs, options.format));
+  o.csv.temp_dir = JoinPath(o.dir, kDataDir);  // compressed CSV read in batches is decompressed there
   if (o.format != InputFormat::kCsv) {
     const CsvOptions defaults;
     if (o.csv.delimiter != defaults.delimiter || o.csv.header != defaults.header ||
@@ -797,6 +798,7 @@ absl::StatusOr<ImportResult> RunRelease(const std::string& dir, const std::vecto
     auto o = PrepareImport(step.options);
     if (!o.ok()) return absl::Status(o.status().code(), StrCat(step.where, ": ", o.status().message()));
     o->dir = dir;
+    o->csv.temp_dir = JoinPath(dir, kDataDir);
     o->writer.threads = o->csv.threads = writer_options.threads;
     o->writer.memory_limit = writer_options.memory_limit;
     prepared.push_back(*std::move(o));
