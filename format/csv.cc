@@ -102,10 +102,13 @@ class FileSource {
     if (fd < 0) return ErrnoStatus("cannot open", path, errno);
     struct stat st;
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) return FileSource(path, fd);
+    // Read from this descriptor: a pipe's writer may have only this reader.
+    auto whole = ReadFileFrom(fd, path);
     ::close(fd);
-    FileSource whole(path, -1);
-    RETL_ASSIGN_OR_RETURN(whole.buffer_, ReadFile(path));
-    return whole;
+    if (!whole.ok()) return whole.status();
+    FileSource source(path, -1);
+    source.buffer_ = *std::move(whole);
+    return source;
   }
   FileSource(FileSource&& other) noexcept
       : path_(other.path_), fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)),
@@ -116,6 +119,8 @@ class FileSource {
   }
   // A regular file (else it was read whole, and Take() has it).
   bool regular() const { return fd_ >= 0; }
+  // The descriptor of a regular file (for mapping it).
+  int fd() const { return fd_; }
   std::string Take() { return std::move(buffer_); }
   // The first bytes (for the magic numbers), without consuming them.
   std::string_view Head() {
@@ -302,7 +307,6 @@ absl::Status ValidateOptions(const CsvOptions& options) {
   return absl::OkStatus();
 }
 
-// One field of a record: a view into the (unescaped) input buffer.
 // `in` decompressed into memory: all of it, or about the first `limit` bytes.
 absl::StatusOr<std::string> DecompressToMemory(const std::string& path, InputCompression compression, FileSource* in,
                                                uint64_t limit = 0) {
@@ -354,11 +358,8 @@ class InputText {
       }
       return t;
     }
-    int fd;
-    if (!compressed) {
-      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return ErrnoStatus("cannot open", path, errno);
-    } else {
+    int fd = -1;  // of the file to map: the input, or its decompressed text
+    if (compressed) {
       fd = OpenUnnamedFile(temp_dir);
       if (fd < 0) return ErrnoStatus("cannot create a temporary file in", temp_dir, errno);
       absl::Status s = Decompress(path, compression, &in, [&](std::string_view piece) -> absl::Status {
@@ -377,16 +378,17 @@ class InputText {
     }
     struct stat st;
     void* map = MAP_FAILED;
-    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
-      map = ::mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
+    if (::fstat(compressed ? fd : in.fd(), &st) == 0 && st.st_size > 0) {
+      map = ::mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | (populate ? MAP_POPULATE : 0),
+                   compressed ? fd : in.fd(), 0);
     }
     const int err = errno;
-    ::close(fd);  // a mapping keeps its file
+    if (fd >= 0) ::close(fd);  // a mapping keeps its file
     if (map != MAP_FAILED) {
       t.map_ = static_cast<char*>(map);
       t.map_size_ = static_cast<size_t>(st.st_size);
     } else if (!compressed) {
-      RETL_ASSIGN_OR_RETURN(t.owned_, ReadFile(path));  // empty, or a file system that cannot map
+      RETL_ASSIGN_OR_RETURN(t.owned_, ReadFileFrom(in.fd(), path));  // empty, or a file system that cannot map
     } else if (st.st_size > 0) {
       return ErrnoStatus("cannot map the decompressed input in", temp_dir, err);
     }
@@ -412,6 +414,7 @@ class InputText {
   bool truncated_ = false;
 };
 
+// One field of a record: a view into the (unescaped) input buffer.
 struct CsvField {
   std::string_view text;
   bool quoted = false;
@@ -994,7 +997,7 @@ absl::StatusOr<std::string> ReadInputFile(const std::string& path, InputCompress
   RETL_ASSIGN_OR_RETURN(FileSource in, FileSource::Open(path));
   if (compression == InputCompression::kAuto) compression = Detect(in.Head());
   if (compression != InputCompression::kGzip && compression != InputCompression::kZstd) {
-    return in.regular() ? ReadFile(path) : in.Take();
+    return in.regular() ? ReadFileFrom(in.fd(), path) : in.Take();
   }
   return DecompressToMemory(path, compression, &in);
 }
@@ -1238,15 +1241,10 @@ absl::Status SettleCsvColumns(const std::vector<bool>& settled, std::vector<Fiel
     if (settled[k]) continue;
     Column& c = (*columns)[k];
     // Ranges of rows on all cores: guessed, then converted, each on its own.
-    const RowIndex n = c.size();
-    const RowIndex ranges = std::clamp<RowIndex>(n / 65536, 1, 64);
-    auto range = [&](size_t part) {
-      const RowIndex p = static_cast<RowIndex>(part);
-      return std::pair<RowIndex, RowIndex>(n * p / ranges, n * (p + 1) / ranges);
-    };
-    std::vector<ColumnGuess> guesses(ranges);
-    ParallelFor(ranges, threads, [&](size_t part) {
-      const auto [begin, end] = range(part);
+    const RowRanges range(c.size());
+    std::vector<ColumnGuess> guesses(range.size());
+    ParallelFor(range.size(), threads, [&](size_t part) {
+      const auto [begin, end] = range[part];
       for (RowIndex r = begin; r < end; ++r) {
         if (c.IsValid(r)) guesses[part].Observe(c.GetBytes(r));
       }
@@ -1256,10 +1254,10 @@ absl::Status SettleCsvColumns(const std::vector<bool>& settled, std::vector<Fiel
     const DataType type = guess.Type();
     (*fields)[k].type = type;
     if (type == c.type()) continue;
-    std::vector<Column> typed(ranges, Column(type));
-    std::vector<absl::Status> status(ranges);
-    ParallelFor(ranges, threads, [&](size_t part) {
-      const auto [begin, end] = range(part);
+    std::vector<Column> typed(range.size(), Column(type));
+    std::vector<absl::Status> status(range.size());
+    ParallelFor(range.size(), threads, [&](size_t part) {
+      const auto [begin, end] = range[part];
       typed[part].Reserve(end - begin);
       for (RowIndex r = begin; r < end && status[part].ok(); ++r) {
         if (!c.IsValid(r)) {
@@ -1271,7 +1269,7 @@ absl::Status SettleCsvColumns(const std::vector<bool>& settled, std::vector<Fiel
     });
     for (const absl::Status& st : status) RETL_RETURN_IF_ERROR(st);
     Column all(type);
-    all.Reserve(n);
+    all.Reserve(c.size());
     for (const Column& part : typed) all.AppendColumn(part);
     c = std::move(all);
   }

@@ -110,6 +110,10 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
     int fd;
     ~FdCloser() { ::close(fd); }
   } closer{fd};
+  return ReadFileFrom(fd, path);
+}
+
+absl::StatusOr<std::string> ReadFileFrom(int fd, const std::string& path) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return ErrnoStatus("cannot stat", path, errno);
   if (S_ISDIR(st.st_mode)) return ErrnoStatus("cannot read", path, EISDIR);
@@ -269,7 +273,7 @@ uint64_t Checksum64Stream::Digest() const {
 int OpenUnnamedFile(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-    std::string path = dir + "/" + std::string(kSpillFilePrefix) + "XXXXXX";
+    std::string path = dir + "/" + std::string(kSpillFilePrefix) + "XXXXXX";  // mkostemp fills in the X's
     fd = ::mkostemp(path.data(), O_CLOEXEC);
     if (fd >= 0) ::unlink(path.c_str());
   }

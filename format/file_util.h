@@ -59,6 +59,9 @@ inline constexpr std::string_view kSpillFilePrefix = "retl-spill-";
 absl::Status WriteFileDurably(const std::string& path, std::string_view data);
 // Reads a whole file (regular file, pipe or device; a directory is an error).
 absl::StatusOr<std::string> ReadFile(const std::string& path);
+// The same from `fd`, open on `path` (named in errors), from where it is to
+// its end; `fd` stays open.
+absl::StatusOr<std::string> ReadFileFrom(int fd, const std::string& path);
 // fsync of a directory, so that renames and creations in it are durable.
 absl::Status SyncDirectory(const std::string& dir);
 // rename(2), then fsync of the target's directory.

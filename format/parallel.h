@@ -6,7 +6,9 @@
 #define RETL_FORMAT_PARALLEL_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <utility>
 
 namespace retl {
 
@@ -18,6 +20,23 @@ int ThreadCount(int threads);
 // returned. Indexes are handed out in increasing order, so put the largest
 // tasks first. fn must not throw.
 void ParallelFor(size_t n, int threads, const std::function<void(size_t)>& fn);
+
+// [0, rows) cut into consecutive ranges for work on all cores: one per 65,536
+// rows, at least one, at most 64.
+class RowRanges {
+ public:
+  explicit RowRanges(int64_t rows) : rows_(rows), count_(rows / 65536 < 1 ? 1 : rows / 65536 > 64 ? 64 : rows / 65536) {}
+  size_t size() const { return static_cast<size_t>(count_); }
+  // Range k: [first, second).
+  std::pair<int64_t, int64_t> operator[](size_t k) const {
+    const int64_t i = static_cast<int64_t>(k);
+    return {rows_ * i / count_, rows_ * (i + 1) / count_};
+  }
+
+ private:
+  int64_t rows_;
+  int64_t count_;
+};
 
 }  // namespace retl
 

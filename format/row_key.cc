@@ -90,15 +90,13 @@ std::vector<RowIndex> SortByKey(const std::vector<Column>& columns, const std::v
   if (int_key) {
     // Fast path for the common single integer key: sort (key, row) pairs.
     std::vector<std::pair<int64_t, RowIndex>> pairs(n);
-    const RowIndex ranges = std::clamp<RowIndex>(n / 65536, 1, 64);
-    ParallelFor(ranges, threads, [&](size_t k) {
-      const RowIndex r = static_cast<RowIndex>(k);
-      for (RowIndex i = n * r / ranges; i < n * (r + 1) / ranges; ++i) pairs[i] = {first.GetInt(i), i};
+    const RowRanges ranges(n);
+    ParallelFor(ranges.size(), threads, [&](size_t k) {
+      for (auto [i, end] = ranges[k]; i < end; ++i) pairs[i] = {first.GetInt(i), i};
     });
     ParallelSort(&pairs, std::less<>(), threads);
-    ParallelFor(ranges, threads, [&](size_t k) {
-      const RowIndex r = static_cast<RowIndex>(k);
-      for (RowIndex i = n * r / ranges; i < n * (r + 1) / ranges; ++i) order[i] = pairs[i].second;
+    ParallelFor(ranges.size(), threads, [&](size_t k) {
+      for (auto [i, end] = ranges[k]; i < end; ++i) order[i] = pairs[i].second;
     });
     if (duplicate != nullptr) {
       for (RowIndex k = 1; k < n; ++k) {

@@ -104,21 +104,14 @@ absl::StatusOr<StoredChunk> StoreChunk(EncodedChunk chunk, const SegmentWriteOpt
   return out;
 }
 
-absl::StatusOr<EncodedBlock> EncodeSegmentBlock(const std::vector<Column>& columns,
-                                                std::span<const RowIndex> rows, RowIndex begin,
-                                                RowIndex end, const SegmentWriteOptions& options,
-                                                std::vector<Column>* taken) {
+absl::StatusOr<EncodedBlock> EncodeSegmentBlock(const std::vector<Column>& columns, RowIndex begin,
+                                                RowIndex end, const SegmentWriteOptions& options) {
   EncodedBlock block;
   block.row_count = end - begin;
   block.chunks.reserve(columns.size());
-  if (taken != nullptr) taken->clear();
-  const std::span<const RowIndex> slice = rows.subspan(begin, end - begin);
-  std::string compressed;
+  std::string scratch;
   for (const Column& column : columns) {
-    Column rows_of_block = column.Take(slice);
-    RETL_ASSIGN_OR_RETURN(StoredChunk out,
-                          StoreChunk(EncodeChunk(rows_of_block, 0, block.row_count), options, &compressed));
-    if (taken != nullptr) taken->push_back(std::move(rows_of_block));
+    RETL_ASSIGN_OR_RETURN(StoredChunk out, StoreChunk(EncodeChunk(column, begin, end), options, &scratch));
     block.chunks.push_back(std::move(out));
   }
   return block;

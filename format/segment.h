@@ -85,12 +85,10 @@ struct EncodedBlock {
 absl::StatusOr<StoredChunk> StoreChunk(EncodedChunk chunk, const SegmentWriteOptions& options,
                                        std::string* scratch);
 
-// Encodes (and compresses, as `options` ask) positions [begin, end) of `rows`.
-// If `taken` is given, it receives the block's rows as columns.
-absl::StatusOr<EncodedBlock> EncodeSegmentBlock(const std::vector<Column>& columns,
-                                                std::span<const RowIndex> rows, RowIndex begin,
-                                                RowIndex end, const SegmentWriteOptions& options,
-                                                std::vector<Column>* taken = nullptr);
+// Encodes (and compresses, as `options` ask) rows [begin, end) of `columns`,
+// which are in key order.
+absl::StatusOr<EncodedBlock> EncodeSegmentBlock(const std::vector<Column>& columns, RowIndex begin,
+                                                RowIndex end, const SegmentWriteOptions& options);
 
 // Writes `blocks`, in order, as a new segment file at `path`, and fsyncs it.
 absl::StatusOr<SegmentWriteResult> WriteEncodedSegment(const std::string& path, const Schema& schema,

@@ -482,7 +482,7 @@ absl::StatusOr<std::vector<PartitionInfo>> SpilledBuild::Merge(
       const RowIndex n = p.columns[0].size();
       std::vector<RowIndex> all(n);
       std::iota(all.begin(), all.end(), 0);
-      p.block = EncodeSegmentBlock(p.columns, all, 0, n, options);
+      p.block = EncodeSegmentBlock(p.columns, 0, n, options);
       p.keys.resize(index_count);
       for (size_t i = 0; i < index_count; ++i) NormalizeKeys(p.columns, key_columns(i), all, &p.keys[i]);
       p.columns.clear();
@@ -792,7 +792,7 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
     const int threads = writer_->options().threads;
     // On all cores: each range of rows numbers the values it sees in a map of
     // its own; those few values are then numbered by group in one map.
-    const size_t ranges = static_cast<size_t>(std::clamp<RowIndex>(n / 65536, 1, 64));
+    const RowRanges ranges(n);
     constexpr uint32_t kNull = UINT32_MAX;
     std::vector<uint32_t> group_of(n);
     struct Range {
@@ -800,11 +800,10 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
       std::vector<RowIndex> first_row;  // per local id
       std::vector<uint32_t> group;      // per local id
     };
-    std::vector<Range> parts(ranges);
-    auto range_rows = [&](size_t k) { return std::pair<RowIndex, RowIndex>(n * k / ranges, n * (k + 1) / ranges); };
-    ParallelFor(ranges, threads, [&](size_t k) {
+    std::vector<Range> parts(ranges.size());
+    ParallelFor(ranges.size(), threads, [&](size_t k) {
       Range& part = parts[k];
-      const auto [begin, end] = range_rows(k);
+      const auto [begin, end] = ranges[k];
       for (RowIndex r = begin; r < end; ++r) {
         if (!pc.IsValid(r)) {
           group_of[r] = kNull;
@@ -823,8 +822,8 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
     }
     const uint32_t null_group = static_cast<uint32_t>(group_ids.size());  // if any row is NULL
     const bool any_null = pc.null_count() > 0;
-    ParallelFor(ranges, threads, [&](size_t k) {
-      const auto [begin, end] = range_rows(k);
+    ParallelFor(ranges.size(), threads, [&](size_t k) {
+      const auto [begin, end] = ranges[k];
       for (RowIndex r = begin; r < end; ++r) {
         group_of[r] = group_of[r] == kNull ? null_group : parts[k].group[group_of[r]];
       }
@@ -832,9 +831,9 @@ absl::StatusOr<std::vector<PartitionInfo>> Transaction::WriteRows(const TableInf
     // Each group's rows in key order: ranges of the order split by group,
     // then joined per group.
     const size_t group_count = group_ids.size() + (any_null ? 1 : 0);
-    std::vector<std::vector<std::vector<RowIndex>>> split(ranges, std::vector<std::vector<RowIndex>>(group_count));
-    ParallelFor(ranges, threads, [&](size_t k) {
-      const auto [begin, end] = range_rows(k);
+    std::vector<std::vector<std::vector<RowIndex>>> split(ranges.size(), std::vector<std::vector<RowIndex>>(group_count));
+    ParallelFor(ranges.size(), threads, [&](size_t k) {
+      const auto [begin, end] = ranges[k];
       for (RowIndex i = begin; i < end; ++i) split[k][group_of[order[i]]].push_back(order[i]);
     });
     std::vector<std::vector<RowIndex>*> by_id(group_count);
